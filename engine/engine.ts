@@ -1,0 +1,32 @@
+// An engine is a compiled policy set plus the two things deciding needs from the outside world: a clock
+// (for context.time) and decision ids. Both are injected, so the engine stays pure and testable.
+import { authorize } from './decide/authorize.js';
+import { explain, type Explanation } from './explain/explain.js';
+import type { AuthorizeRequest, Decision, PolicySet } from './types.js';
+
+export interface EngineOptions {
+  clock: () => number;
+  newDecisionId: () => string;
+}
+
+export interface Engine {
+  readonly policySet: PolicySet;
+  readonly revision: string;
+  authorize(request: AuthorizeRequest): Decision;
+  authorizeBatch(requests: readonly AuthorizeRequest[]): Decision[];
+  explain(request: AuthorizeRequest): Explanation;
+}
+
+export function createEngine(policySet: PolicySet, options: EngineOptions): Engine {
+  const { clock, newDecisionId } = options;
+  return {
+    policySet,
+    revision: policySet.revision,
+    authorize: (request) => authorize(policySet, request, clock(), newDecisionId()),
+    authorizeBatch: (requests) => {
+      const now = clock();
+      return requests.map((r) => authorize(policySet, r, now, newDecisionId()));
+    },
+    explain: (request) => explain(policySet, request, clock(), newDecisionId()),
+  };
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { Condition, Name, Selector } from './common.js';
+
+export const Rule = z.strictObject({
+  id: Name,
+  description: z.string().min(1, 'every rule needs a description for auditors'),
+  effect: z.enum(['allow', 'deny']),
+  principal: Name,
+  actions: Selector,
+  resources: Selector,
+  when: Condition.optional(),
+});
+export type Rule = z.infer<typeof Rule>;
+
+/** A policy file: rules, each allowing or denying actions of one principal type on resource types. */
+export const PolicyFile = z.strictObject({
+  description: z.string().optional(),
+  rules: z.array(Rule),
+});
+export type PolicyFile = z.infer<typeof PolicyFile>;
