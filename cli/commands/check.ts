@@ -5,7 +5,7 @@ import { EXIT, out, readJson, requireOption, UsageError } from '../io.js';
 
 export const summary = 'check --policies DIR --request FILE|- [--explain]   decide one request or { "requests": [...] }';
 
-const Input = z.union([z.object({ requests: z.array(AuthorizeRequestSchema) }), AuthorizeRequestSchema]);
+const Batch = z.object({ requests: z.array(AuthorizeRequestSchema) });
 
 export function run(args: string[]): number {
   const { values } = parseArgs({
@@ -13,7 +13,8 @@ export function run(args: string[]): number {
     options: { policies: { type: 'string', default: 'policies' }, request: { type: 'string' }, explain: { type: 'boolean', default: false } },
   });
   const raw = readJson(requireOption(values.request, '--request FILE|-'));
-  const parsed = Input.safeParse(raw);
+  const isBatch = typeof raw === 'object' && raw !== null && 'requests' in raw;
+  const parsed = (isBatch ? Batch : AuthorizeRequestSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`invalid request: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);

@@ -2,13 +2,13 @@
 // Deny-overrides is compiled in: every `cannot` is emitted after every `can` (CASL lets later rules win,
 // casl#376), and a rule whose principal or context part cannot be evaluated becomes an unconditional
 // `cannot` for its actions and types, as the fast path fails closed.
-import { buildMongoQueryMatcher, createMongoAbility, subject as tagSubject, type MongoAbility, type RawRuleOf } from '@casl/ability';
+import { buildMongoQueryMatcher, createMongoAbility, subject as tagSubject, type MongoAbility, type RawRuleOf, type Subject } from '@casl/ability';
 import { $and, $nor, $or, and, nor, or } from '@ucast/mongo2js';
 import { findUnsupported, partialEvaluate, type KnownParts, type Residual } from '../lang/partial-evaluate.js';
 import { convertValue } from '../lang/values.js';
 import type { Entity, PolicySet } from '../types.js';
 
-export type FleetAbility = MongoAbility<[string, string]>;
+export type FleetAbility = MongoAbility<[string, Subject]>;
 export type CaslRule = RawRuleOf<FleetAbility>;
 
 const conditionsMatcher = buildMongoQueryMatcher({ $and, $or, $nor }, { and, or, nor });

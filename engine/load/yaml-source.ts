@@ -81,10 +81,11 @@ export function positionInScalar(source: YamlSource, path: readonly PathSegment[
       const colInLine = offset - (before.lastIndexOf('\n') + 1);
       const header = source.lines.linePos(start);
       const contentLine = header.line + 1 + lineIndex;
-      const lineStart = source.lines.lineStarts[contentLine - 1];
-      if (lineStart === undefined) return positionAt(source, start);
-      const text = source.text.slice(lineStart);
-      const indent = text.length - text.trimStart().length;
+      // The block's indentation is that of its first content line; deeper lines keep their extra spaces.
+      const firstStart = source.lines.lineStarts[header.line];
+      if (firstStart === undefined) return positionAt(source, start);
+      const first = source.text.slice(firstStart, source.text.indexOf('\n', firstStart) >>> 0);
+      const indent = first.length - first.trimStart().length;
       return { file: source.file, line: contentLine, col: indent + colInLine + 1 };
     }
     default:

@@ -14,7 +14,10 @@ export const Selector = z.union([
 export type Selector = z.infer<typeof Selector>;
 
 /** One condition, or a list of conditions that must all hold (each read aloud as "and"). */
-export const Condition = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+export const Condition = z.union(
+  [z.string().min(1), z.boolean().transform(String), z.array(z.string().min(1)).min(1)],
+  { error: 'a condition is text such as `resource.fleet == principal.fleet`, or a list of them that must all hold' },
+);
 export type Condition = z.infer<typeof Condition>;
 
 export const TypeName = z

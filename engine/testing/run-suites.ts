@@ -17,6 +17,8 @@ export interface CaseResult {
   principal: string;
   resource: string;
   action: string;
+  request: AuthorizeRequest;
+  now: number;
   expected: 'allow' | 'deny';
   decision: Decision;
   violations: Violation[];
@@ -101,7 +103,7 @@ export function runSuites(set: PolicySet, files: SourceFile[], defaultNow: numbe
             const decision = authorize(set, req, now, `${file.path}#${i}`);
             decision.matched.forEach((m) => covered.add(m));
             const broken = violations(set, req, decision, now);
-            cases.push({ suite: suite.name, test: test.name, at, principal: p, resource: r, action, expected, decision, violations: broken, passed: decision.decision === expected && broken.length === 0 });
+            cases.push({ suite: suite.name, test: test.name, at, principal: p, resource: r, action, request: req, now, expected, decision, violations: broken, passed: decision.decision === expected && broken.length === 0 });
           }
         }
       }
