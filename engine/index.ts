@@ -1,6 +1,7 @@
 // The package's public surface: the engine and the tools built on it.
 export { loadEngine, loadPolicySet, compilePolicyDir } from './load-engine.js';
 export { createEngine, type Engine, type EngineOptions } from './engine.js';
+export { decisionIdGenerator } from './decision-id.js';
 export { compilePolicies, STAGES, type CompileResult } from './compile/compile-policies.js';
 export { authorize, REASONS } from './decide/authorize.js';
 export { buildAbility, caslRulesFor, caslSubject, NotExpressibleError, type CaslRule, type FleetAbility } from './decide/casl.js';

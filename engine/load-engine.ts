@@ -1,5 +1,5 @@
 // The library entry point: read a policy directory, compile it, and wire the real clock and random ids.
-import { randomUUID } from 'node:crypto';
+import { decisionIdGenerator } from './decision-id.js';
 import { compilePolicies, type CompileResult } from './compile/compile-policies.js';
 import { PolicyError } from './diagnostics.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
@@ -20,6 +20,6 @@ export function loadPolicySet(dir: string): PolicySet {
 export function loadEngine(policiesDir: string, options: Partial<EngineOptions> = {}): Engine {
   return createEngine(loadPolicySet(policiesDir), {
     clock: options.clock ?? Date.now,
-    newDecisionId: options.newDecisionId ?? randomUUID,
+    newDecisionId: options.newDecisionId ?? decisionIdGenerator(),
   });
 }

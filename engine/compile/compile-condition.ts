@@ -1,5 +1,9 @@
-// IR → a closure tree, built once at compile time. Deciding calls closures: no AST is walked per request
-// and nothing is allocated on the common paths (string equality, list membership, time comparison).
+// IR → one JavaScript function per condition, generated once at compile time (as ajv does for JSON
+// Schema). Deciding runs straight-line code: no AST is walked per request and nothing is allocated on the
+// common paths. Only checked IR reaches this file: attribute names are schema identifiers and literals are
+// emitted with JSON.stringify, so the generated source cannot be steered by policy text.
+// Slow paths (absent attributes, defaults, times, addresses, type errors) call the shared accessors and
+// operators, so the semantics live in one place (lang/values.ts).
 import type { AuthorizeRequest } from '../schema/request.js';
 import type { AttributeDef, IR } from '../lang/ir.js';
 import type { Root } from '../lang/ast.js';
@@ -13,87 +17,104 @@ export function rawAccessor(root: Root, name: string): Evaluator {
   // Names that exist on Object.prototype must be own properties, or `constructor` would read a function.
   const own = name in Object.prototype;
   const read = (bag: Record<string, unknown> | undefined) =>
-    bag === undefined || (own && !Object.hasOwn(bag, name)) ? undefined : bag[name];
+    bag === undefined || bag === null || (own && !Object.hasOwn(bag, name)) ? undefined : bag[name];
   if (root === 'principal') return name === 'id' ? (r) => r.principal.id : (r) => read(r.principal.attributes);
   if (root === 'resource') return name === 'id' ? (r) => r.resource.id : (r) => read(r.resource.attributes);
   if (name === 'time') return (r, now) => { const t = read(r.context); return t === undefined ? now : t; };
   return (r) => read(r.context);
 }
 
+/** Reads and converts an attribute; absent means its default, or an error (fail closed). */
 export function accessor(root: Root, name: string, def: AttributeDef): Evaluator {
   const raw = rawAccessor(root, name);
   const where = `${root}.${name}`;
-  const hasDefault = def.default !== undefined;
-  const absent = () => {
-    if (hasDefault) return def.default;
-    throw missingAttribute(root, name);
-  };
-  if (def.type.base === 'string' && !def.type.list) {
-    return (r, now) => {
-      const v = raw(r, now);
-      if (typeof v === 'string') return v;
-      return v === undefined ? absent() : convertValue(def.type, v, where);
-    };
-  }
   return (r, now) => {
     const v = raw(r, now);
-    return v === undefined ? absent() : convertValue(def.type, v, where);
+    if (v !== undefined) return convertValue(def.type, v, where);
+    if (def.default !== undefined) return def.default;
+    throw missingAttribute(root, name);
   };
 }
 
-export function compileEvaluator(ir: IR): Evaluator {
-  switch (ir.k) {
-    case 'const': {
-      const value = ir.value;
-      return () => value;
-    }
-    case 'attr':
-      return accessor(ir.root, ir.name, ir.def);
-    case 'has': {
-      const raw = rawAccessor(ir.root, ir.name);
-      return (r, now) => raw(r, now) !== undefined;
-    }
-    case 'not': {
-      const f = compileEvaluator(ir.operand);
-      return (r, now) => !f(r, now);
-    }
-    case 'and': {
-      const l = compileEvaluator(ir.left);
-      const rt = compileEvaluator(ir.right);
-      return (r, now) => (l(r, now) as boolean) && (rt(r, now) as boolean);
-    }
-    case 'or': {
-      const l = compileEvaluator(ir.left);
-      const rt = compileEvaluator(ir.right);
-      return (r, now) => (l(r, now) as boolean) || (rt(r, now) as boolean);
-    }
-    case 'compare': {
-      const l = compileEvaluator(ir.left);
-      const rt = compileEvaluator(ir.right);
-      const { op, type } = ir;
-      const primitive = !type.list && (type.base === 'string' || type.base === 'number' || type.base === 'bool' || type.base === 'time');
-      if (primitive) {
-        switch (op) {
-          case '==': return (r, now) => l(r, now) === rt(r, now);
-          case '!=': return (r, now) => l(r, now) !== rt(r, now);
-          case '<': return (r, now) => (l(r, now) as number) < (rt(r, now) as number);
-          case '<=': return (r, now) => (l(r, now) as number) <= (rt(r, now) as number);
-          case '>': return (r, now) => (l(r, now) as number) > (rt(r, now) as number);
-          case '>=': return (r, now) => (l(r, now) as number) >= (rt(r, now) as number);
+const PRIMITIVE = new Set(['string', 'number', 'bool']);
+const TYPEOF: Record<string, string> = { string: 'string', number: 'number', bool: 'boolean' };
+
+class CodeGen {
+  readonly slots: unknown[] = [];
+  private temps = 0;
+
+  slot(value: unknown): string {
+    this.slots.push(value);
+    return `s[${this.slots.length - 1}]`;
+  }
+
+  temp(): string {
+    return `t${this.temps++}`;
+  }
+
+  declarations(): string {
+    return this.temps === 0 ? '' : `let ${Array.from({ length: this.temps }, (_, i) => `t${i}`).join(', ')};`;
+  }
+
+  /** Property read of the raw value, inline when the name is safe to read from a plain object. */
+  raw(root: Root, name: string): string {
+    if (root !== 'context' && name === 'id') return `req.${root}.id`;
+    if (name in Object.prototype || (root === 'context' && name === 'time')) return `${this.slot(rawAccessor(root, name))}(req, now)`;
+    const bag = root === 'context' ? 'req.context' : `req.${root}.attributes`;
+    return `${bag}?.[${JSON.stringify(name)}]`;
+  }
+
+  expr(ir: IR): string {
+    switch (ir.k) {
+      case 'const':
+        return ir.value === null || ['string', 'number', 'boolean'].includes(typeof ir.value) ? JSON.stringify(ir.value) : this.slot(ir.value);
+      case 'attr': {
+        const slow = `${this.slot(accessor(ir.root, ir.name, ir.def))}(req, now)`;
+        if (ir.def.type.list || !PRIMITIVE.has(ir.def.type.base)) return slow;
+        const t = this.temp();
+        return `(typeof (${t} = ${this.raw(ir.root, ir.name)}) === ${JSON.stringify(TYPEOF[ir.def.type.base])} ? ${t} : ${slow})`;
+      }
+      case 'has':
+        return `(${this.raw(ir.root, ir.name)} !== undefined)`;
+      case 'not':
+        return `!${this.expr(ir.operand)}`;
+      case 'and':
+        return `(${this.expr(ir.left)} && ${this.expr(ir.right)})`;
+      case 'or':
+        return `(${this.expr(ir.left)} || ${this.expr(ir.right)})`;
+      case 'compare': {
+        const l = this.expr(ir.left);
+        const r = this.expr(ir.right);
+        const primitive = !ir.type.list && (PRIMITIVE.has(ir.type.base) || ir.type.base === 'time');
+        if (!primitive) return `${this.slot(compareValues)}(${JSON.stringify(ir.op)}, ${this.slot(ir.type)}, ${l}, ${r})`;
+        const op = ir.op === '==' ? '===' : ir.op === '!=' ? '!==' : ir.op;
+        return `(${l} ${op} ${r})`;
+      }
+      case 'in': {
+        const l = this.expr(ir.left);
+        if (ir.mode === 'member' && ir.base === 'string' && ir.right.k === 'attr') {
+          // The common role check (`resource.fleet in principal.developerOf`): one pass that checks the
+          // items' type and looks for the value.
+          const r = ir.right;
+          return `${this.slot(memberOfStrings)}(${l}, ${this.raw(r.root, r.name)}, ${this.slot(accessor(r.root, r.name, r.def))}, req, now)`;
         }
+        const r = this.expr(ir.right);
+        if (ir.mode === 'member' && PRIMITIVE.has(ir.base)) return `${r}.includes(${l})`;
+        return `${this.slot(isMember)}(${JSON.stringify(ir.mode)}, ${JSON.stringify(ir.base)}, ${l}, ${r})`;
       }
-      return (r, now) => compareValues(op, type, l(r, now), rt(r, now));
-    }
-    case 'in': {
-      const l = compileEvaluator(ir.left);
-      const rt = compileEvaluator(ir.right);
-      const { mode, base } = ir;
-      if (mode === 'member' && (base === 'string' || base === 'number' || base === 'bool' || base === 'time')) {
-        return (r, now) => (rt(r, now) as unknown[]).includes(l(r, now));
-      }
-      return (r, now) => isMember(mode, base, l(r, now), rt(r, now));
     }
   }
+}
+
+function memberOfStrings(value: unknown, list: unknown, slow: Evaluator, req: AuthorizeRequest, now: number): boolean {
+  const items = Array.isArray(list) ? list : (slow(req, now) as unknown[]);
+  let found = false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== 'string') return (convertValue({ base: 'string', list: true }, items, 'a list'), false);
+    if (item === value) found = true;
+  }
+  return found;
 }
 
 export function compileCondition(ir: IR): CompiledCondition {
@@ -101,7 +122,10 @@ export function compileCondition(ir: IR): CompiledCondition {
     const value = ir.value === true;
     return () => value;
   }
-  return compileEvaluator(ir) as CompiledCondition;
+  const gen = new CodeGen();
+  const body = gen.expr(ir);
+  const source = `return function condition(req, now) { ${gen.declarations()} return ${body}; };`;
+  return new Function('s', source)(gen.slots) as CompiledCondition;
 }
 
 export { EvaluationError };

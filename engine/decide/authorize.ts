@@ -29,7 +29,7 @@ export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, de
     }
   }
   if (matched !== undefined) return result(set, decisionId, false, matched, REASONS.denied, errors);
-  if (errors !== undefined) return result(set, decisionId, false, [], REASONS.error, errors);
+  if (errors !== undefined) return result(set, decisionId, false, NO_MATCH, REASONS.error, errors);
 
   const allows = bucket.allow;
   for (let i = 0; i < allows.length; i++) {
@@ -40,11 +40,14 @@ export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, de
       (errors ??= []).push(ruleError(rule.ref, e));
     }
   }
-  if (errors !== undefined) return result(set, decisionId, false, matched ?? [], REASONS.error, errors);
+  if (errors !== undefined) return result(set, decisionId, false, matched ?? NO_MATCH, REASONS.error, errors);
   if (matched !== undefined) return result(set, decisionId, true, matched, undefined, undefined);
-  return result(set, decisionId, false, [], REASONS.noAllow, undefined);
+  return result(set, decisionId, false, NO_MATCH, REASONS.noAllow, undefined);
 }
 
+const NO_MATCH: RuleRef[] = Object.freeze([]) as unknown as RuleRef[];
+
+/** Every decision has the same shape (one hidden class); absent fields are undefined and not serialized. */
 function result(
   set: PolicySet,
   decisionId: string,
@@ -53,10 +56,7 @@ function result(
   reason: string | undefined,
   errors: DecisionError[] | undefined,
 ): Decision {
-  const d: Decision = { decision: allowed ? 'allow' : 'deny', allowed, decisionId, policyRevision: set.revision, matched };
-  if (reason !== undefined) d.reason = reason;
-  if (errors !== undefined) d.errors = errors;
-  return d;
+  return { decision: allowed ? 'allow' : 'deny', allowed, decisionId, policyRevision: set.revision, matched, reason, errors };
 }
 
 export function ruleError(ref: RuleRef, e: unknown): DecisionError {
@@ -68,8 +68,8 @@ export function ruleError(ref: RuleRef, e: unknown): DecisionError {
 /** Default deny, saying why when the request names something the schema does not declare. */
 function noBucket(set: PolicySet, req: AuthorizeRequest, decisionId: string): Decision {
   const problems = unknownNames(set, req);
-  if (problems.length === 0) return result(set, decisionId, false, [], REASONS.noAllow, undefined);
-  return result(set, decisionId, false, [], REASONS.unknown, problems);
+  if (problems.length === 0) return result(set, decisionId, false, NO_MATCH, REASONS.noAllow, undefined);
+  return result(set, decisionId, false, NO_MATCH, REASONS.unknown, problems);
 }
 
 export function unknownNames(set: PolicySet, req: AuthorizeRequest): DecisionError[] {

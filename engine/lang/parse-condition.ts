@@ -16,6 +16,8 @@ type Token =
 
 const SYMBOLS = ['==', '!=', '<=', '>=', '&&', '||', '<', '>', '!', '(', ')', '[', ']', ',', '.'];
 const ROOTS: readonly Root[] = ['principal', 'resource', 'context'];
+const NUMBER = /-?\d+(\.\d+)?/y;
+const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 class SyntaxFailure extends Error {
   constructor(readonly offset: number, message: string) {
@@ -28,7 +30,7 @@ function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const ch = src[i]!;
-    if (/\s/.test(ch)) { i++; continue; }
+    if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') { i++; continue; }
     const start = i;
     if (ch === '"' || ch === "'") {
       let v = '';
@@ -43,13 +45,15 @@ function tokenize(src: string): Token[] {
       out.push({ t: 'string', v, start, end: i });
       continue;
     }
-    const num = /^-?\d+(\.\d+)?/.exec(src.slice(i));
+    NUMBER.lastIndex = i;
+    const num = NUMBER.exec(src);
     if (num && (ch !== '-' || !/[\w)\]]/.test(prevNonSpace(src, i)))) {
       i += num[0].length;
       out.push({ t: 'number', v: Number(num[0]), start, end: i });
       continue;
     }
-    const ident = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
+    IDENT.lastIndex = i;
+    const ident = IDENT.exec(src);
     if (ident) {
       i += ident[0].length;
       out.push({ t: 'ident', v: ident[0], start, end: i });
