@@ -12,6 +12,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: () => import('./commands/validate.js'),
   test: () => import('./commands/test.js'),
   schemas: () => import('./commands/schemas.js'),
+  serve: () => import('./commands/serve.js'),
+  audit: () => import('./commands/audit.js'),
 };
 
 async function usage(): Promise<string> {

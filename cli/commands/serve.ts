@@ -1,0 +1,71 @@
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../../server/config.js';
+import { startServer, StartupError } from '../../server/main.js';
+import { EXIT, err } from '../io.js';
+
+export const summary = 'serve [--host H] [--port P | --socket PATH] [--policies DIR] [--db FILE] [--admin-token T]   run the sidecar';
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      socket: { type: 'string' },
+      policies: { type: 'string' },
+      db: { type: 'string' },
+      'admin-token': { type: 'string' },
+      'batch-limit': { type: 'string' },
+      'log-flush-ms': { type: 'string' },
+      'log-overflow': { type: 'string' },
+      'log-retention-days': { type: 'string' },
+      'log-level': { type: 'string' },
+      'no-watch': { type: 'boolean' },
+    },
+  });
+  const config = resolveConfig(
+    {
+      host: values.host,
+      port: values.port,
+      socket: values.socket,
+      policies: values.policies,
+      db: values.db,
+      adminToken: values['admin-token'],
+      batchLimit: values['batch-limit'],
+      logFlushMs: values['log-flush-ms'],
+      logOverflow: values['log-overflow'],
+      logRetentionDays: values['log-retention-days'],
+      logLevel: values['log-level'],
+      watch: values['no-watch'] ? false : undefined,
+    },
+    process.env,
+  );
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    if (e instanceof StartupError) {
+      err(e.errors.join('\n'));
+      return EXIT.usage;
+    }
+    throw e;
+  }
+  const { app, policies } = server;
+  app.log.info({ address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision }, 'fleetguard sidecar listening');
+
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      app.log.info({ signal }, 'shutting down: finishing in-flight requests and flushing the decision log');
+      server.close().then(
+        () => resolve(EXIT.ok),
+        (e) => {
+          app.log.error({ err: e }, 'shutdown failed');
+          resolve(EXIT.found);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => policies.reload());
+  });
+}

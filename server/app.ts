@@ -1,0 +1,76 @@
+// buildApp: the fastify instance with every route; it never listens (tests inject or listen themselves).
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { HttpError, type ErrorCode } from './errors.js';
+import type { Metrics } from './plugins/metrics.js';
+import type { PolicyHolder } from './plugins/policy-holder.js';
+import { authorizeRoutes } from './routes/authorize.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { operationsRoutes } from './routes/operations.js';
+import { describeInvalid } from './schemas.js';
+import type { ServerConfig } from './config.js';
+import type { DecisionLog } from './store/decision-log.js';
+
+export interface AppDeps {
+  config: ServerConfig;
+  policies: PolicyHolder;
+  decisionLog: DecisionLog;
+  metrics: Metrics;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The zod schema of the body, used only to word a 400. */
+    zod?: z.ZodType;
+  }
+}
+
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+};
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
+    // One log line per decision would cost more than the decision: decisions go to the decision log.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.bodyLimit,
+    // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let http: HttpError;
+    if (error instanceof HttpError) {
+      http = error;
+    } else if (error.validation) {
+      const schema = request.routeOptions.config.zod;
+      const { message, path, tooBig } = schema ? describeInvalid(schema, request.body) : { message: error.message, path: undefined, tooBig: false };
+      http = new HttpError(tooBig && path === 'requests' ? 'batch_too_large' : 'invalid_request', message, path);
+    } else if (error.code && FASTIFY_ERRORS[error.code]) {
+      const code = FASTIFY_ERRORS[error.code]!;
+      http = new HttpError(code, code === 'invalid_json' ? `the body is not valid JSON: ${error.message}` : error.message);
+    } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      http = new HttpError('invalid_request', error.message);
+    } else {
+      request.log.error({ err: error }, 'unexpected error');
+      http = new HttpError('internal', 'internal error; the request was not allowed');
+    }
+    return reply.code(http.status).send(http.body());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const http = new HttpError('not_found', `no route ${request.method} ${request.url}`);
+    return reply.code(http.status).send(http.body());
+  });
+
+  authorizeRoutes(app, deps);
+  operationsRoutes(app, deps);
+  openApiRoutes(app, deps);
+  return app;
+}

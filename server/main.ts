@@ -1,0 +1,84 @@
+// The sidecar process: configuration, database, policies, decision log, listening, reloads, shutdown.
+import { existsSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { decisionIdGenerator } from '../engine/index.js';
+import { buildApp } from './app.js';
+import type { ServerConfig } from './config.js';
+import { Metrics } from './plugins/metrics.js';
+import { PolicyHolder } from './plugins/policy-holder.js';
+import { openDatabase, type Db } from './store/database.js';
+import { DecisionLog } from './store/decision-log.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Db;
+  policies: PolicyHolder;
+  decisionLog: DecisionLog;
+  /** `http://host:port` or the socket path. */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
+  const first = policies.reload();
+  if (!first.ok) throw new StartupError(first.errors ?? []);
+
+  const db = openDatabase(config.db);
+  let app: FastifyInstance | undefined;
+  const warn = (message: string, details?: Record<string, unknown>) => (app ? app.log.warn(details ?? {}, message) : process.stderr.write(`${message}\n`));
+  const decisionLog = new DecisionLog(db, {
+    flushMs: config.logFlushMs,
+    queueMax: config.logQueueMax,
+    overflow: config.logOverflow,
+    retentionDays: config.logRetentionDays,
+    clock: Date.now,
+    warn,
+  }).start();
+  const metrics = new Metrics(policies, decisionLog);
+  app = buildApp({ config, policies, decisionLog, metrics });
+  policies.onReload((s) => {
+    if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
+    else app!.log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
+  });
+
+  let watcher: FSWatcher | undefined;
+  if (config.watch) watcher = watchPolicies(config.policies, () => policies.reload());
+
+  let address: string;
+  if (config.socket) {
+    if (existsSync(config.socket)) unlinkSync(config.socket);
+    await app.listen({ path: config.socket });
+    address = config.socket;
+  } else {
+    address = await app.listen({ host: config.host, port: config.port });
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      watcher?.close();
+      await app!.close(); // stops accepting, lets in-flight requests finish
+      decisionLog.close(); // writes everything still queued
+      db.close();
+    })());
+  return { app, db, policies, decisionLog, address, close };
+}
+
+export class StartupError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`the policies do not compile:\n${errors.join('\n')}`);
+  }
+}
+
+/** Reload shortly after the last change in the directory (editors write files in several steps). */
+function watchPolicies(dir: string, reload: () => void): FSWatcher {
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dir, { recursive: true }, (_event, file) => {
+    if (file && !/\.ya?ml$/.test(String(file))) return;
+    clearTimeout(timer);
+    timer = setTimeout(reload, 150);
+  });
+  watcher.unref();
+  return watcher;
+}

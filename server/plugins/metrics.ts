@@ -1,0 +1,59 @@
+// Prometheus metrics (prom-client). Per-decision counters use label children resolved once per
+// (outcome, principal type), so counting costs a property increment on the hot path.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DecisionLogStats } from '../store/decision-log.js';
+import type { PolicyHolder } from './policy-holder.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly decisions = new Counter({
+    name: 'fleetguard_decisions_total',
+    help: 'Decisions made, by outcome and principal type.',
+    labelNames: ['outcome', 'principal_type'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'fleetguard_http_request_duration_seconds',
+    help: 'Time to answer an authorization request (one decision or a batch), from routing to reply.',
+    labelNames: ['route'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+    registers: [this.registry],
+  });
+  private readonly children = new Map<string, { allow: Counter.Internal; deny: Counter.Internal }>();
+
+  constructor(policies: PolicyHolder, log: { stats: DecisionLogStats; queueDepth: number }) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_' });
+    new Gauge({
+      name: 'fleetguard_policy_revision_info',
+      help: 'The policy revision being served (value 1).',
+      labelNames: ['revision'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (policies.engine) this.set({ revision: policies.engine.revision }, 1);
+      },
+    });
+    // Values owned by the policy holder and the decision log, read when Prometheus scrapes.
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(read()); } });
+    counter('fleetguard_policy_reloads_total', 'Policy sets loaded successfully (including the first).', () => policies.reloads);
+    counter('fleetguard_policy_reload_failures_total', 'Reloads rejected because the policies did not compile.', () => policies.reloadFailures);
+    gauge('fleetguard_policy_last_reload_ok', '1 when the last reload succeeded, 0 when it failed.', () => (policies.lastReload?.ok === false ? 0 : 1));
+    gauge('fleetguard_decision_log_queue_depth', 'Decisions waiting to be written to the decision log.', () => log.queueDepth);
+    counter('fleetguard_decision_log_written_total', 'Decisions written to the decision log.', () => log.stats.written);
+    counter('fleetguard_decision_log_dropped_total', 'Decisions not written because the queue was full (overflow=drop).', () => log.stats.dropped);
+    counter('fleetguard_decision_log_write_errors_total', 'Failed decision log writes (retried).', () => log.stats.writeErrors);
+    counter('fleetguard_decision_log_blocked_total', 'Requests that wrote the decision log synchronously because the queue was full.', () => log.stats.blockedFlushes);
+  }
+
+  countDecision(principalType: string, allowed: boolean): void {
+    let child = this.children.get(principalType);
+    if (!child) {
+      child = { allow: this.decisions.labels('allow', principalType), deny: this.decisions.labels('deny', principalType) };
+      this.children.set(principalType, child);
+    }
+    (allowed ? child.allow : child.deny).inc();
+  }
+}

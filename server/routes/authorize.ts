@@ -1,0 +1,72 @@
+// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2).
+import type { FastifyInstance } from 'fastify';
+import { unknownNames } from '../../engine/decide/authorize.js';
+import { AuthorizeRequestSchema, DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
+import { HttpError, type ErrorCode } from '../errors.js';
+import type { AppDeps } from '../app.js';
+import { BatchRequest, BatchResponse, jsonSchema } from '../schemas.js';
+
+const UNKNOWN: Record<string, [ErrorCode, string]> = {
+  'unknown-principal-type': ['unknown_principal_type', 'principal.type'],
+  'unknown-action': ['unknown_action', 'action'],
+  'unknown-resource-type': ['unknown_resource_type', 'resource.type'],
+};
+
+/** A request naming a type or action the schema does not declare is a client error, not a decision. */
+function rejectUnknown(engine: Engine, req: AuthorizeRequest, prefix: string): void {
+  if (
+    engine.policySet.schema.principals.has(req.principal.type) &&
+    engine.policySet.schema.resources.has(req.resource.type) &&
+    engine.policySet.schema.actions.includes(req.action)
+  ) return;
+  const [first] = unknownNames(engine.policySet, req);
+  const [code, path] = UNKNOWN[first!.code]!;
+  throw new HttpError(code, first!.message, prefix + path);
+}
+
+export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { policies, decisionLog, metrics } = deps;
+
+  const engineOrThrow = (): Engine => {
+    const engine = policies.engine;
+    if (!engine) throw new HttpError('not_ready', 'no policy set is loaded');
+    return engine;
+  };
+
+  const decide = (engine: Engine, req: AuthorizeRequest): Decision => {
+    const t0 = performance.now();
+    const decision = engine.authorize(req);
+    decisionLog.append(decision, req, (performance.now() - t0) * 1000);
+    metrics.countDecision(req.principal.type, decision.allowed);
+    return decision;
+  };
+
+  app.post<{ Body: AuthorizeRequest }>(
+    '/v1/authorize',
+    { schema: { body: jsonSchema(AuthorizeRequestSchema), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: AuthorizeRequestSchema } },
+    (request) => {
+      const end = metrics.latency.startTimer({ route: 'authorize' });
+      const engine = engineOrThrow();
+      rejectUnknown(engine, request.body, '');
+      const decision = decide(engine, request.body);
+      end();
+      return decision;
+    },
+  );
+
+  const batch = BatchRequest(deps.config.batchLimit);
+  app.post<{ Body: { requests: AuthorizeRequest[] } }>(
+    '/v1/authorize/batch',
+    { schema: { body: jsonSchema(batch), response: { 200: jsonSchema(BatchResponse, 'output') } }, config: { zod: batch } },
+    (request) => {
+      const end = metrics.latency.startTimer({ route: 'batch' });
+      const engine = engineOrThrow(); // one engine for the whole batch: one revision
+      const requests = request.body.requests;
+      for (let i = 0; i < requests.length; i++) rejectUnknown(engine, requests[i]!, `requests.${i}.`);
+      const results = new Array<Decision>(requests.length);
+      for (let i = 0; i < requests.length; i++) results[i] = decide(engine, requests[i]!);
+      end();
+      return { results };
+    },
+  );
+}

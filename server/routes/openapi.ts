@@ -1,0 +1,59 @@
+// GET /openapi.json: the OpenAPI document, generated from the same zod schemas the routes validate with.
+import type { FastifyInstance } from 'fastify';
+import { AuthorizeRequestSchema, DecisionSchema } from '../../engine/index.js';
+import type { AppDeps } from '../app.js';
+import { BatchRequest, BatchResponse, ErrorResponse, jsonSchema } from '../schemas.js';
+
+export function openApiDocument(batchLimit: number): Record<string, unknown> {
+  const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
+  const errors = {
+    400: { description: 'Malformed request, or a type or action the schema does not declare', ...json({ $ref: '#/components/schemas/Error' }) },
+    413: { description: 'Body too large', ...json({ $ref: '#/components/schemas/Error' }) },
+    503: { description: 'No policy set loaded', ...json({ $ref: '#/components/schemas/Error' }) },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Fleetguard', version: '1', description: 'Authorization decisions for fleets of devices (DESIGN.md §2).' },
+    paths: {
+      '/v1/authorize': {
+        post: {
+          summary: 'Decide one request',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/AuthorizeRequest' }) },
+          responses: { 200: { description: 'The decision (a deny is a 200 too)', ...json({ $ref: '#/components/schemas/Decision' }) }, ...errors },
+        },
+      },
+      '/v1/authorize/batch': {
+        post: {
+          summary: `Decide up to ${batchLimit} requests; results in request order`,
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/BatchRequest' }) },
+          responses: { 200: { description: 'One decision per request', ...json({ $ref: '#/components/schemas/BatchResponse' }) }, ...errors },
+        },
+      },
+      '/health': { get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } } },
+      '/ready': { get: { summary: 'A policy set is loaded', responses: { 200: { description: 'Ready' }, 503: errors[503] } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
+      '/v1/admin/reload': {
+        post: {
+          summary: 'Reload the policies (admin bearer token)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Reloaded' }, 401: { description: 'No or wrong token' }, 422: { description: 'The new policies do not compile; the old set is still served' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { admin: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        AuthorizeRequest: jsonSchema(AuthorizeRequestSchema),
+        BatchRequest: jsonSchema(BatchRequest(batchLimit)),
+        Decision: jsonSchema(DecisionSchema, 'output'),
+        BatchResponse: jsonSchema(BatchResponse, 'output'),
+        Error: jsonSchema(ErrorResponse, 'output'),
+      },
+    },
+  };
+}
+
+export function openApiRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const doc = openApiDocument(deps.config.batchLimit);
+  app.get('/openapi.json', async () => doc);
+}

@@ -1,0 +1,32 @@
+// /health, /ready, /metrics and the admin reload.
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { HttpError } from '../errors.js';
+import { requireAdmin } from '../plugins/admin-auth.js';
+
+export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { policies, decisionLog, metrics } = deps;
+
+  // Up as long as the process answers; it also says which policies are served and how the last reload went.
+  app.get('/health', async () => ({
+    status: 'ok',
+    policyRevision: policies.engine?.revision ?? null,
+    lastReload: policies.lastReload ?? null,
+    decisionLog: { ...decisionLog.stats, queueDepth: decisionLog.queueDepth },
+  }));
+
+  app.get('/ready', async (_request, reply) => {
+    if (!policies.engine) throw new HttpError('not_ready', 'no policy set is loaded');
+    return reply.send({ status: 'ready', policyRevision: policies.engine.revision });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post('/v1/admin/reload', { preHandler: requireAdmin(deps.config.adminToken) }, async (_request, reply) => {
+    const status = policies.reload();
+    return reply.code(status.ok ? 200 : 422).send(status);
+  });
+}

@@ -1,0 +1,23 @@
+// Numbered schema migrations; `PRAGMA user_version` records how many have run. Append, never edit.
+export const MIGRATIONS: readonly string[] = [
+  // 1: the decision log
+  `CREATE TABLE decisions (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL,
+     time INTEGER NOT NULL,
+     principal_type TEXT NOT NULL,
+     principal_id TEXT NOT NULL,
+     action TEXT NOT NULL,
+     resource_type TEXT NOT NULL,
+     resource_id TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')),
+     matched TEXT NOT NULL,
+     policy_revision TEXT NOT NULL,
+     latency_us REAL NOT NULL,
+     errors TEXT,
+     request TEXT
+   );
+   CREATE INDEX decisions_time ON decisions (time);
+   CREATE INDEX decisions_principal ON decisions (principal_id, time);
+   CREATE INDEX decisions_resource ON decisions (resource_id, time);`,
+];
