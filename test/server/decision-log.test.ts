@@ -1,0 +1,70 @@
+// The decision log's promises: a full queue is never silent, nothing queued is lost on close, retention.
+import { describe, expect, it } from 'vitest';
+import type { AuthorizeRequest, Decision } from '../../engine/index.js';
+import { openDatabase } from '../../server/store/database.js';
+import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/store/decision-log.js';
+
+const req: AuthorizeRequest = { principal: { type: 'device', id: 'd-1' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } };
+const decision = (id: string): Decision => ({ decision: 'deny', allowed: false, decisionId: id, policyRevision: 'sha256:x', matched: [] });
+
+function setup(options: Partial<DecisionLogOptions>) {
+  const db = openDatabase(':memory:');
+  const warnings: string[] = [];
+  let now = Date.parse('2026-06-01T00:00:00Z');
+  const log = new DecisionLog(db, {
+    flushMs: 250,
+    queueMax: 10,
+    overflow: 'block',
+    retentionDays: 30,
+    clock: () => now,
+    warn: (m) => warnings.push(m),
+    ...options,
+  });
+  return { db, log, warnings, advance: (ms: number) => (now += ms) };
+}
+
+const count = (db: ReturnType<typeof openDatabase>) => (db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
+
+describe('decision log', () => {
+  it('by default a full queue writes synchronously (back-pressure) and loses nothing', () => {
+    const { db, log, warnings } = setup({ overflow: 'block' });
+    for (let i = 0; i < 35; i++) log.append(decision(`d${i}`), req, 1);
+    expect(log.stats).toMatchObject({ dropped: 0, blockedFlushes: 3 });
+    expect(warnings[0]).toContain('writing synchronously');
+    log.close();
+    expect(count(db)).toBe(35);
+  });
+
+  it('with overflow=drop a full queue drops, counts and warns', () => {
+    const { db, log, warnings } = setup({ overflow: 'drop' });
+    for (let i = 0; i < 25; i++) log.append(decision(`d${i}`), req, 1);
+    expect(log.stats.dropped).toBe(15);
+    expect(warnings).toEqual(['decision log queue is full: dropping decisions']);
+    log.close();
+    expect(count(db)).toBe(10);
+  });
+
+  it('keeps entries queued when a write fails, and writes them once the database recovers', () => {
+    const { db, log, warnings } = setup({});
+    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
+    log.append(decision('a'), req, 1);
+    log.flushAll();
+    expect(log.stats.writeErrors).toBe(1);
+    expect(log.queueDepth).toBe(1);
+    expect(warnings[0]).toContain('write failed');
+    db.exec('DROP TRIGGER refuse');
+    log.close();
+    expect(count(db)).toBe(1);
+  });
+
+  it('prunes decisions older than the retention', () => {
+    const { db, log, advance } = setup({ retentionDays: 1 });
+    log.append(decision('old'), req, 1);
+    log.flushAll();
+    advance(2 * 86_400_000);
+    log.append(decision('new'), req, 1);
+    log.flushAll();
+    expect(log.prune()).toBe(1);
+    expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['new']);
+  });
+});
