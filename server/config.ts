@@ -17,6 +17,7 @@ export const ServerConfig = z.object({
   logQueueMax: z.coerce.number().int().min(1).default(100_000),
   logOverflow: z.enum(['block', 'drop']).default('block'),
   logRetentionDays: z.coerce.number().min(0).default(30),
+  logRequests: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(false),
   /** Reload when files in the policy directory change. */
   watch: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -37,6 +38,7 @@ export const ENV: Record<keyof ServerConfig, string> = {
   logQueueMax: 'FLEETGUARD_LOG_QUEUE_MAX',
   logOverflow: 'FLEETGUARD_LOG_OVERFLOW',
   logRetentionDays: 'FLEETGUARD_LOG_RETENTION_DAYS',
+  logRequests: 'FLEETGUARD_LOG_REQUESTS',
   watch: 'FLEETGUARD_WATCH',
   logLevel: 'FLEETGUARD_LOG_LEVEL',
 };

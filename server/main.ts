@@ -27,11 +27,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const db = openDatabase(config.db);
   let app: FastifyInstance | undefined;
   const warn = (message: string, details?: Record<string, unknown>) => (app ? app.log.warn(details ?? {}, message) : process.stderr.write(`${message}\n`));
-  const decisionLog = new DecisionLog(db, {
+  const decisionLog = new DecisionLog(db, config.db, {
     flushMs: config.logFlushMs,
     queueMax: config.logQueueMax,
     overflow: config.logOverflow,
     retentionDays: config.logRetentionDays,
+    logRequests: config.logRequests,
     clock: Date.now,
     warn,
   }).start();
@@ -59,7 +60,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     (closing ??= (async () => {
       watcher?.close();
       await app!.close(); // stops accepting, lets in-flight requests finish
-      decisionLog.close(); // writes everything still queued
+      await decisionLog.close(); // writes everything still queued
       db.close();
     })());
   return { app, db, policies, decisionLog, address, close };

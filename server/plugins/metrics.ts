@@ -1,17 +1,13 @@
-// Prometheus metrics (prom-client). Per-decision counters use label children resolved once per
-// (outcome, principal type), so counting costs a property increment on the hot path.
+// Prometheus metrics (prom-client). Decisions are counted in plain integers on the hot path (a prom-client
+// `inc` hashes its labels: 3% of the batch route's CPU) and handed to prom-client when it is scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DecisionLogStats } from '../store/decision-log.js';
 import type { PolicyHolder } from './policy-holder.js';
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly decisions = new Counter({
-    name: 'fleetguard_decisions_total',
-    help: 'Decisions made, by outcome and principal type.',
-    labelNames: ['outcome', 'principal_type'] as const,
-    registers: [this.registry],
-  });
+  /** principal type → [allowed, denied] */
+  private readonly decisionCounts = new Map<string, [number, number]>();
   readonly latency = new Histogram({
     name: 'fleetguard_http_request_duration_seconds',
     help: 'Time to answer an authorization request (one decision or a batch), from routing to reply.',
@@ -19,10 +15,23 @@ export class Metrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
     registers: [this.registry],
   });
-  private readonly children = new Map<string, { allow: Counter.Internal; deny: Counter.Internal }>();
 
   constructor(policies: PolicyHolder, log: { stats: DecisionLogStats; queueDepth: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_' });
+    const counts = this.decisionCounts;
+    new Counter({
+      name: 'fleetguard_decisions_total',
+      help: 'Decisions made, by outcome and principal type.',
+      labelNames: ['outcome', 'principal_type'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [type, [allowed, denied]] of counts) {
+          this.inc({ outcome: 'allow', principal_type: type }, allowed);
+          this.inc({ outcome: 'deny', principal_type: type }, denied);
+        }
+      },
+    });
     new Gauge({
       name: 'fleetguard_policy_revision_info',
       help: 'The policy revision being served (value 1).',
@@ -49,11 +58,8 @@ export class Metrics {
   }
 
   countDecision(principalType: string, allowed: boolean): void {
-    let child = this.children.get(principalType);
-    if (!child) {
-      child = { allow: this.decisions.labels('allow', principalType), deny: this.decisions.labels('deny', principalType) };
-      this.children.set(principalType, child);
-    }
-    (allowed ? child.allow : child.deny).inc();
+    let c = this.decisionCounts.get(principalType);
+    if (c === undefined) this.decisionCounts.set(principalType, (c = [0, 0]));
+    c[allowed ? 0 : 1]++;
   }
 }

@@ -12,7 +12,7 @@ export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
     status: 'ok',
     policyRevision: policies.engine?.revision ?? null,
     lastReload: policies.lastReload ?? null,
-    decisionLog: { ...decisionLog.stats, queueDepth: decisionLog.queueDepth },
+    decisionLog: { queueDepth: decisionLog.queueDepth, ...decisionLog.stats },
   }));
 
   app.get('/ready', async (_request, reply) => {

@@ -1,7 +1,10 @@
-// The decision log. Requests only push onto an in-memory queue; a timer writes the queue in transactions
-// of bounded size, yielding to the event loop between chunks so a large backlog never stalls requests.
-// Nothing is lost silently: a full queue either blocks (writes synchronously, the default) or drops and
-// counts; shutdown flushes everything. After kill -9, at most one flush interval is missing.
+// The decision log. A request only appends a flat row to an in-memory queue; every flush interval the
+// queue goes to a writer thread that inserts it in one transaction on its own SQLite connection, so
+// neither encoding nor SQLite runs on the request thread. Nothing is lost silently: a full queue either
+// writes synchronously on the request thread (back-pressure, the default) or drops and counts; shutdown
+// drains everything; after kill -9 at most one flush interval (plus one write) is missing.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
 
@@ -10,49 +13,96 @@ export interface DecisionLogOptions {
   queueMax: number;
   overflow: 'block' | 'drop';
   retentionDays: number;
+  /** Also store each request as JSON (needed to replay decisions; costs about 1 µs per decision). */
+  logRequests: boolean;
   clock: () => number;
   /** Called for conditions an operator must see (a full queue, a failed write). */
   warn: (message: string, details?: Record<string, unknown>) => void;
 }
 
-interface Entry {
-  decision: Decision;
-  request: AuthorizeRequest;
-  time: number;
-  latencyUs: number;
-}
-
 export interface DecisionLogStats {
-  queueDepth: number;
   written: number;
   dropped: number;
   writeErrors: number;
   blockedFlushes: number;
 }
 
-const CHUNK = 1000;
+/** One row of the `decisions` table, in INSERT order. */
+type Row = [string, number, string, string, string, string, string, string, string, string, number, string | null, string | null];
+
+const INSERT = `INSERT INTO decisions (id, time, principal_type, principal_id, action, resource_type, resource_id, outcome,
+  matched, policy_revision, latency_us, errors, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// The writer thread: plain CommonJS so it runs from the compiled package and from the test runner alike.
+const WRITER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlite);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+db.pragma('synchronous = NORMAL');
+const insert = db.prepare(workerData.insert);
+const write = db.transaction((rows) => { for (const row of rows) insert.run(row); });
+let queue = [];
+let retry;
+function drain() {
+  while (queue.length > 0) {
+    const rows = queue;
+    try {
+      write(rows);
+    } catch (e) {
+      parentPort.postMessage({ error: String(e && e.message || e), queued: rows.length });
+      retry ??= setTimeout(() => { retry = undefined; drain(); }, 100);
+      return;
+    }
+    queue = queue === rows ? [] : queue.slice(rows.length);
+    parentPort.postMessage({ written: rows.length });
+  }
+}
+parentPort.on('message', (m) => {
+  if (m.rows) { queue = queue.length === 0 ? m.rows : queue.concat(m.rows); drain(); }
+  if (m.close) { clearTimeout(retry); drain(); db.close(); parentPort.postMessage({ closed: true, unwritten: queue.length }); }
+});
+`;
 
 export class DecisionLog {
-  private queue: Entry[] = [];
+  private pending: Row[] = [];
+  /** Rows handed to the writer and not yet acknowledged. */
+  private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private flushing = false;
-  readonly stats: DecisionLogStats = { queueDepth: 0, written: 0, dropped: 0, writeErrors: 0, blockedFlushes: 0 };
-  private readonly insert;
-  private readonly writeChunk;
+  private worker: Worker | undefined;
+  private idle: (() => void)[] = [];
+  private closed: Promise<void> | undefined;
+  readonly stats: DecisionLogStats = { written: 0, dropped: 0, writeErrors: 0, blockedFlushes: 0 };
+  private readonly writeInline: (rows: Row[]) => void;
 
-  constructor(private readonly db: Db, private readonly options: DecisionLogOptions) {
-    this.insert = db.prepare(
-      `INSERT INTO decisions (id, time, principal_type, principal_id, action, resource_type, resource_id, outcome, matched,
-         policy_revision, latency_us, errors, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.writeChunk = db.transaction((entries: Entry[]) => {
-      for (const e of entries) this.insert.run(...row(e));
+  /** `file` is the database path for the writer thread; without one (`:memory:`) rows are written inline. */
+  constructor(private readonly db: Db, file: string | undefined, private readonly options: DecisionLogOptions) {
+    const insert = db.prepare(INSERT);
+    this.writeInline = db.transaction((rows: Row[]) => {
+      for (const row of rows) insert.run(row);
     });
+    if (file !== undefined && file !== ':memory:') {
+      const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+      this.worker = new Worker(WRITER, { eval: true, workerData: { file, sqlite, insert: INSERT } });
+      this.worker.unref();
+      this.worker.on('message', (m: { written?: number; error?: string; queued?: number }) => {
+        if (m.written !== undefined) {
+          this.inflight -= m.written;
+          this.stats.written += m.written;
+          if (this.inflight === 0) this.idle.splice(0).forEach((resolve) => resolve());
+        }
+        if (m.error !== undefined) {
+          this.stats.writeErrors++;
+          this.options.warn('decision log write failed; retrying', { error: m.error, queued: m.queued });
+        }
+      });
+      this.worker.on('error', (e) => this.options.warn('decision log writer crashed', { error: e.message }));
+    }
   }
 
   start(): this {
-    this.timer = setInterval(() => this.flushSoon(), this.options.flushMs);
+    this.timer = setInterval(() => this.flush(), this.options.flushMs);
     this.timer.unref();
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), 3_600_000);
@@ -61,7 +111,7 @@ export class DecisionLog {
   }
 
   append(decision: Decision, request: AuthorizeRequest, latencyUs: number): void {
-    if (this.queue.length >= this.options.queueMax) {
+    if (this.pending.length + this.inflight >= this.options.queueMax) {
       if (this.options.overflow === 'drop') {
         if (this.stats.dropped++ % 10_000 === 0) {
           this.options.warn('decision log queue is full: dropping decisions', { queueMax: this.options.queueMax, dropped: this.stats.dropped });
@@ -69,50 +119,65 @@ export class DecisionLog {
         return;
       }
       // Back-pressure: this request pays for writing the backlog now rather than losing it.
-      this.stats.blockedFlushes++;
-      if (this.stats.blockedFlushes % 100 === 1) {
+      if (this.stats.blockedFlushes++ % 100 === 0) {
         this.options.warn('decision log queue is full: writing synchronously on the request path', { queueMax: this.options.queueMax });
       }
       this.flushAll();
     }
-    this.queue.push({ decision, request, time: this.options.clock(), latencyUs });
+    const m = decision.matched;
+    this.pending.push([
+      decision.decisionId,
+      this.options.clock(),
+      request.principal.type,
+      request.principal.id,
+      request.action,
+      request.resource.type,
+      request.resource.id,
+      decision.decision,
+      m.length === 0 ? '' : m.length === 1 ? m[0]!.rule : m.map((r) => r.rule).join(','),
+      decision.policyRevision,
+      latencyUs,
+      decision.errors === undefined ? null : JSON.stringify(decision.errors),
+      this.options.logRequests ? JSON.stringify(request) : null,
+    ]);
   }
 
   get queueDepth(): number {
-    return this.queue.length;
+    return this.pending.length + this.inflight;
   }
 
-  /** Writes the queue in chunks, yielding between them. */
-  private flushSoon(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    const step = () => {
-      const wrote = this.writeSome(CHUNK);
-      if (wrote && this.queue.length > 0) setImmediate(step);
-      else this.flushing = false;
-    };
-    step();
+  /** Hands the queue to the writer thread (or writes it inline when there is none). */
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    if (!this.worker) {
+      this.flushAll();
+      return;
+    }
+    const rows = this.pending;
+    this.pending = [];
+    this.inflight += rows.length;
+    this.worker.postMessage({ rows });
   }
 
-  /** Writes up to `max` entries; false when the write failed (they stay queued for the next attempt). */
-  private writeSome(max: number): boolean {
-    if (this.queue.length === 0) return true;
-    const chunk = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
+  /** Writes the queue synchronously on this thread (back-pressure, and the writer-less mode). */
+  flushAll(): void {
+    if (this.pending.length === 0) return;
+    const rows = this.pending;
     try {
-      this.writeChunk(chunk);
+      this.writeInline(rows);
     } catch (e) {
       this.stats.writeErrors++;
-      this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: this.queue.length });
-      return false;
+      this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: rows.length });
+      return;
     }
-    this.stats.written += chunk.length;
-    this.queue = chunk === this.queue ? [] : this.queue.slice(chunk.length);
-    return true;
+    this.pending = this.pending === rows ? [] : this.pending.slice(rows.length);
+    this.stats.written += rows.length;
   }
 
-  /** Synchronously writes everything queued (shutdown, back-pressure). */
-  flushAll(): void {
-    while (this.queue.length > 0) if (!this.writeSome(CHUNK * 10)) break;
+  /** Resolves once everything appended so far is in the database. */
+  async drain(): Promise<void> {
+    this.flush();
+    if (this.inflight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   prune(): number {
@@ -121,32 +186,29 @@ export class DecisionLog {
     return this.db.prepare('DELETE FROM decisions WHERE time < ?').run(cutoff).changes;
   }
 
-  close(): void {
-    clearInterval(this.timer);
-    clearInterval(this.pruneTimer);
-    this.flushAll();
+  close(): Promise<void> {
+    return (this.closed ??= (async () => {
+      clearInterval(this.timer);
+      clearInterval(this.pruneTimer);
+      const worker = this.worker;
+      if (!worker) {
+        this.flushAll();
+        return;
+      }
+      this.flush();
+      await new Promise<void>((resolve) => {
+        worker.on('message', (m: { closed?: boolean; unwritten?: number }) => {
+          if (!m.closed) return;
+          if (m.unwritten) this.options.warn('decision log closed with unwritten decisions', { unwritten: m.unwritten });
+          resolve();
+        });
+        worker.postMessage({ close: true });
+      });
+      await worker.terminate();
+      this.flushAll(); // anything appended while closing
+    })());
   }
 }
-
-function row(e: Entry): unknown[] {
-  const { decision: d, request: r } = e;
-  return [
-    d.decisionId,
-    e.time,
-    r.principal.type,
-    r.principal.id,
-    r.action,
-    r.resource.type,
-    r.resource.id,
-    d.decision,
-    d.matched.map((m) => m.rule).join(','),
-    d.policyRevision,
-    e.latencyUs,
-    d.errors === undefined ? null : JSON.stringify(d.errors),
-    JSON.stringify(r),
-  ];
-}
-
 export interface DecisionQuery {
   principal?: string;
   resource?: string;

@@ -1,4 +1,7 @@
 // The decision log's promises: a full queue is never silent, nothing queued is lost on close, retention.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import { openDatabase } from '../../server/store/database.js';
@@ -11,8 +14,9 @@ function setup(options: Partial<DecisionLogOptions>) {
   const db = openDatabase(':memory:');
   const warnings: string[] = [];
   let now = Date.parse('2026-06-01T00:00:00Z');
-  const log = new DecisionLog(db, {
+  const log = new DecisionLog(db, undefined, {
     flushMs: 250,
+    logRequests: true,
     queueMax: 10,
     overflow: 'block',
     retentionDays: 30,
@@ -31,7 +35,7 @@ describe('decision log', () => {
     for (let i = 0; i < 35; i++) log.append(decision(`d${i}`), req, 1);
     expect(log.stats).toMatchObject({ dropped: 0, blockedFlushes: 3 });
     expect(warnings[0]).toContain('writing synchronously');
-    log.close();
+    void log.close();
     expect(count(db)).toBe(35);
   });
 
@@ -40,7 +44,7 @@ describe('decision log', () => {
     for (let i = 0; i < 25; i++) log.append(decision(`d${i}`), req, 1);
     expect(log.stats.dropped).toBe(15);
     expect(warnings).toEqual(['decision log queue is full: dropping decisions']);
-    log.close();
+    void log.close();
     expect(count(db)).toBe(10);
   });
 
@@ -53,7 +57,7 @@ describe('decision log', () => {
     expect(log.queueDepth).toBe(1);
     expect(warnings[0]).toContain('write failed');
     db.exec('DROP TRIGGER refuse');
-    log.close();
+    void log.close();
     expect(count(db)).toBe(1);
   });
 
@@ -66,5 +70,22 @@ describe('decision log', () => {
     log.flushAll();
     expect(log.prune()).toBe(1);
     expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['new']);
+  });
+
+  it('with a database file, a writer thread writes what requests append; close drains it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
+    const file = join(dir, 'log.db');
+    const db = openDatabase(file);
+    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, clock: Date.now, warn: () => {} }).start();
+    for (let i = 0; i < 2500; i++) log.append(decision(`w${i}`), req, 1);
+    await log.drain();
+    expect(log.stats.written).toBe(2500);
+    expect(count(db)).toBe(2500);
+    for (let i = 0; i < 100; i++) log.append(decision(`x${i}`), req, 1);
+    await log.close();
+    expect(count(db)).toBe(2600);
+    expect(queryDecisions(db, { limit: 1 })[0]!.request).toBeUndefined();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -117,7 +117,7 @@ describe('operations', () => {
   it('records every decision in the decision log, never the admin token', async () => {
     const before = server.decisionLog.stats.written + server.decisionLog.queueDepth;
     await server.post('/v1/authorize/batch', { requests: [{ principal: device, action: 'read', resource: release('f-1') }, { principal: device, action: 'ssh', resource: release('f-1') }] });
-    server.decisionLog.flushAll();
+    await server.decisionLog.drain();
     expect(server.decisionLog.stats.written).toBe(before + 2);
     const rows = queryDecisions(server.db, { principal: 'd-1', limit: 10_000 });
     const last = rows.slice(-2);

@@ -37,7 +37,7 @@ function countLogged(db: string, principal: string): number {
 describe('the sidecar process', () => {
   it('SIGTERM finishes in-flight requests, writes every decision and exits 0', async () => {
     const db = join(tmp, 'term.db');
-    const p = await spawnSidecar(['--db', db, '--log-flush-ms', '250', '--log-level', 'info']);
+    const p = await spawnSidecar(['--db', db, '--log-flush-ms', '250', '--log-requests']);
     for (let i = 0; i < 5; i++) expect((await post(p.url, '/v1/authorize/batch', batch(100, 'term'))).status).toBe(200);
     const inFlight = post(p.url, '/v1/authorize/batch', batch(1000, 'term')); // sent, then the signal
     await new Promise((r) => setTimeout(r, 5));

@@ -1,0 +1,84 @@
+// HTTP benchmark on loopback: the sidecar (`fleetguard serve`, decision logging on) and a baseline
+// server, each in its own process on one core, loaded by autocannon from this process on the other.
+// Every run is bounded in time. Results go to bench/README.md by hand.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, fmtInt } from './measure.js';
+import { generateRequests } from './workload.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+
+async function startProcess(args: string[]): Promise<{ url: string; stop: () => Promise<void>; startupMs: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('fleetguard sidecar listening'));
+      if (line) resolve(JSON.parse(line).address);
+    });
+    child.on('exit', () => reject(new Error(`exited:\n${out}`)));
+  });
+  const startupMs = performance.now() - t0;
+  return { url, startupMs, stop: () => new Promise((r) => { child.on('exit', () => r()); child.kill('SIGTERM'); }) };
+}
+
+interface Run {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function load(name: string, url: string, bodies: string[]): Promise<Run> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: bodies.map((body) => ({ method: 'POST', body })),
+  });
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+const requests = generateRequests(1000, 7);
+const singles = requests.slice(0, 200).map((r) => JSON.stringify(r));
+const batches = Array.from({ length: 10 }, (_, i) => JSON.stringify({ requests: requests.slice(i * 100, i * 100 + 100) }));
+
+const dir = mkdtempSync(join(tmpdir(), 'fleetguard-bench-'));
+const baseline = await startProcess([join(ROOT, 'dist/bench/baseline-server.js')]);
+const sidecar = await startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--no-watch']);
+const runs: Run[] = [];
+try {
+  runs.push(await load('bare fastify route, constant body', `${baseline.url}/bare`, singles));
+  runs.push(await load('/v1/authorize, decision log on', `${sidecar.url}/v1/authorize`, singles));
+  runs.push(await load('ceiling: parse a 100-item batch, 100 constant results', `${baseline.url}/ceiling`, batches));
+  runs.push(await load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar.url}/v1/authorize/batch`, batches));
+} finally {
+  await sidecar.stop();
+  await baseline.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const [bare, single, ceiling, batch] = runs as [Run, Run, Run, Run];
+console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; sidecar started in ${fmt(sidecar.startupMs, 0)} ms (spawn to listening)`);
+console.log('');
+console.log('| run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of runs) {
+  const perRequest = r.name.includes('100') ? 100 : 1;
+  console.log(`| ${r.name} | ${fmtInt(r.rps)} | ${fmtInt(r.rps * perRequest)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
+}
+console.log('');
+console.log(`/v1/authorize keeps ${fmt((single.rps / bare.rps) * 100, 1)}% of the bare route's requests/s (target ≥ 85%), p99 ${single.p99} ms (target ≤ 5 ms)`);
+console.log(`batch: ${fmtInt(batch.rps * 100)} decisions/s, ${fmt((batch.rps / ceiling.rps) * 100, 1)}% of the parse-only ceiling (${fmtInt(ceiling.rps * 100)}/s)`);
