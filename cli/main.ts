@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   validate: () => import('./commands/validate.js'),
   test: () => import('./commands/test.js'),
   schemas: () => import('./commands/schemas.js'),
+  plan: () => import('./commands/plan.js'),
   serve: () => import('./commands/serve.js'),
   audit: () => import('./commands/audit.js'),
 };

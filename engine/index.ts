@@ -11,3 +11,6 @@ export { DIAGNOSTIC_CODES, PolicyError, formatDiagnostic, type Diagnostic } from
 export { readPolicySources, readSuiteSources } from './load/read-policy-dir.js';
 export { AuthorizeRequest as AuthorizeRequestSchema, Decision as DecisionSchema } from './schema/request.js';
 export type * from './types.js';
+export { planQuery, type Plan, type PlanRequest, type Condition as PlanCondition } from './plan/plan-query.js';
+export { clientRules, type ClientRules } from './plan/client-rules.js';
+export { PlanRequest as PlanRequestSchema, RulesRequest as RulesRequestSchema } from './schema/request.js';

@@ -6,6 +6,7 @@ import type { Metrics } from './plugins/metrics.js';
 import type { PolicyHolder } from './plugins/policy-holder.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { planRoutes } from './routes/plans.js';
 import { operationsRoutes } from './routes/operations.js';
 import { describeInvalid } from './schemas.js';
 import type { ServerConfig } from './config.js';
@@ -71,6 +72,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   authorizeRoutes(app, deps);
   operationsRoutes(app, deps);
+  planRoutes(app, deps);
   openApiRoutes(app, deps);
   return app;
 }

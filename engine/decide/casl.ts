@@ -37,8 +37,18 @@ export function toMongoQuery(r: Residual): Record<string, unknown> {
   }
 }
 
+export interface CaslRulesOptions {
+  /**
+   * `throw` (default): a condition CASL cannot express is an error. `approximate`: such an allow rule is
+   * left out and such a deny rule becomes unconditional (less is allowed, never more), and the
+   * reasons are reported through `onApproximation`.
+   */
+  unsupported?: 'throw' | 'approximate';
+  onApproximation?: (rule: string, reason: string) => void;
+}
+
 /** The CASL rules for one principal: resource conditions only, principal and context values substituted. */
-export function caslRulesFor(set: PolicySet, known: KnownParts): CaslRule[] {
+export function caslRulesFor(set: PolicySet, known: KnownParts, options: CaslRulesOptions = {}): CaslRule[] {
   const allows: CaslRule[] = [];
   const denies: CaslRule[] = [];
   const failed: CaslRule[] = [];
@@ -60,7 +70,12 @@ export function caslRulesFor(set: PolicySet, known: KnownParts): CaslRule[] {
       continue;
     }
     const unsupported = findUnsupported(residual);
-    if (unsupported) throw new NotExpressibleError(rule.id, unsupported);
+    if (unsupported) {
+      if (options.unsupported !== 'approximate') throw new NotExpressibleError(rule.id, unsupported);
+      options.onApproximation?.(rule.id, unsupported);
+      if (rule.effect === 'deny') failed.push({ ...base, inverted: true });
+      continue;
+    }
     const conditions = toMongoQuery(residual);
     target.push(inverted ? { ...base, conditions, inverted } : { ...base, conditions });
   }

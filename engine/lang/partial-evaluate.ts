@@ -96,7 +96,9 @@ function cond(ir: IR, req: AuthorizeRequest, now: number): PartialResult {
       if (ir.mode !== 'member' || (ir.base !== 'string' && ir.base !== 'number' && ir.base !== 'bool' && ir.base !== 'time')) {
         return unsupported('an address-in-range test on a resource attribute');
       }
-      if (!l.known && r.known) return { operator: 'in', field: l.field, value: r.value, type: l.def.type };
+      if (!l.known && r.known) {
+        return (r.value as unknown[]).length === 0 ? false : { operator: 'in', field: l.field, value: r.value, type: l.def.type };
+      }
       if (l.known && !r.known) return { operator: 'contains', field: r.field, value: l.value, type: r.def.type };
       return unsupported('membership between two resource attributes');
     }

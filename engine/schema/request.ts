@@ -44,3 +44,17 @@ export const Decision = z.object({
   errors: z.array(DecisionError).optional(),
 });
 export type Decision = z.infer<typeof Decision>;
+
+export const PlanRequest = z.object({
+  principal: Entity,
+  action: z.string().min(1),
+  resourceType: z.string().min(1),
+  context: Context.optional(),
+  /** attribute → column name in the caller's table (default: the attribute name). */
+  columns: z.record(z.string(), z.string().min(1)).optional(),
+});
+
+export const RulesRequest = z.object({
+  principal: Entity,
+  context: Context.optional(),
+});

@@ -1,6 +1,6 @@
 // GET /openapi.json: the OpenAPI document, generated from the same zod schemas the routes validate with.
 import type { FastifyInstance } from 'fastify';
-import { AuthorizeRequestSchema, DecisionSchema } from '../../engine/index.js';
+import { AuthorizeRequestSchema, DecisionSchema, PlanRequestSchema, RulesRequestSchema } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
 import { BatchRequest, BatchResponse, ErrorResponse, jsonSchema } from '../schemas.js';
 
@@ -29,6 +29,20 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
           responses: { 200: { description: 'One decision per request', ...json({ $ref: '#/components/schemas/BatchResponse' }) }, ...errors },
         },
       },
+      '/v1/plan': {
+        post: {
+          summary: 'A filter for list queries: the condition over resource attributes and a parameterized SQL WHERE clause',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/PlanRequest' }) },
+          responses: { 200: { description: '{ kind, condition, sql: { where, params }, partial?, reason? }' }, ...errors },
+        },
+      },
+      '/v1/rules': {
+        post: {
+          summary: "The principal's packed CASL rules (resource conditions only) for front ends",
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/RulesRequest' }) },
+          responses: { 200: { description: '{ rules, policyRevision, partial?, reason? }' }, ...errors },
+        },
+      },
       '/health': { get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } } },
       '/ready': { get: { summary: 'A policy set is loaded', responses: { 200: { description: 'Ready' }, 503: errors[503] } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
@@ -48,6 +62,8 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
         Decision: jsonSchema(DecisionSchema, 'output'),
         BatchResponse: jsonSchema(BatchResponse, 'output'),
         Error: jsonSchema(ErrorResponse, 'output'),
+        PlanRequest: jsonSchema(PlanRequestSchema),
+        RulesRequest: jsonSchema(RulesRequestSchema),
       },
     },
   };

@@ -57,7 +57,8 @@ export function resourceArb(principal?: Entity): fc.Arbitrary<Entity> {
   const near = <T>(own: T | undefined, pool: fc.Arbitrary<T>) => (own === undefined ? pool : fc.oneof(fc.constant(own), pool));
   return fc
     .record({
-      type: fc.constantFrom(...RESOURCE_TYPES),
+      // Every type, with the fleet and its content more often: that is where the interesting rules are.
+      type: fc.oneof(fc.constantFrom(...RESOURCE_TYPES), fc.constantFrom('fleet', 'release', 'fleet_variable', 'device')),
       id: near(principal?.id, fc.constantFrom(...orgs, ...fleets, ...devices, 'x-0')),
       fleetId: near(ownFleet, fleet),
       fleet: near(ownFleet, fleet),
@@ -80,5 +81,7 @@ export const contextArb = fc
   .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 
 export function requestArb(principal: fc.Arbitrary<Entity> = principalArb): fc.Arbitrary<AuthorizeRequest> {
-  return principal.chain((p) => fc.record({ principal: fc.constant(p), action: fc.constantFrom(...ACTIONS), resource: resourceArb(p), context: contextArb }));
+  // Every action, with `read` and `register` (what devices and keys are for) more often.
+  const action = fc.oneof(fc.constantFrom(...ACTIONS), fc.constantFrom('read', 'register'));
+  return principal.chain((p) => fc.record({ principal: fc.constant(p), action, resource: resourceArb(p), context: contextArb }));
 }
