@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   plan: () => import('./commands/plan.js'),
   serve: () => import('./commands/serve.js'),
   audit: () => import('./commands/audit.js'),
+  keys: () => import('./commands/keys.js'),
 };
 
 async function usage(): Promise<string> {

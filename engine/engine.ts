@@ -2,7 +2,7 @@
 // (for context.time) and decision ids. Both are injected, so the engine stays pure and testable.
 import { authorize } from './decide/authorize.js';
 import { explain, type Explanation } from './explain/explain.js';
-import type { AuthorizeRequest, Decision, PolicySet } from './types.js';
+import type { AuthorizeRequest, Decision, DecisionError, PolicySet } from './types.js';
 
 export interface EngineOptions {
   clock: () => number;
@@ -15,6 +15,8 @@ export interface Engine {
   authorize(request: AuthorizeRequest): Decision;
   authorizeBatch(requests: readonly AuthorizeRequest[]): Decision[];
   explain(request: AuthorizeRequest): Explanation;
+  /** A deny made before any rule could run (an invalid credential): same shape, id and revision. */
+  reject(reason: string, error: DecisionError): Decision;
 }
 
 export function createEngine(policySet: PolicySet, options: EngineOptions): Engine {
@@ -28,5 +30,14 @@ export function createEngine(policySet: PolicySet, options: EngineOptions): Engi
       return requests.map((r) => authorize(policySet, r, now, newDecisionId()));
     },
     explain: (request) => explain(policySet, request, clock(), newDecisionId()),
+    reject: (reason, error) => ({
+      decision: 'deny',
+      allowed: false,
+      decisionId: newDecisionId(),
+      policyRevision: policySet.revision,
+      matched: [],
+      reason,
+      errors: [error],
+    }),
   };
 }

@@ -9,7 +9,7 @@ export { explain, renderExplanation, type Explanation, type RuleTrace } from './
 export { partialEvaluate, type Residual, type PartialResult } from './lang/partial-evaluate.js';
 export { DIAGNOSTIC_CODES, PolicyError, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { readPolicySources, readSuiteSources } from './load/read-policy-dir.js';
-export { AuthorizeRequest as AuthorizeRequestSchema, Decision as DecisionSchema } from './schema/request.js';
+export { AuthorizeRequest as AuthorizeRequestSchema, Decision as DecisionSchema, Entity as EntitySchema } from './schema/request.js';
 export type * from './types.js';
 export { planQuery, type Plan, type PlanRequest, type Condition as PlanCondition } from './plan/plan-query.js';
 export { clientRules, type ClientRules } from './plan/client-rules.js';

@@ -7,16 +7,21 @@ import type { PolicyHolder } from './plugins/policy-holder.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plans.js';
+import { adminRoutes } from './routes/admin.js';
+import { provisionRoutes } from './routes/provision.js';
 import { operationsRoutes } from './routes/operations.js';
 import { describeInvalid } from './schemas.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionLog } from './store/decision-log.js';
+import type { KeyStore } from './store/key-store.js';
 
 export interface AppDeps {
   config: ServerConfig;
   policies: PolicyHolder;
   decisionLog: DecisionLog;
   metrics: Metrics;
+  keys: KeyStore;
+  clock: () => number;
 }
 
 declare module 'fastify' {
@@ -43,6 +48,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    // Whose address is the client's: the socket's, or X-Forwarded-For's when the proxy is trusted.
+    trustProxy: deps.config.trustProxy,
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -73,6 +80,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   authorizeRoutes(app, deps);
   operationsRoutes(app, deps);
   planRoutes(app, deps);
+  adminRoutes(app, deps);
+  provisionRoutes(app, deps);
   openApiRoutes(app, deps);
   return app;
 }

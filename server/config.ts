@@ -20,6 +20,12 @@ export const ServerConfig = z.object({
   logRequests: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(false),
   /** Reload when files in the policy directory change. */
   watch: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
+  /** false: the client address is the socket's. true, or addresses/CIDRs of trusted proxies: X-Forwarded-For. */
+  trustProxy: z
+    .preprocess((v) => (v === 'true' ? true : v === 'false' || v === undefined ? false : typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v), z.union([z.boolean(), z.array(z.string().min(1))]))
+    .default(false),
+  /** Provisioning attempts per minute, per key and per client address. */
+  provisionRateLimit: z.coerce.number().int().min(1).default(60),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -41,6 +47,8 @@ export const ENV: Record<keyof ServerConfig, string> = {
   logRequests: 'FLEETGUARD_LOG_REQUESTS',
   watch: 'FLEETGUARD_WATCH',
   logLevel: 'FLEETGUARD_LOG_LEVEL',
+  trustProxy: 'FLEETGUARD_TRUST_PROXY',
+  provisionRateLimit: 'FLEETGUARD_PROVISION_RATE_LIMIT',
 };
 
 export function resolveConfig(flags: Partial<Record<keyof ServerConfig, unknown>>, env: NodeJS.ProcessEnv): ServerConfig {

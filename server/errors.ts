@@ -7,9 +7,12 @@ export const ERRORS = {
   unknown_action: 400,
   batch_too_large: 400,
   unauthorized: 401,
+  denied: 403,
   not_found: 404,
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   not_ready: 503,
   internal: 500,
 } as const;

@@ -8,12 +8,14 @@ import { Metrics } from './plugins/metrics.js';
 import { PolicyHolder } from './plugins/policy-holder.js';
 import { openDatabase, type Db } from './store/database.js';
 import { DecisionLog } from './store/decision-log.js';
+import { KeyStore } from './store/key-store.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   db: Db;
   policies: PolicyHolder;
   decisionLog: DecisionLog;
+  keys: KeyStore;
   /** `http://host:port` or the socket path. */
   address: string;
   close(): Promise<void>;
@@ -37,7 +39,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     warn,
   }).start();
   const metrics = new Metrics(policies, decisionLog);
-  app = buildApp({ config, policies, decisionLog, metrics });
+  const keys = new KeyStore(db, Date.now);
+  app = buildApp({ config, policies, decisionLog, metrics, keys, clock: Date.now });
   policies.onReload((s) => {
     if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
     else app!.log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
@@ -63,7 +66,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());
-  return { app, db, policies, decisionLog, address, close };
+  return { app, db, policies, decisionLog, keys, address, close };
 }
 
 export class StartupError extends Error {

@@ -6,6 +6,12 @@ import type { PolicyHolder } from './policy-holder.js';
 
 export class Metrics {
   readonly registry = new Registry();
+  readonly provisionAttempts = new Counter({
+    name: 'fleetguard_provision_attempts_total',
+    help: 'Device registrations attempted, by outcome (created, denied, conflict, rate_limited, invalid).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   /** principal type → [allowed, denied] */
   private readonly decisionCounts = new Map<string, [number, number]>();
   readonly latency = new Histogram({

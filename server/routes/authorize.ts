@@ -1,10 +1,13 @@
-// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2).
+// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2). A principal is given inline or by its key
+// (`{ "credential": "…" }`); a key always stands for the principal the key store says, with the store's
+// attributes, whatever else the caller sends.
 import type { FastifyInstance } from 'fastify';
 import { unknownNames } from '../../engine/decide/authorize.js';
-import { AuthorizeRequestSchema, DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
+import { DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
 import { HttpError, type ErrorCode } from '../errors.js';
 import type { AppDeps } from '../app.js';
-import { BatchRequest, BatchResponse, jsonSchema } from '../schemas.js';
+import { keyIdOf, type KeyStore } from '../store/key-store.js';
+import { BatchRequest, BatchResponse, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
 
 const UNKNOWN: Record<string, [ErrorCode, string]> = {
   'unknown-principal-type': ['unknown_principal_type', 'principal.type'],
@@ -12,20 +15,30 @@ const UNKNOWN: Record<string, [ErrorCode, string]> = {
   'unknown-resource-type': ['unknown_resource_type', 'resource.type'],
 };
 
+export const INVALID_CREDENTIAL = 'the credential is not valid';
+
 /** A request naming a type or action the schema does not declare is a client error, not a decision. */
 function rejectUnknown(engine: Engine, req: AuthorizeRequest, prefix: string): void {
-  if (
-    engine.policySet.schema.principals.has(req.principal.type) &&
-    engine.policySet.schema.resources.has(req.resource.type) &&
-    engine.policySet.schema.actions.includes(req.action)
-  ) return;
+  const { schema } = engine.policySet;
+  if (schema.principals.has(req.principal.type) && schema.resources.has(req.resource.type) && schema.actions.includes(req.action)) return;
   const [first] = unknownNames(engine.policySet, req);
   const [code, path] = UNKNOWN[first!.code]!;
   throw new HttpError(code, first!.message, prefix + path);
 }
 
+/**
+ * The request with its principal resolved, or, for a bad key, the request as it will be logged (the key
+ * id in place of the key, never the secret) and no principal.
+ */
+export function resolveRequest(keys: KeyStore, req: HttpAuthorizeRequest): { request: AuthorizeRequest; resolved: boolean } {
+  if (!('credential' in req.principal)) return { request: req as AuthorizeRequest, resolved: true };
+  const principal = keys.resolve(req.principal.credential);
+  if (principal) return { request: { ...req, principal }, resolved: true };
+  return { request: { ...req, principal: { type: 'credential', id: keyIdOf(req.principal.credential) ?? '-' } }, resolved: false };
+}
+
 export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, decisionLog, metrics } = deps;
+  const { policies, decisionLog, metrics, keys } = deps;
 
   const engineOrThrow = (): Engine => {
     const engine = policies.engine;
@@ -38,35 +51,42 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
     metrics.countDecision(req.principal.type, decision.allowed);
   };
 
-  app.post<{ Body: AuthorizeRequest }>(
+  const decideOne = (engine: Engine, req: HttpAuthorizeRequest, prefix: string): [AuthorizeRequest, Decision | undefined] => {
+    const { request, resolved } = resolveRequest(keys, req);
+    if (!resolved) return [request, engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL })];
+    rejectUnknown(engine, request, prefix);
+    return [request, undefined];
+  };
+
+  app.post<{ Body: HttpAuthorizeRequest }>(
     '/v1/authorize',
-    { schema: { body: jsonSchema(AuthorizeRequestSchema), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: AuthorizeRequestSchema } },
+    { schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: HttpAuthorizeRequest } },
     (request) => {
       const end = metrics.latency.startTimer({ route: 'authorize' });
       const engine = engineOrThrow();
-      rejectUnknown(engine, request.body, '');
       const t0 = performance.now();
-      const decision = engine.authorize(request.body);
-      record(request.body, decision, (performance.now() - t0) * 1000);
+      const [req, rejected] = decideOne(engine, request.body, '');
+      const decision = rejected ?? engine.authorize(req);
+      record(req, decision, (performance.now() - t0) * 1000);
       end();
       return decision;
     },
   );
 
   const batch = BatchRequest(deps.config.batchLimit);
-  app.post<{ Body: { requests: AuthorizeRequest[] } }>(
+  app.post<{ Body: { requests: HttpAuthorizeRequest[] } }>(
     '/v1/authorize/batch',
     { schema: { body: jsonSchema(batch), response: { 200: jsonSchema(BatchResponse, 'output') } }, config: { zod: batch } },
     (request) => {
       const end = metrics.latency.startTimer({ route: 'batch' });
       const engine = engineOrThrow(); // one engine for the whole batch: one revision
-      const requests = request.body.requests;
-      for (let i = 0; i < requests.length; i++) rejectUnknown(engine, requests[i]!, `requests.${i}.`);
+      const items = request.body.requests;
+      const prepared = items.map((item, i) => decideOne(engine, item, `requests.${i}.`));
       // Latency is measured for the whole batch and logged per decision as its share.
       const t0 = performance.now();
-      const results = engine.authorizeBatch(requests);
-      const share = ((performance.now() - t0) * 1000) / requests.length;
-      for (let i = 0; i < requests.length; i++) record(requests[i]!, results[i]!, share);
+      const results = prepared.map(([req, rejected]) => rejected ?? engine.authorize(req));
+      const share = ((performance.now() - t0) * 1000) / items.length;
+      for (let i = 0; i < items.length; i++) record(prepared[i]![0], results[i]!, share);
       end();
       return { results };
     },

@@ -1,8 +1,7 @@
-// /health, /ready, /metrics and the admin reload.
+// /health, /ready and /metrics.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
-import { requireAdmin } from '../plugins/admin-auth.js';
 
 export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { policies, decisionLog, metrics } = deps;
@@ -23,10 +22,5 @@ export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
-  });
-
-  app.post('/v1/admin/reload', { preHandler: requireAdmin(deps.config.adminToken) }, async (_request, reply) => {
-    const status = policies.reload();
-    return reply.code(status.ok ? 200 : 422).send(status);
   });
 }

@@ -20,4 +20,44 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX decisions_principal ON decisions (principal_id);
    CREATE INDEX decisions_resource ON decisions (resource_id);`,
+  // 2: the key store. Secrets are stored only as salted SHA-256 digests (the secrets are 256-bit random,
+  //    so a slow hash adds nothing but latency); entities hold users and anything else with attributes.
+  `CREATE TABLE entities (
+     type TEXT NOT NULL,
+     id TEXT NOT NULL,
+     attributes TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (type, id)
+   ) WITHOUT ROWID;
+   CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     fleet TEXT NOT NULL,
+     organization TEXT NOT NULL,
+     metadata TEXT,
+     provisioned_by TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX devices_fleet ON devices (fleet);
+   CREATE TABLE provisioning_keys (
+     id TEXT PRIMARY KEY,
+     fleet TEXT NOT NULL,
+     organization TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     allowed_cidrs TEXT NOT NULL,
+     max_registrations INTEGER,
+     registrations INTEGER NOT NULL DEFAULT 0,
+     single_use INTEGER NOT NULL DEFAULT 0,
+     revoked INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE credentials (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('device', 'provisioning_key', 'user')),
+     subject TEXT NOT NULL,
+     salt BLOB NOT NULL,
+     digest BLOB NOT NULL,
+     revoked INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX credentials_subject ON credentials (kind, subject);`,
 ];

@@ -1,0 +1,54 @@
+// Administration behind the admin bearer token (DESIGN.md §2): reload, provisioning keys, keys, devices,
+// users and their tokens. Secrets appear once, in the response that creates them.
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { parseTime } from '../../engine/lang/values.js';
+import type { AppDeps } from '../app.js';
+import { HttpError } from '../errors.js';
+import { requireAdmin } from '../plugins/admin-auth.js';
+import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, UsersImport } from '../schemas.js';
+
+export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { keys, policies } = deps;
+  const preHandler = requireAdmin(deps.config.adminToken);
+
+  app.post('/v1/admin/reload', { preHandler }, async (_request, reply) => {
+    const status = policies.reload();
+    return reply.code(status.ok ? 200 : 422).send(status);
+  });
+
+  app.post<{ Body: z.infer<typeof ProvisioningKeyRequest> }>(
+    '/v1/admin/provisioning-keys',
+    { preHandler, schema: { body: jsonSchema(ProvisioningKeyRequest) }, config: { zod: ProvisioningKeyRequest } },
+    async (request, reply) => {
+      const b = parseBody(ProvisioningKeyRequest, request.body);
+      const created = keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
+      request.log.info({ keyId: created.id, fleet: b.fleet }, 'provisioning key created');
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.get('/v1/admin/keys', { preHandler }, async () => ({ keys: keys.listKeys() }));
+
+  app.post<{ Params: { id: string } }>('/v1/admin/keys/:id/revoke', { preHandler }, async (request) => {
+    if (!keys.revokeKey(request.params.id)) throw new HttpError('not_found', `no key ${request.params.id}`);
+    return { id: request.params.id, revoked: true };
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/admin/devices/:id', { preHandler }, async (request, reply) => {
+    if (!keys.deleteDevice(request.params.id)) throw new HttpError('not_found', `no device ${request.params.id}`);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Body: z.infer<typeof UsersImport> }>(
+    '/v1/admin/users',
+    { preHandler, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
+    async (request) => ({ imported: keys.upsertEntities(request.body.users.map(userEntity)) }),
+  );
+
+  app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { preHandler }, async (request, reply) => {
+    if (!keys.hasEntity('user', request.params.id)) throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
+    const { id, key } = keys.issue('user', request.params.id);
+    return reply.code(201).send({ id, token: key });
+  });
+}

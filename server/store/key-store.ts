@@ -1,0 +1,199 @@
+// Keys and the principals they stand for. A key reads `fg.<id>.<secret>`: the id finds the row, the
+// secret is checked against a salted digest in constant time. Unknown, revoked, malformed and
+// mismatched keys are indistinguishable to the caller.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Entity } from '../../engine/index.js';
+import type { Db } from './database.js';
+
+export type KeyKind = 'device' | 'provisioning_key' | 'user';
+
+export interface ProvisioningKeyInput {
+  fleet: string;
+  organization: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  allowedCidrs?: string[];
+  maxRegistrations?: number;
+  singleUse?: boolean;
+}
+
+export interface KeyInfo {
+  id: string;
+  kind: KeyKind;
+  subject: string;
+  revoked: boolean;
+  createdAt: string;
+  provisioning?: {
+    fleet: string;
+    organization: string;
+    expiresAt: string;
+    allowedCidrs: string[];
+    maxRegistrations: number | null;
+    registrations: number;
+    singleUse: boolean;
+  };
+}
+
+const KEY_FORMAT = /^fg\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+
+const digestOf = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret).digest();
+
+export function newId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** Key id of a well-formed key (safe to log), or undefined. */
+export function keyIdOf(credential: string): string | undefined {
+  return KEY_FORMAT.exec(credential)?.[1];
+}
+
+export class KeyStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Db, private readonly clock: () => number) {
+    this.stmts = {
+      credential: db.prepare('SELECT kind, subject, salt, digest, revoked FROM credentials WHERE id = ?'),
+      insertCredential: db.prepare('INSERT INTO credentials (id, kind, subject, salt, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      device: db.prepare('SELECT id, fleet, organization FROM devices WHERE id = ?'),
+      provisioningKey: db.prepare('SELECT * FROM provisioning_keys WHERE id = ?'),
+      entity: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
+      upsertEntity: db.prepare(
+        'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
+      ),
+    };
+  }
+
+  /** Creates a credential for `subject` and returns the key, which exists nowhere else afterwards. */
+  issue(kind: KeyKind, subject: string, id = newId()): { id: string; key: string } {
+    const secret = randomBytes(32).toString('base64url');
+    const salt = randomBytes(16);
+    this.stmts.insertCredential.run(id, kind, subject, salt, digestOf(salt, secret), this.clock());
+    return { id, key: `fg.${id}.${secret}` };
+  }
+
+  /** The principal a key stands for, with its attributes from the store; undefined for any bad key. */
+  resolve(credential: string): Entity | undefined {
+    const m = KEY_FORMAT.exec(credential);
+    if (!m) return undefined;
+    const row = this.stmts.credential.get(m[1]) as { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number } | undefined;
+    if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
+    switch (row.kind) {
+      case 'device': {
+        const d = this.stmts.device.get(row.subject) as { id: string; fleet: string; organization: string } | undefined;
+        return d && { type: 'device', id: d.id, attributes: { fleet: d.fleet, organization: d.organization } };
+      }
+      case 'provisioning_key':
+        return this.provisioningPrincipal(row.subject);
+      case 'user': {
+        const u = this.stmts.entity.get('user', row.subject) as { attributes: string } | undefined;
+        return u && { type: 'user', id: row.subject, attributes: JSON.parse(u.attributes) };
+      }
+    }
+  }
+
+  provisioningPrincipal(id: string): Entity | undefined {
+    const k = this.stmts.provisioningKey.get(id) as Record<string, any> | undefined;
+    if (!k) return undefined;
+    const attributes: Record<string, unknown> = {
+      fleet: k.fleet,
+      organization: k.organization,
+      expiresAt: new Date(k.expires_at).toISOString(),
+      allowedCidrs: JSON.parse(k.allowed_cidrs),
+      registrations: k.registrations,
+      revoked: k.revoked === 1,
+    };
+    if (k.max_registrations !== null) attributes.maxRegistrations = k.max_registrations;
+    return { type: 'provisioning_key', id: k.id, attributes };
+  }
+
+  createProvisioningKey(input: ProvisioningKeyInput): { id: string; key: string } {
+    return this.db.transaction(() => {
+      const id = newId();
+      this.db
+        .prepare('INSERT INTO provisioning_keys (id, fleet, organization, expires_at, allowed_cidrs, max_registrations, single_use, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.fleet, input.organization, input.expiresAt, JSON.stringify(input.allowedCidrs ?? []), input.maxRegistrations ?? null, input.singleUse ? 1 : 0, this.clock());
+      return this.issue('provisioning_key', id, id);
+    })();
+  }
+
+  listKeys(): KeyInfo[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.id, c.kind, c.subject, c.revoked, c.created_at, p.fleet, p.organization, p.expires_at, p.allowed_cidrs,
+                p.max_registrations, p.registrations, p.single_use, p.revoked AS key_revoked
+           FROM credentials c LEFT JOIN provisioning_keys p ON c.kind = 'provisioning_key' AND p.id = c.subject
+          ORDER BY c.created_at, c.id`,
+      )
+      .all() as Record<string, any>[];
+    return rows.map((r) => {
+      const info: KeyInfo = { id: r.id, kind: r.kind, subject: r.subject, revoked: r.revoked === 1 || r.key_revoked === 1, createdAt: new Date(r.created_at).toISOString() };
+      if (r.kind === 'provisioning_key') {
+        info.provisioning = {
+          fleet: r.fleet,
+          organization: r.organization,
+          expiresAt: new Date(r.expires_at).toISOString(),
+          allowedCidrs: JSON.parse(r.allowed_cidrs),
+          maxRegistrations: r.max_registrations,
+          registrations: r.registrations,
+          singleUse: r.single_use === 1,
+        };
+      }
+      return info;
+    });
+  }
+
+  /** Revokes a key by id; a provisioning key is revoked as a key and as a principal. */
+  revokeKey(id: string): boolean {
+    return this.db.transaction(() => {
+      const changed = this.db.prepare('UPDATE credentials SET revoked = 1 WHERE id = ?').run(id).changes;
+      this.db.prepare('UPDATE provisioning_keys SET revoked = 1 WHERE id = ?').run(id);
+      return changed > 0;
+    })();
+  }
+
+  /** Deletes a device and its keys: they stop working with the next request. */
+  deleteDevice(id: string): boolean {
+    return this.db.transaction(() => {
+      const changed = this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes;
+      this.db.prepare("DELETE FROM credentials WHERE kind = 'device' AND subject = ?").run(id);
+      return changed > 0;
+    })();
+  }
+
+  upsertEntities(entities: { type: string; id: string; attributes: Record<string, unknown> }[]): number {
+    const now = this.clock();
+    this.db.transaction(() => {
+      for (const e of entities) this.stmts.upsertEntity.run(e.type, e.id, JSON.stringify(e.attributes), now);
+    })();
+    return entities.length;
+  }
+
+  hasEntity(type: string, id: string): boolean {
+    return this.stmts.entity.get(type, id) !== undefined;
+  }
+
+  /**
+   * One registration, race-free across threads and processes: the write lock is taken first (BEGIN
+   * IMMEDIATE), then the key is read, the policy decides on what was read, and the device, its key and
+   * the new count are written in the same transaction.
+   */
+  provision<D extends { allowed: boolean }>(
+    keyId: string,
+    deviceId: string,
+    metadata: Record<string, unknown> | undefined,
+    decide: (principal: Entity) => D,
+  ): { outcome: 'created'; decision: D; device: { id: string; fleet: string; organization: string }; deviceKey: string } | { outcome: 'denied'; decision: D | undefined } | { outcome: 'conflict'; decision: D } {
+    return this.db.transaction(() => {
+      const principal = this.provisioningPrincipal(keyId);
+      if (!principal) return { outcome: 'denied' as const, decision: undefined };
+      const decision = decide(principal);
+      if (!decision.allowed) return { outcome: 'denied' as const, decision };
+      if (this.stmts.device.get(deviceId)) return { outcome: 'conflict' as const, decision };
+      const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
+      this.db.prepare('INSERT INTO devices (id, fleet, organization, metadata, provisioned_by, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(deviceId, fleet, organization, metadata === undefined ? null : JSON.stringify(metadata), keyId, this.clock());
+      this.db.prepare('UPDATE provisioning_keys SET registrations = registrations + 1, revoked = CASE WHEN single_use = 1 THEN 1 ELSE revoked END WHERE id = ?').run(keyId);
+      const { key } = this.issue('device', deviceId);
+      return { outcome: 'created' as const, decision, device: { id: deviceId, fleet, organization }, deviceKey: key };
+    }).immediate();
+  }
+}
