@@ -22,6 +22,7 @@ export async function run(args: string[]): Promise<number> {
       'log-requests': { type: 'boolean' },
       'log-level': { type: 'string' },
       'no-watch': { type: 'boolean' },
+      'trust-proxy': { type: 'string' },
     },
   });
   const config = resolveConfig(
@@ -39,6 +40,7 @@ export async function run(args: string[]): Promise<number> {
       logRequests: values['log-requests'],
       logLevel: values['log-level'],
       watch: values['no-watch'] ? false : undefined,
+      trustProxy: values['trust-proxy'],
     },
     process.env,
   );

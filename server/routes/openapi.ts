@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AuthorizeRequestSchema, DecisionSchema, PlanRequestSchema, RulesRequestSchema } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
-import { BatchRequest, BatchResponse, ErrorResponse, jsonSchema } from '../schemas.js';
+import { BatchRequest, BatchResponse, ErrorResponse, jsonSchema, ProvisioningKeyRequest, ProvisionRequest, UsersImport } from '../schemas.js';
 
 export function openApiDocument(batchLimit: number): Record<string, unknown> {
   const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
@@ -43,6 +43,38 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
           responses: { 200: { description: '{ rules, policyRevision, partial?, reason? }' }, ...errors },
         },
       },
+      '/v1/provision': {
+        post: {
+          summary: 'Register a device with a provisioning key; the device key is returned once',
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/ProvisionRequest' }) },
+          responses: {
+            201: { description: '{ device: { id, fleet, organization }, deviceKey, decisionId }' },
+            403: { description: 'Denied, the same body whatever the reason' },
+            409: { description: 'The device id exists; nothing counted' },
+            429: { description: 'Too many attempts for this key or client address' },
+          },
+        },
+      },
+      '/v1/admin/provisioning-keys': {
+        post: {
+          summary: 'Create a provisioning key (admin)',
+          security: [{ admin: [] }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/ProvisioningKeyRequest' }) },
+          responses: { 201: { description: '{ id, key }: the key is shown only here' }, 400: errors[400], 401: { description: 'No or wrong token' } },
+        },
+      },
+      '/v1/admin/keys': { get: { summary: 'List keys, never secrets (admin)', security: [{ admin: [] }], responses: { 200: { description: '{ keys: [...] }' } } } },
+      '/v1/admin/keys/{id}/revoke': { post: { summary: 'Revoke a key (admin)', security: [{ admin: [] }], responses: { 200: { description: 'Revoked' }, 404: { description: 'No such key' } } } },
+      '/v1/admin/devices/{id}': { delete: { summary: 'Delete a device and its key (admin)', security: [{ admin: [] }], responses: { 204: { description: 'Deleted' }, 404: { description: 'No such device' } } } },
+      '/v1/admin/users': {
+        post: {
+          summary: 'Create or replace users and their roles (admin)',
+          security: [{ admin: [] }],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/UsersImport' }) },
+          responses: { 200: { description: '{ imported }' } },
+        },
+      },
+      '/v1/admin/users/{id}/tokens': { post: { summary: 'Issue an API token for a user (admin)', security: [{ admin: [] }], responses: { 201: { description: '{ id, token }' }, 404: { description: 'No such user' } } } },
       '/health': { get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } } },
       '/ready': { get: { summary: 'A policy set is loaded', responses: { 200: { description: 'Ready' }, 503: errors[503] } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
@@ -63,6 +95,9 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
         BatchResponse: jsonSchema(BatchResponse, 'output'),
         Error: jsonSchema(ErrorResponse, 'output'),
         PlanRequest: jsonSchema(PlanRequestSchema),
+        ProvisionRequest: jsonSchema(ProvisionRequest),
+        ProvisioningKeyRequest: jsonSchema(ProvisioningKeyRequest),
+        UsersImport: jsonSchema(UsersImport),
         RulesRequest: jsonSchema(RulesRequestSchema),
       },
     },
