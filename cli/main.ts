@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: () => import('./commands/serve.js'),
   audit: () => import('./commands/audit.js'),
   keys: () => import('./commands/keys.js'),
+  verify: () => import('./commands/verify.js'),
 };
 
 async function usage(): Promise<string> {

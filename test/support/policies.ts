@@ -11,7 +11,8 @@ export function compileOrThrow(sources: SourceFile[]): PolicySet {
   return policySet;
 }
 
-export function shippedPolicies(extra: Record<string, string> = {}): PolicySet {
-  const injected = Object.entries(extra).map(([path, text]) => ({ path, text }));
-  return compileOrThrow([...readPolicySources(POLICIES_DIR), ...injected]);
+/** The shipped policies, with files added or replaced by name. */
+export function shippedPolicies(files: Record<string, string> = {}): PolicySet {
+  const kept = readPolicySources(POLICIES_DIR).filter((s) => !(s.path in files));
+  return compileOrThrow([...kept, ...Object.entries(files).map(([path, text]) => ({ path, text }))]);
 }
