@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   audit: () => import('./commands/audit.js'),
   keys: () => import('./commands/keys.js'),
   verify: () => import('./commands/verify.js'),
+  diff: () => import('./commands/diff.js'),
 };
 
 async function usage(): Promise<string> {

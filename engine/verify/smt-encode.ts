@@ -6,6 +6,7 @@
 // every membership test can have its own witness, which makes a proof with bounded lists a proof).
 import type { Arith, Bool, BitVec, Context, Expr } from 'z3-solver';
 import type { AttributeDef, EntityTypeDef, IR } from '../lang/ir.js';
+import type { Bucket } from '../types.js';
 import type { Root } from '../lang/ast.js';
 import type { ScalarType, ValueType } from '../lang/types.js';
 import type { Cidr } from '../lang/values.js';
@@ -317,4 +318,20 @@ export function listBoundFor(irs: IR[]): number {
   };
   irs.forEach(walk);
   return Math.max(1, memberships + longest);
+}
+
+/**
+ * "The engine allows": no deny rule matches or errs, no allow rule errs, some allow rule matches (the
+ * fast path's order: deny rules first, then every allow rule).
+ */
+export function encodeAllowed(enc: Encoder, bucket: Bucket | undefined): Bool<'main'> {
+  const { z3 } = enc;
+  if (!bucket || bucket.allow.length === 0) return z3.Bool.val(false);
+  const denies = bucket.deny.map((x) => enc.encode(x.ir));
+  const allows = bucket.allow.map((x) => enc.encode(x.ir));
+  return z3.And(
+    ...denies.map((d) => z3.And(z3.Not(d.err), z3.Not(enc.bool(d.val)))),
+    ...allows.map((x) => z3.Not(x.err)),
+    z3.Or(...allows.map((x) => enc.bool(x.val))),
+  );
 }

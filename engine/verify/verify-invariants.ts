@@ -9,7 +9,7 @@ import { bucketFor } from '../compile/build-index.js';
 import { authorize } from '../decide/authorize.js';
 import { violations } from '../invariants/check-request.js';
 import type { AuthorizeRequest, Bucket, InvariantCheck, InvariantDef, PolicySet, SourcePosition } from '../types.js';
-import { Encoder, listBoundFor, StringTable, type Sym, type SymValue } from './smt-encode.js';
+import { encodeAllowed, Encoder, listBoundFor, StringTable, type Sym, type SymValue } from './smt-encode.js';
 import { searchCounterexample } from './search.js';
 
 export type VerifyStatus = 'PROVED' | 'VIOLATED' | 'UNKNOWN';
@@ -29,7 +29,7 @@ export interface VerifyResult {
 
 type Z3 = Context<'main'>;
 let z3Promise: Promise<Z3> | undefined;
-function solverContext(): Promise<Z3> {
+export function solverContext(): Promise<Z3> {
   return (z3Promise ??= init().then(({ Context }) => Context('main')));
 }
 
@@ -104,13 +104,7 @@ async function findViolation(z3: Z3, set: PolicySet, bucket: Bucket, check: Inva
   const rules = [...bucket.deny, ...bucket.allow];
   const enc = new Encoder(z3, strings, { principal: set.schema.principals.get(p)!, resource: set.schema.resources.get(r)!, context: set.schema.context }, listBoundFor([...rules.map((x) => x.ir), check.ir]));
   enc.declareAll();
-  const denies = bucket.deny.map((x) => enc.encode(x.ir));
-  const allows = bucket.allow.map((x) => enc.encode(x.ir));
-  const allowed = z3.And(
-    ...denies.map((d) => z3.And(z3.Not(d.err), z3.Not(enc.bool(d.val)))),
-    ...allows.map((x) => z3.Not(x.err)),
-    z3.Or(...allows.map((x) => enc.bool(x.val))),
-  );
+  const allowed = encodeAllowed(enc, bucket);
   const q = enc.encode(check.ir);
   const solver = new z3.Solver();
   solver.set('timeout', 10_000);
@@ -121,7 +115,7 @@ async function findViolation(z3: Z3, set: PolicySet, bucket: Bucket, check: Inva
   return { kind: 'sat', request: decodeRequest(enc, solver.model(), p, r) };
 }
 
-function decodeRequest(enc: Encoder, model: Model<'main'>, p: string, r: string): Omit<AuthorizeRequest, 'action'> {
+export function decodeRequest(enc: Encoder, model: Model<'main'>, p: string, r: string): Omit<AuthorizeRequest, 'action'> {
   const principal: Record<string, unknown> = {};
   const resource: Record<string, unknown> = {};
   const context: Record<string, unknown> = {};
