@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: () => import('./commands/keys.js'),
   verify: () => import('./commands/verify.js'),
   diff: () => import('./commands/diff.js'),
+  docs: () => import('./commands/docs.js'),
 };
 
 async function usage(): Promise<string> {

@@ -85,7 +85,7 @@ async function verifyOne(z3: Z3, set: PolicySet, inv: InvariantDef, options: Ver
   if (unknown.length > 0) {
     return { ...base, status: 'UNKNOWN', why: `${unknown.join('; ')} (a randomized search of ${options.searchRuns ?? 2000} requests per case found no counterexample)`, queries };
   }
-  return { ...base, status: 'PROVED', why: `${queries} case(s) proved`, queries };
+  return { ...base, status: 'PROVED', why: queries === 0 ? 'no allow rule covers any request in scope' : `${queries} case(s) proved by the solver`, queries };
 }
 
 function reproduce(set: PolicySet, inv: InvariantDef, req: AuthorizeRequest, now: number): Pick<VerifyResult, 'rule' | 'counterexample'> | undefined {
