@@ -9,11 +9,13 @@ import { openApiRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plans.js';
 import { adminRoutes } from './routes/admin.js';
 import { provisionRoutes } from './routes/provision.js';
+import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
 import { describeInvalid } from './schemas.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionLog } from './store/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
+import type { EntityStore } from './store/entity-store.js';
 
 export interface AppDeps {
   config: ServerConfig;
@@ -21,6 +23,7 @@ export interface AppDeps {
   decisionLog: DecisionLog;
   metrics: Metrics;
   keys: KeyStore;
+  entities: EntityStore;
   clock: () => number;
 }
 
@@ -28,6 +31,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The zod schema of the body, used only to word a 400. */
     zod?: z.ZodType;
+    /** AuthZEN routes answer every transport error with a 400 (the spec), a wrong content type included. */
+    authzen?: boolean;
   }
 }
 
@@ -69,7 +74,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       request.log.error({ err: error }, 'unexpected error');
       http = new HttpError('internal', 'internal error; the request was not allowed');
     }
+    if (http.code === 'unsupported_media_type' && request.routeOptions.config?.authzen) {
+      http = new HttpError('invalid_request', 'the body must be JSON (Content-Type: application/json)');
+    }
     return reply.code(http.status).send(http.body());
+  });
+
+  // X-Request-ID is echoed so a caller can match answers to requests in its own logs.
+  app.addHook('onSend', async (request, reply) => {
+    const id = request.headers['x-request-id'];
+    if (typeof id === 'string') reply.header('x-request-id', id);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -82,6 +96,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   planRoutes(app, deps);
   adminRoutes(app, deps);
   provisionRoutes(app, deps);
+  authzenRoutes(app, deps);
   openApiRoutes(app, deps);
   return app;
 }

@@ -8,6 +8,8 @@ export const ServerConfig = z.object({
   policies: z.string().default('policies'),
   db: z.string().default('data/fleetguard.db'),
   adminToken: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+  /** Bearer token the AuthZEN endpoints require; without one the Authorization header is ignored. */
+  authzenToken: z.string().min(16, 'the AuthZEN token must be at least 16 characters').optional(),
   /** Largest number of requests in one /v1/authorize/batch call. */
   batchLimit: z.coerce.number().int().min(1).default(1000),
   /** Largest request body, in bytes. */
@@ -38,6 +40,7 @@ export const ENV: Record<keyof ServerConfig, string> = {
   policies: 'FLEETGUARD_POLICIES',
   db: 'FLEETGUARD_DB',
   adminToken: 'FLEETGUARD_ADMIN_TOKEN',
+  authzenToken: 'FLEETGUARD_AUTHZEN_TOKEN',
   batchLimit: 'FLEETGUARD_BATCH_LIMIT',
   bodyLimit: 'FLEETGUARD_BODY_LIMIT',
   logFlushMs: 'FLEETGUARD_LOG_FLUSH_MS',

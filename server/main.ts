@@ -9,6 +9,8 @@ import { PolicyHolder } from './plugins/policy-holder.js';
 import { openDatabase, type Db } from './store/database.js';
 import { DecisionLog } from './store/decision-log.js';
 import { KeyStore } from './store/key-store.js';
+import { EntityStore } from './store/entity-store.js';
+import { loadPackEntities } from './plugins/pack-entities.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -16,6 +18,7 @@ export interface RunningServer {
   policies: PolicyHolder;
   decisionLog: DecisionLog;
   keys: KeyStore;
+  entities: EntityStore;
   /** `http://host:port` or the socket path. */
   address: string;
   close(): Promise<void>;
@@ -39,9 +42,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     warn,
   }).start();
   const metrics = new Metrics(policies, decisionLog);
-  const keys = new KeyStore(db, Date.now);
-  app = buildApp({ config, policies, decisionLog, metrics, keys, clock: Date.now });
+  const entities = new EntityStore(db, Date.now);
+  const keys = new KeyStore(db, Date.now, entities);
+  const packed = loadPackEntities(config.policies, entities);
+  if (packed.errors.length > 0) {
+    db.close();
+    throw new StartupError(packed.errors);
+  }
+  app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now });
   policies.onReload((s) => {
+    if (s.ok) loadPackEntities(config.policies, entities);
     if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
     else app!.log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
   });
@@ -66,7 +76,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());
-  return { app, db, policies, decisionLog, keys, address, close };
+  return { app, db, policies, decisionLog, keys, entities, address, close };
 }
 
 export class StartupError extends Error {

@@ -3,6 +3,7 @@ import { parseTime } from '../../engine/lang/values.js';
 import { ProvisioningKeyRequest, userEntity, UsersImport } from '../../server/schemas.js';
 import { openDatabase } from '../../server/store/database.js';
 import { KeyStore } from '../../server/store/key-store.js';
+import { EntityStore } from '../../server/store/entity-store.js';
 import { EXIT, out, readJson, UsageError } from '../io.js';
 
 export const summary = 'keys <create-provisioning|list|revoke|delete-device|import-users|create-token> [--db FILE] …   manage keys';
@@ -32,7 +33,8 @@ export function run(args: string[]): number {
     },
   });
   const db = openDatabase(values.db!);
-  const keys = new KeyStore(db, Date.now);
+  const entities = new EntityStore(db, Date.now);
+  const keys = new KeyStore(db, Date.now, entities);
   const arg = (what: string) => {
     const v = positionals[0];
     if (!v) throw new UsageError(`missing ${what}\n${USAGE}`);
@@ -79,12 +81,12 @@ export function run(args: string[]): number {
           const issue = parsed.error.issues[0]!;
           throw new UsageError(`invalid users file: ${issue.path.join('.')}: ${issue.message}`);
         }
-        out(JSON.stringify({ imported: keys.upsertEntities(parsed.data.users.map(userEntity)) }));
+        out(JSON.stringify({ imported: entities.upsert(parsed.data.users.map(userEntity)) }));
         return EXIT.ok;
       }
       case 'create-token': {
         const id = arg('USER_ID');
-        if (!keys.hasEntity('user', id)) throw new UsageError(`no user ${id}; import it first`);
+        if (!entities.has('user', id)) throw new UsageError(`no user ${id}; import it first`);
         const { id: tokenId, key } = keys.issue('user', id);
         out(JSON.stringify({ id: tokenId, token: key }));
         return EXIT.ok;

@@ -5,13 +5,25 @@ import { HttpError } from '../errors.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+function checkBearer(request: FastifyRequest, expected: Buffer, what: string): void {
+  const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
+  // Compare digests in constant time: neither the token's length nor its prefix leaks through timing.
+  if (!match || !timingSafeEqual(digest(match[1]!), expected)) throw new HttpError('unauthorized', `a valid bearer token is required for ${what}`);
+}
+
+/** Admin endpoints: a bearer token is required, and without a configured token they do not exist. */
 export function requireAdmin(token: string | undefined) {
   const expected = token === undefined ? undefined : digest(token);
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (!expected) throw new HttpError('not_found', `no route ${request.method} ${request.url} (admin endpoints are disabled: no admin token is configured)`);
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer (.+)$/.exec(header);
-    // Compare digests in constant time: neither the token's length nor its prefix leaks through timing.
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) throw new HttpError('unauthorized', 'a valid admin bearer token is required');
+    checkBearer(request, expected, 'admin endpoints');
+  };
+}
+
+/** Decision endpoints: the Authorization header is ignored unless a token is configured, then required. */
+export function requireBearer(token: string | undefined, what: string) {
+  const expected = token === undefined ? undefined : digest(token);
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    if (expected) checkBearer(request, expected, what);
   };
 }

@@ -3,13 +3,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { parseTime } from '../../engine/lang/values.js';
+import { EntitiesFile } from '../../engine/schema/entities-file.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, UsersImport } from '../schemas.js';
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { keys, policies } = deps;
+  const { keys, policies, entities } = deps;
   const preHandler = requireAdmin(deps.config.adminToken);
 
   app.post('/v1/admin/reload', { preHandler }, async (_request, reply) => {
@@ -43,11 +44,17 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
     { preHandler, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
-    async (request) => ({ imported: keys.upsertEntities(request.body.users.map(userEntity)) }),
+    async (request) => ({ imported: entities.upsert(request.body.users.map(userEntity)) }),
+  );
+
+  app.post<{ Body: EntitiesFile }>(
+    '/v1/admin/entities',
+    { preHandler, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
+    async (request) => ({ imported: entities.upsert(parseBody(EntitiesFile, request.body).entities) }),
   );
 
   app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { preHandler }, async (request, reply) => {
-    if (!keys.hasEntity('user', request.params.id)) throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
+    if (!entities.has('user', request.params.id)) throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
     const { id, key } = keys.issue('user', request.params.id);
     return reply.code(201).send({ id, token: key });
   });

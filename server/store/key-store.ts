@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Entity } from '../../engine/index.js';
 import type { Db } from './database.js';
+import type { EntityStore } from './entity-store.js';
 
 export type KeyKind = 'device' | 'provisioning_key' | 'user';
 
@@ -50,16 +51,12 @@ export function keyIdOf(credential: string): string | undefined {
 export class KeyStore {
   private readonly stmts;
 
-  constructor(private readonly db: Db, private readonly clock: () => number) {
+  constructor(private readonly db: Db, private readonly clock: () => number, private readonly entities: EntityStore) {
     this.stmts = {
       credential: db.prepare('SELECT kind, subject, salt, digest, revoked FROM credentials WHERE id = ?'),
       insertCredential: db.prepare('INSERT INTO credentials (id, kind, subject, salt, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       device: db.prepare('SELECT id, fleet, organization FROM devices WHERE id = ?'),
       provisioningKey: db.prepare('SELECT * FROM provisioning_keys WHERE id = ?'),
-      entity: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
-      upsertEntity: db.prepare(
-        'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
-      ),
     };
   }
 
@@ -85,8 +82,8 @@ export class KeyStore {
       case 'provisioning_key':
         return this.provisioningPrincipal(row.subject);
       case 'user': {
-        const u = this.stmts.entity.get('user', row.subject) as { attributes: string } | undefined;
-        return u && { type: 'user', id: row.subject, attributes: JSON.parse(u.attributes) };
+        const attributes = this.entities.attributes('user', row.subject);
+        return attributes && { type: 'user', id: row.subject, attributes };
       }
     }
   }
@@ -158,18 +155,6 @@ export class KeyStore {
       this.db.prepare("DELETE FROM credentials WHERE kind = 'device' AND subject = ?").run(id);
       return changed > 0;
     })();
-  }
-
-  upsertEntities(entities: { type: string; id: string; attributes: Record<string, unknown> }[]): number {
-    const now = this.clock();
-    this.db.transaction(() => {
-      for (const e of entities) this.stmts.upsertEntity.run(e.type, e.id, JSON.stringify(e.attributes), now);
-    })();
-    return entities.length;
-  }
-
-  hasEntity(type: string, id: string): boolean {
-    return this.stmts.entity.get(type, id) !== undefined;
   }
 
   /**

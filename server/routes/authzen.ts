@@ -1,0 +1,159 @@
+// The OpenID AuthZEN Authorization API 1.0 on the sidecar: evaluation, evaluations (batch semantics),
+// subject/resource/action search and the metadata document. Subjects and resources are completed from
+// the entity store; every decision goes to the decision log.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuthorizeRequest, Decision, Engine, Entity } from '../../engine/index.js';
+import type { AppDeps } from '../app.js';
+import {
+  AzActionSearch,
+  AzEvaluation,
+  AzEvaluations,
+  AzResourceSearch,
+  AzSubjectSearch,
+  type AzAction,
+  type AzEntity,
+} from '../authzen-schemas.js';
+import { HttpError } from '../errors.js';
+import { requireBearer } from '../plugins/admin-auth.js';
+import { describeInvalid, jsonSchema } from '../schemas.js';
+
+export const AUTHZEN_PATHS = {
+  access_evaluation_endpoint: '/access/v1/evaluation',
+  access_evaluations_endpoint: '/access/v1/evaluations',
+  search_subject_endpoint: '/access/v1/search/subject',
+  search_resource_endpoint: '/access/v1/search/resource',
+  search_action_endpoint: '/access/v1/search/action',
+} as const;
+
+export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { policies, entities, decisionLog, metrics } = deps;
+  const preHandler = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
+
+  const engine = (): Engine => {
+    if (!policies.engine) throw new HttpError('not_ready', 'no policy set is loaded');
+    return policies.engine;
+  };
+
+  /**
+   * The store wins over the request: a PEP may send properties, but it cannot overrule what the PDP
+   * knows about an entity (its roles, its owner); it can only add what the store does not hold.
+   */
+  const complete = (e: { type: string; id: string; properties?: Record<string, unknown> }): Entity => {
+    const stored = entities.attributes(e.type, e.id);
+    return { type: e.type, id: e.id, attributes: stored ? { ...e.properties, ...stored } : { ...e.properties } };
+  };
+
+  const toRequest = (subject: AzEntity, action: AzAction, resource: AzEntity, context?: Record<string, unknown>): AuthorizeRequest => ({
+    principal: complete(subject),
+    action: action.name,
+    resource: complete(resource),
+    context: { ...action.properties, ...context },
+  });
+
+  const decide = (e: Engine, req: AuthorizeRequest): Decision => {
+    const t0 = performance.now();
+    const decision = e.authorize(req);
+    decisionLog.append(decision, req, (performance.now() - t0) * 1000);
+    metrics.countDecision(req.principal.type, decision.allowed);
+    return decision;
+  };
+
+  const decisionContext = (d: Decision) => ({
+    decision_id: d.decisionId,
+    policy_revision: d.policyRevision,
+    matched: d.matched,
+    ...(d.reason ? { reason: d.reason } : {}),
+    ...(d.errors ? { errors: d.errors } : {}),
+  });
+
+  const route = <T>(path: string, schema: import('zod').ZodType, handler: (body: T, request: FastifyRequest) => unknown) =>
+    app.post<{ Body: T }>(path, { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } }, async (request) => handler(request.body as T, request));
+
+  route<AzEvaluation>(AUTHZEN_PATHS.access_evaluation_endpoint, AzEvaluation, (body) => {
+    const d = decide(engine(), toRequest(body.subject, body.action, body.resource, body.context));
+    return { decision: d.allowed, context: decisionContext(d) };
+  });
+
+  route<AzEvaluations>(AUTHZEN_PATHS.access_evaluations_endpoint, AzEvaluations, (body) => {
+    const e = engine();
+    const items = body.evaluations ?? [];
+    if (items.length === 0) {
+      // No items: the request is a single evaluation of the defaults.
+      const single = AzEvaluation.safeParse(body);
+      if (!single.success) {
+        const { message, path } = describeInvalid(AzEvaluation, body);
+        throw new HttpError('invalid_request', message, path);
+      }
+      const d = decide(e, toRequest(single.data.subject, single.data.action, single.data.resource, single.data.context));
+      return { decision: d.allowed, context: decisionContext(d) };
+    }
+    const semantic = body.options?.evaluations_semantic ?? 'execute_all';
+    const withContext = body.options?.include_context === true;
+    const results: { decision: boolean; context?: unknown }[] = [];
+    for (const raw of items) {
+      // An item's own subject, action, resource or context replaces the default wholesale.
+      const item = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+      const merged = {
+        subject: item.subject ?? body.subject,
+        action: item.action ?? body.action,
+        resource: item.resource ?? body.resource,
+        context: item.context ?? body.context,
+      };
+      const parsed = AzEvaluation.safeParse(merged);
+      let allowed: boolean;
+      if (!parsed.success) {
+        const { message, path } = describeInvalid(AzEvaluation, merged);
+        results.push({ decision: false, context: { error: { status: 400, message, ...(path ? { path } : {}) } } });
+        allowed = false;
+      } else {
+        const d = decide(e, toRequest(parsed.data.subject, parsed.data.action, parsed.data.resource, parsed.data.context));
+        results.push(withContext ? { decision: d.allowed, context: decisionContext(d) } : { decision: d.allowed });
+        allowed = d.allowed;
+      }
+      if ((semantic === 'deny_on_first_deny' && !allowed) || (semantic === 'permit_on_first_permit' && allowed)) break;
+    }
+    return { evaluations: results };
+  });
+
+  route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) => {
+    const e = engine();
+    const found = entities
+      .list(body.subject.type)
+      .filter((s) => decide(e, toRequest({ type: s.type, id: s.id, ...(body.subject.properties ? { properties: body.subject.properties } : {}) }, body.action, body.resource, body.context)).allowed)
+      .map((s) => ({ type: s.type, id: s.id }));
+    return page(found, body.page);
+  });
+
+  route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, (body) => {
+    const e = engine();
+    const found = entities
+      .list(body.resource.type)
+      .filter((r) => decide(e, toRequest(body.subject, body.action, { type: r.type, id: r.id, ...(body.resource.properties ? { properties: body.resource.properties } : {}) }, body.context)).allowed)
+      .map((r) => ({ type: r.type, id: r.id }));
+    return page(found, body.page);
+  });
+
+  route<AzActionSearch>(AUTHZEN_PATHS.search_action_endpoint, AzActionSearch, (body) => {
+    const e = engine();
+    const found = e.policySet.schema.actions
+      .filter((name) => decide(e, toRequest(body.subject, { name }, body.resource, body.context)).allowed)
+      .map((name) => ({ name }));
+    return page(found, body.page);
+  });
+
+  app.get('/.well-known/authzen-configuration', async (request) => {
+    const base = `${request.protocol}://${request.host}`;
+    return { policy_decision_point: base, ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])) };
+  });
+}
+
+/** Results in pages: the token is the offset of the next page, opaque to clients. */
+function page<T>(all: T[], requested: { token?: string | undefined; limit?: number | undefined } | undefined): { results: T[]; page?: { next_token: string } } {
+  if (!requested) return { results: all };
+  const offset = requested.token ? Number.parseInt(Buffer.from(requested.token, 'base64url').toString(), 10) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new HttpError('invalid_request', 'page.token is not a token this PDP issued', 'page.token');
+  const limit = requested.limit ?? 1000;
+  const results = all.slice(offset, offset + limit);
+  const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : '';
+  return { results, page: { next_token: next } };
+}

@@ -1,0 +1,61 @@
+// Entities (any type, with attributes) in the sidecar's database: users for the key store, and whatever
+// AuthZEN subjects and resources a pack needs. Reads are cached in memory; SQLite's data_version tells
+// when another connection (the CLI, another sidecar) wrote, and the cache is dropped then.
+import type { Entity } from '../../engine/index.js';
+import type { StoredEntity } from '../../engine/schema/entities-file.js';
+import type { Db } from './database.js';
+
+export class EntityStore {
+  private readonly cache = new Map<string, Record<string, unknown> | null>();
+  private version = -1;
+  private readonly stmts;
+
+  constructor(private readonly db: Db, private readonly clock: () => number) {
+    this.stmts = {
+      get: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
+      list: db.prepare('SELECT id, attributes FROM entities WHERE type = ? ORDER BY id'),
+      upsert: db.prepare(
+        'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
+      ),
+      version: db.prepare('PRAGMA data_version').pluck(),
+    };
+  }
+
+  /** Drops the cache when the file changed under another connection. */
+  private fresh(): void {
+    const v = this.stmts.version.get() as number;
+    if (v !== this.version) {
+      this.cache.clear();
+      this.version = v;
+    }
+  }
+
+  attributes(type: string, id: string): Record<string, unknown> | undefined {
+    this.fresh();
+    const key = `${type}\u0000${id}`;
+    let hit = this.cache.get(key);
+    if (hit === undefined) {
+      const row = this.stmts.get.get(type, id) as { attributes: string } | undefined;
+      hit = row ? (JSON.parse(row.attributes) as Record<string, unknown>) : null;
+      this.cache.set(key, hit);
+    }
+    return hit ?? undefined;
+  }
+
+  has(type: string, id: string): boolean {
+    return this.attributes(type, id) !== undefined;
+  }
+
+  list(type: string): Entity[] {
+    return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({ type, id: r.id, attributes: JSON.parse(r.attributes) }));
+  }
+
+  upsert(entities: StoredEntity[]): number {
+    const now = this.clock();
+    this.db.transaction(() => {
+      for (const e of entities) this.stmts.upsert.run(e.type, e.id, JSON.stringify(e.attributes), now);
+    })();
+    this.cache.clear();
+    return entities.length;
+  }
+}
