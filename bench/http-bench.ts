@@ -55,22 +55,39 @@ const requests = generateRequests(1000, 7);
 const singles = requests.slice(0, 200).map((r) => JSON.stringify(r));
 const batches = Array.from({ length: 10 }, (_, i) => JSON.stringify({ requests: requests.slice(i * 100, i * 100 + 100) }));
 
+// AuthZEN against the native batch, on the todo pack: the same 100 decisions per request, with the
+// subject's attributes inline (native) or completed from the entity store (AuthZEN).
+const PIDS = ['CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs', 'CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs', 'CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs'];
+const PEOPLE = [{ email: 'rick@the-citadel.com', roles: ['admin', 'evil_genius'] }, { email: 'morty@the-citadel.com', roles: ['editor'] }, { email: 'beth@the-smiths.com', roles: ['viewer'] }];
+const TODO_ACTIONS = ['can_read_todos', 'can_create_todo', 'can_update_todo', 'can_delete_todo'];
+const todoItems = (k: number) => Array.from({ length: 100 }, (_, i) => ({ who: (i + k) % 3, action: TODO_ACTIONS[(i + k) % 4]!, owner: PEOPLE[(i * 7 + k) % 3]!.email, id: `todo-${i}` }));
+const nativeBatches = Array.from({ length: 10 }, (_, k) =>
+  JSON.stringify({ requests: todoItems(k).map((t) => ({ principal: { type: 'user', id: PIDS[t.who], attributes: PEOPLE[t.who] }, action: t.action, resource: { type: 'todo', id: t.id, attributes: { ownerID: t.owner } } })) }),
+);
+const authzenBatches = Array.from({ length: 10 }, (_, k) =>
+  JSON.stringify({ evaluations: todoItems(k).map((t) => ({ subject: { type: 'user', id: PIDS[t.who] }, action: { name: t.action }, resource: { type: 'todo', id: t.id, properties: { ownerID: t.owner } } })) }),
+);
+
 const dir = mkdtempSync(join(tmpdir(), 'fleetguard-bench-'));
 const baseline = await startProcess([join(ROOT, 'dist/bench/baseline-server.js')]);
 const sidecar = await startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--no-watch']);
+const todo = await startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, 'todo.db'), '--no-watch', '--policies', join(ROOT, 'examples/authzen-todo')]);
 const runs: Run[] = [];
 try {
   runs.push(await load('bare fastify route, constant body', `${baseline.url}/bare`, singles));
   runs.push(await load('/v1/authorize, decision log on', `${sidecar.url}/v1/authorize`, singles));
   runs.push(await load('ceiling: parse a 100-item batch, 100 constant results', `${baseline.url}/ceiling`, batches));
   runs.push(await load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar.url}/v1/authorize/batch`, batches));
+  runs.push(await load('todo pack: /v1/authorize/batch, 100 per request', `${todo.url}/v1/authorize/batch`, nativeBatches));
+  runs.push(await load('todo pack: /access/v1/evaluations, 100 per request', `${todo.url}/access/v1/evaluations`, authzenBatches));
 } finally {
+  await todo.stop();
   await sidecar.stop();
   await baseline.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-const [bare, single, ceiling, batch] = runs as [Run, Run, Run, Run];
+const [bare, single, ceiling, batch, native, authzen] = runs as [Run, Run, Run, Run, Run, Run];
 console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; sidecar started in ${fmt(sidecar.startupMs, 0)} ms (spawn to listening)`);
 console.log('');
 console.log('| run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
@@ -82,3 +99,4 @@ for (const r of runs) {
 console.log('');
 console.log(`/v1/authorize keeps ${fmt((single.rps / bare.rps) * 100, 1)}% of the bare route's requests/s (target ≥ 85%), p99 ${single.p99} ms (target ≤ 5 ms)`);
 console.log(`batch: ${fmtInt(batch.rps * 100)} decisions/s, ${fmt((batch.rps / ceiling.rps) * 100, 1)}% of the parse-only ceiling (${fmtInt(ceiling.rps * 100)}/s)`);
+console.log(`AuthZEN evaluations keep ${fmt((authzen.rps / native.rps) * 100, 1)}% of the native batch's decisions/s on the same decisions (target ≥ 90%)`);

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: () => import('./commands/serve.js'),
   audit: () => import('./commands/audit.js'),
   keys: () => import('./commands/keys.js'),
+  entities: () => import('./commands/entities.js'),
   verify: () => import('./commands/verify.js'),
   diff: () => import('./commands/diff.js'),
   docs: () => import('./commands/docs.js'),

@@ -67,7 +67,10 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   const route = <T>(path: string, schema: import('zod').ZodType, handler: (body: T, request: FastifyRequest) => unknown) =>
-    app.post<{ Body: T }>(path, { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } }, async (request) => handler(request.body as T, request));
+    app.post<{ Body: T }>(path, { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } }, async (request) => {
+      entities.refresh();
+      return handler(request.body as T, request);
+    });
 
   route<AzEvaluation>(AUTHZEN_PATHS.access_evaluation_endpoint, AzEvaluation, (body) => {
     const d = decide(engine(), toRequest(body.subject, body.action, body.resource, body.context));

@@ -1,6 +1,7 @@
 // Entities (any type, with attributes) in the sidecar's database: users for the key store, and whatever
-// AuthZEN subjects and resources a pack needs. Reads are cached in memory; SQLite's data_version tells
-// when another connection (the CLI, another sidecar) wrote, and the cache is dropped then.
+// AuthZEN subjects and resources a pack needs. Reads are cached in memory; once per request, SQLite's
+// data_version tells whether another connection (the CLI, another sidecar) wrote, and the cache is
+// dropped then.
 import type { Entity } from '../../engine/index.js';
 import type { StoredEntity } from '../../engine/schema/entities-file.js';
 import type { Db } from './database.js';
@@ -21,8 +22,8 @@ export class EntityStore {
     };
   }
 
-  /** Drops the cache when the file changed under another connection. */
-  private fresh(): void {
+  /** Drops the cache when the file changed under another connection: call once per request. */
+  refresh(): void {
     const v = this.stmts.version.get() as number;
     if (v !== this.version) {
       this.cache.clear();
@@ -31,7 +32,6 @@ export class EntityStore {
   }
 
   attributes(type: string, id: string): Record<string, unknown> | undefined {
-    this.fresh();
     const key = `${type}\u0000${id}`;
     let hit = this.cache.get(key);
     if (hit === undefined) {
@@ -47,6 +47,7 @@ export class EntityStore {
   }
 
   list(type: string): Entity[] {
+    this.refresh();
     return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({ type, id: r.id, attributes: JSON.parse(r.attributes) }));
   }
 

@@ -82,6 +82,7 @@ export class KeyStore {
       case 'provisioning_key':
         return this.provisioningPrincipal(row.subject);
       case 'user': {
+        this.entities.refresh();
         const attributes = this.entities.attributes('user', row.subject);
         return attributes && { type: 'user', id: row.subject, attributes };
       }

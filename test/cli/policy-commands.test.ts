@@ -150,3 +150,14 @@ describe('fleetguard check', () => {
     expect(r.stderr).toContain('invalid request: principal');
   });
 });
+
+describe('the example packs', () => {
+  for (const pack of ['authzen-todo', 'authzen-gateway', 'authzen-search', 'authzen-cert']) {
+    it(`${pack} validates and passes its own suite with full rule coverage`, () => {
+      const r = fleetguard(['test', `examples/${pack}`, '--min-coverage', '100']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/rule coverage: (\d+)\/\1 rules \(100%\)/);
+    });
+  }
+});
