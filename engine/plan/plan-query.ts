@@ -6,8 +6,9 @@ import { bucketFor } from '../compile/build-index.js';
 import { findUnsupported, partialEvaluate, type PartialResult, type Residual } from '../lang/partial-evaluate.js';
 import { EvaluationError } from '../lang/values.js';
 import type { IR } from '../lang/ir.js';
+import type { ValueType } from '../lang/types.js';
 import type { Entity, PolicySet } from '../types.js';
-import { toSql, type SqlClause } from './to-sql.js';
+import { quoteIdentifier, toSql, type SqlClause } from './to-sql.js';
 
 export interface PlanRequest {
   principal: Entity;
@@ -16,6 +17,8 @@ export interface PlanRequest {
   context?: Record<string, unknown>;
   /** attribute → column; defaults to the attribute name. */
   columns?: Record<string, string>;
+  /** For embedders: the SQL expression that reads an attribute (instead of a quoted column name). */
+  columnSql?: (field: string, type: ValueType) => string;
 }
 
 /** The condition in the ucast shape: `{ operator, field, value }` and `{ operator: 'and'|'or'|'not', value }`. */
@@ -80,7 +83,7 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
   };
   if (errored || result === false) return plan('always_denied', null, { where: '1 = 0', params: [] });
   if (result === true) return plan('always_allowed', null, { where: '1 = 1', params: [] });
-  return plan('conditional', toCondition(result), toSql(result, req.columns ?? {}));
+  return plan('conditional', toCondition(result), toSql(result, req.columnSql ?? ((field) => quoteIdentifier(req.columns?.[field] ?? field))));
 }
 
 function replaceUnsupported(r: PartialResult, value: boolean): PartialResult {

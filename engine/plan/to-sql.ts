@@ -2,6 +2,7 @@
 // text; column names are quoted identifiers. Conventions for the caller's table: times are epoch
 // milliseconds, booleans 0/1, lists JSON arrays, required attributes NOT NULL.
 import type { Residual } from '../lang/partial-evaluate.js';
+import type { ValueType } from '../lang/types.js';
 
 export interface SqlClause {
   where: string;
@@ -20,9 +21,10 @@ function param(v: unknown): string | number {
   throw new Error(`cannot pass ${typeof v} as an SQL parameter`);
 }
 
-export function toSql(r: Residual, columns: Record<string, string>): SqlClause {
+/** `column(field, type)` gives the SQL that reads an attribute: a quoted column, or an expression. */
+export function toSql(r: Residual, column: (field: string, type: ValueType) => string): SqlClause {
   const params: (string | number)[] = [];
-  const col = (field: string) => quoteIdentifier(columns[field] ?? field);
+  const col = (field: string, type: ValueType) => column(field, type);
   const walk = (x: Residual): string => {
     switch (x.operator) {
       case 'and':
@@ -34,18 +36,18 @@ export function toSql(r: Residual, columns: Record<string, string>): SqlClause {
         const values = x.value as unknown[];
         if (values.length === 0) return '1 = 0';
         params.push(...values.map(param));
-        return `${col(x.field)} IN (${values.map(() => '?').join(', ')})`;
+        return `${col(x.field, x.type)} IN (${values.map(() => '?').join(', ')})`;
       }
       case 'contains':
         params.push(param(x.value));
-        return `EXISTS (SELECT 1 FROM json_each(${col(x.field)}) WHERE json_each.value = ?)`;
+        return `EXISTS (SELECT 1 FROM json_each(${col(x.field, x.type)}) WHERE json_each.value = ?)`;
       case 'exists':
-        return `${col(x.field)} IS NOT NULL`;
+        return `${col(x.field, x.type)} IS NOT NULL`;
       case 'unsupported':
         throw new Error(x.reason);
       default:
         params.push(param(x.value));
-        return `${col(x.field)} ${OPS[x.operator]} ?`;
+        return `${col(x.field, x.type)} ${OPS[x.operator]} ?`;
     }
   };
   return { where: walk(r), params };

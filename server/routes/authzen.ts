@@ -2,7 +2,8 @@
 // subject/resource/action search and the metadata document. Subjects and resources are completed from
 // the entity store; every decision goes to the decision log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuthorizeRequest, Decision, Engine, Entity } from '../../engine/index.js';
+import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../../engine/index.js';
+import { entityColumn } from '../store/entity-store.js';
 import type { AppDeps } from '../app.js';
 import {
   AzActionSearch,
@@ -129,6 +130,12 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, (body) => {
     const e = engine();
+    // Resources come from the store only, so a query plan over the store answers exactly, in SQL;
+    // properties sent with the search (or a plan that says it is partial) mean deciding row by row.
+    if (!body.resource.properties) {
+      const plan = planQuery(e.policySet, { principal: complete(body.subject), action: body.action.name, resourceType: body.resource.type, context: { ...body.action.properties, ...body.context }, columnSql: entityColumn }, Date.now());
+      if (!plan.partial) return page(entities.select(body.resource.type, plan.sql).map((id) => ({ type: body.resource.type, id })), body.page);
+    }
     const found = entities
       .list(body.resource.type)
       .filter((r) => decide(e, toRequest(body.subject, body.action, { type: r.type, id: r.id, ...(body.resource.properties ? { properties: body.resource.properties } : {}) }, body.context)).allowed)

@@ -5,6 +5,8 @@
 import type { Entity } from '../../engine/index.js';
 import type { StoredEntity } from '../../engine/schema/entities-file.js';
 import type { Db } from './database.js';
+import type { ValueType } from '../../engine/lang/types.js';
+import type { SqlClause } from '../../engine/plan/to-sql.js';
 
 export class EntityStore {
   private readonly cache = new Map<string, Record<string, unknown> | null>();
@@ -51,6 +53,12 @@ export class EntityStore {
     return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({ type, id: r.id, attributes: JSON.parse(r.attributes) }));
   }
 
+  /** Ids of the stored entities of `type` that satisfy a query plan built with `entityColumn`. */
+  select(type: string, sql: SqlClause): string[] {
+    this.refresh();
+    return this.db.prepare(`SELECT id FROM entities WHERE type = ? AND (${sql.where}) ORDER BY id`).pluck().all(type, ...sql.params) as string[];
+  }
+
   upsert(entities: StoredEntity[]): number {
     const now = this.clock();
     this.db.transaction(() => {
@@ -59,4 +67,14 @@ export class EntityStore {
     this.cache.clear();
     return entities.length;
   }
+}
+
+/**
+ * How a query plan reads an entity's attribute from its JSON: times as epoch milliseconds, booleans as
+ * 0/1 and lists as JSON arrays (the plan conventions), the id as the column.
+ */
+export function entityColumn(field: string, type: ValueType): string {
+  if (field === 'id') return 'id';
+  const value = `json_extract(attributes, '$."${field.replace(/[^A-Za-z0-9_-]/g, '')}"')`;
+  return type.base === 'time' && !type.list ? `CAST(round(unixepoch(${value}, 'subsec') * 1000) AS INTEGER)` : value;
 }
