@@ -1,5 +1,6 @@
 // Shared CLI plumbing: output, reading a file or stdin, and the exit codes of DESIGN.md §2.
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import { formatDiagnostic, type Diagnostic } from '../engine/index.js';
 
 export const EXIT = { ok: 0, found: 1, usage: 2, unknown: 3 } as const;
@@ -34,4 +35,12 @@ export function readJson(path: string): unknown {
 export function requireOption<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new UsageError(`missing ${flag}`);
   return value;
+}
+
+/** Validates CLI input with zod; the first problem becomes a usage error naming the field. */
+export function parseOrUsage<T extends z.ZodType>(schema: T, value: unknown, what: string, field = (path: string) => path): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new UsageError(`${what}: ${field(issue.path.map(String).join('.')) || '(root)'}: ${issue.message}`);
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AuthorizeRequestSchema, loadEngine, renderExplanation } from '../../engine/index.js';
-import { EXIT, out, readJson, requireOption, UsageError } from '../io.js';
+import { EXIT, out, parseOrUsage, readJson, requireOption } from '../io.js';
 
 export const summary = 'check --policies DIR --request FILE|- [--explain]   decide one request or { "requests": [...] }';
 
@@ -14,19 +14,14 @@ export function run(args: string[]): number {
   });
   const raw = readJson(requireOption(values.request, '--request FILE|-'));
   const isBatch = typeof raw === 'object' && raw !== null && 'requests' in raw;
-  const parsed = (isBatch ? Batch : AuthorizeRequestSchema).safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`invalid request: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
-  }
+  const requests = isBatch ? parseOrUsage(Batch, raw, 'invalid request').requests : [parseOrUsage(AuthorizeRequestSchema, raw, 'invalid request')];
   const engine = loadEngine(values.policies!);
-  const requests = 'requests' in parsed.data ? parsed.data.requests : [parsed.data];
   if (values.explain) {
     out(requests.map((r) => renderExplanation(engine.explain(r))).join('\n\n'));
-  } else if ('requests' in parsed.data) {
+  } else if (isBatch) {
     out(JSON.stringify({ results: engine.authorizeBatch(requests) }, null, 2));
   } else {
-    out(JSON.stringify(engine.authorize(parsed.data), null, 2));
+    out(JSON.stringify(engine.authorize(requests[0]!), null, 2));
   }
   return EXIT.ok;
 }

@@ -4,7 +4,7 @@ import { ProvisioningKeyRequest, userEntity, UsersImport } from '../../server/sc
 import { openDatabase } from '../../server/store/database.js';
 import { KeyStore } from '../../server/store/key-store.js';
 import { EntityStore } from '../../server/store/entity-store.js';
-import { EXIT, out, readJson, UsageError } from '../io.js';
+import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
 
 export const summary = 'keys <create-provisioning|list|revoke|delete-device|import-users|create-token> [--db FILE] …   manage keys';
 
@@ -44,19 +44,13 @@ export function run(args: string[]): number {
     switch (sub) {
       case 'create-provisioning': {
         const max = values['max-registrations'];
-        const parsed = ProvisioningKeyRequest.safeParse({
-          fleet: values.fleet,
-          organization: values.organization,
-          expiresAt: values['expires-at'],
-          allowedCidrs: values.cidr,
-          maxRegistrations: max === undefined ? undefined : Number(max),
-          singleUse: values['single-use'],
-        });
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new UsageError(`--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`);
-        }
-        out(JSON.stringify(keys.createProvisioningKey({ ...parsed.data, expiresAt: parseTime(parsed.data.expiresAt)! })));
+        const input = parseOrUsage(
+          ProvisioningKeyRequest,
+          { fleet: values.fleet, organization: values.organization, expiresAt: values['expires-at'], allowedCidrs: values.cidr, maxRegistrations: max === undefined ? undefined : Number(max), singleUse: values['single-use'] },
+          'invalid provisioning key',
+          (path) => `--${path.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+        );
+        out(JSON.stringify(keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! })));
         return EXIT.ok;
       }
       case 'list':
@@ -76,12 +70,8 @@ export function run(args: string[]): number {
       }
       case 'import-users': {
         const raw = readJson(arg('FILE'));
-        const parsed = UsersImport.safeParse(Array.isArray(raw) ? { users: raw } : raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new UsageError(`invalid users file: ${issue.path.join('.')}: ${issue.message}`);
-        }
-        out(JSON.stringify({ imported: entities.upsert(parsed.data.users.map(userEntity)) }));
+        const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
+        out(JSON.stringify({ imported: entities.upsert(users.map(userEntity)) }));
         return EXIT.ok;
       }
       case 'create-token': {

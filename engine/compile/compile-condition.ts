@@ -7,7 +7,7 @@
 import type { AuthorizeRequest } from '../schema/request.js';
 import type { AttributeDef, IR } from '../lang/ir.js';
 import type { Root } from '../lang/ast.js';
-import { compareValues, convertValue, EvaluationError, isMember, missingAttribute } from '../lang/values.js';
+import { compareValues, convertValue, isMember, missingAttribute } from '../lang/values.js';
 
 export type Evaluator = (req: AuthorizeRequest, now: number) => unknown;
 export type CompiledCondition = (req: AuthorizeRequest, now: number) => boolean;
@@ -128,4 +128,3 @@ export function compileCondition(ir: IR): CompiledCondition {
   return new Function('s', source)(gen.slots) as CompiledCondition;
 }
 
-export { EvaluationError };

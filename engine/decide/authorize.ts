@@ -67,19 +67,21 @@ export function ruleError(ref: RuleRef, e: unknown): DecisionError {
 
 /** Default deny, saying why when the request names something the schema does not declare. */
 function noBucket(set: PolicySet, req: AuthorizeRequest, decisionId: string): Decision {
-  const problems = unknownNames(set, req);
+  const problems = unknownNames(set, { principalType: req.principal.type, action: req.action, resourceType: req.resource.type });
   if (problems.length === 0) return result(set, decisionId, false, NO_MATCH, REASONS.noAllow, undefined);
   return result(set, decisionId, false, NO_MATCH, REASONS.unknown, problems);
 }
 
-export function unknownNames(set: PolicySet, req: AuthorizeRequest): DecisionError[] {
+/** What the schema does not declare among a principal type, an action and a resource type. */
+export function unknownNames(set: PolicySet, names: { principalType?: string; action?: string; resourceType?: string }): DecisionError[] {
   const errors: DecisionError[] = [];
-  if (!set.schema.principals.has(req.principal.type)) {
-    errors.push({ code: 'unknown-principal-type', message: `unknown principal type \`${req.principal.type}\`` });
+  const { principalType, action, resourceType } = names;
+  if (principalType !== undefined && !set.schema.principals.has(principalType)) {
+    errors.push({ code: 'unknown-principal-type', message: `unknown principal type \`${principalType}\`` });
   }
-  if (!set.schema.actions.includes(req.action)) errors.push({ code: 'unknown-action', message: `unknown action \`${req.action}\`` });
-  if (!set.schema.resources.has(req.resource.type)) {
-    errors.push({ code: 'unknown-resource-type', message: `unknown resource type \`${req.resource.type}\`` });
+  if (action !== undefined && !set.schema.actions.includes(action)) errors.push({ code: 'unknown-action', message: `unknown action \`${action}\`` });
+  if (resourceType !== undefined && !set.schema.resources.has(resourceType)) {
+    errors.push({ code: 'unknown-resource-type', message: `unknown resource type \`${resourceType}\`` });
   }
   return errors;
 }

@@ -2,6 +2,7 @@
 // one assignment: a decision is made by one synchronous call on one engine, so it can never see a
 // half-loaded set, and it names the revision that made it. A set that fails to compile is not loaded.
 import { compilePolicyDir, createEngine, formatDiagnostic, type Engine } from '../../engine/index.js';
+import { HttpError } from '../errors.js';
 
 export interface ReloadStatus {
   ok: boolean;
@@ -26,6 +27,12 @@ export class PolicyHolder {
   constructor(readonly dir: string, private readonly options: PolicyHolderOptions) {}
 
   get engine(): Engine | undefined {
+    return this.current;
+  }
+
+  /** The engine to decide with, or a 503 for the caller when none is loaded. */
+  serving(): Engine {
+    if (!this.current) throw new HttpError('not_ready', 'no policy set is loaded');
     return this.current;
   }
 

@@ -2,28 +2,21 @@
 // (`{ "credential": "…" }`); a key always stands for the principal the key store says, with the store's
 // attributes, whatever else the caller sends.
 import type { FastifyInstance } from 'fastify';
-import { unknownNames } from '../../engine/decide/authorize.js';
 import { DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
-import { HttpError, type ErrorCode } from '../errors.js';
+import { rejectUnknownNames } from '../known-names.js';
 import type { AppDeps } from '../app.js';
 import { keyIdOf, type KeyStore } from '../store/key-store.js';
 import { BatchRequest, BatchResponse, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
 
-const UNKNOWN: Record<string, [ErrorCode, string]> = {
-  'unknown-principal-type': ['unknown_principal_type', 'principal.type'],
-  'unknown-action': ['unknown_action', 'action'],
-  'unknown-resource-type': ['unknown_resource_type', 'resource.type'],
-};
-
 export const INVALID_CREDENTIAL = 'the credential is not valid';
 
-/** A request naming a type or action the schema does not declare is a client error, not a decision. */
+/** The request's names checked against the schema; `prefix` locates the request in a batch. */
 function rejectUnknown(engine: Engine, req: AuthorizeRequest, prefix: string): void {
-  const { schema } = engine.policySet;
-  if (schema.principals.has(req.principal.type) && schema.resources.has(req.resource.type) && schema.actions.includes(req.action)) return;
-  const [first] = unknownNames(engine.policySet, req);
-  const [code, path] = UNKNOWN[first!.code]!;
-  throw new HttpError(code, first!.message, prefix + path);
+  rejectUnknownNames(
+    engine,
+    { principalType: req.principal.type, action: req.action, resourceType: req.resource.type },
+    { principalType: `${prefix}principal.type`, action: `${prefix}action`, resourceType: `${prefix}resource.type` },
+  );
 }
 
 /**
@@ -39,12 +32,6 @@ export function resolveRequest(keys: KeyStore, req: HttpAuthorizeRequest): { req
 
 export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { policies, decisionLog, metrics, keys } = deps;
-
-  const engineOrThrow = (): Engine => {
-    const engine = policies.engine;
-    if (!engine) throw new HttpError('not_ready', 'no policy set is loaded');
-    return engine;
-  };
 
   const record = (req: AuthorizeRequest, decision: Decision, latencyUs: number): void => {
     decisionLog.append(decision, req, latencyUs);
@@ -63,7 +50,7 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
     { schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: HttpAuthorizeRequest } },
     (request) => {
       const end = metrics.latency.startTimer({ route: 'authorize' });
-      const engine = engineOrThrow();
+      const engine = policies.serving();
       const t0 = performance.now();
       const [req, rejected] = decideOne(engine, request.body, '');
       const decision = rejected ?? engine.authorize(req);
@@ -79,7 +66,7 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
     { schema: { body: jsonSchema(batch), response: { 200: jsonSchema(BatchResponse, 'output') } }, config: { zod: batch } },
     (request) => {
       const end = metrics.latency.startTimer({ route: 'batch' });
-      const engine = engineOrThrow(); // one engine for the whole batch: one revision
+      const engine = policies.serving(); // one engine for the whole batch: one revision
       const items = request.body.requests;
       const prepared = items.map((item, i) => decideOne(engine, item, `requests.${i}.`));
       // Latency is measured for the whole batch and logged per decision as its share.

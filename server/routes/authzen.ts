@@ -30,11 +30,6 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { policies, entities, decisionLog, metrics } = deps;
   const preHandler = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
 
-  const engine = (): Engine => {
-    if (!policies.engine) throw new HttpError('not_ready', 'no policy set is loaded');
-    return policies.engine;
-  };
-
   /**
    * The store wins over the request: a PEP may send properties, but it cannot overrule what the PDP
    * knows about an entity (its roles, its owner); it can only add what the store does not hold.
@@ -74,12 +69,12 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     });
 
   route<AzEvaluation>(AUTHZEN_PATHS.access_evaluation_endpoint, AzEvaluation, (body) => {
-    const d = decide(engine(), toRequest(body.subject, body.action, body.resource, body.context));
+    const d = decide(policies.serving(), toRequest(body.subject, body.action, body.resource, body.context));
     return { decision: d.allowed, context: decisionContext(d) };
   });
 
   route<AzEvaluations>(AUTHZEN_PATHS.access_evaluations_endpoint, AzEvaluations, (body) => {
-    const e = engine();
+    const e = policies.serving();
     const items = body.evaluations ?? [];
     if (items.length === 0) {
       // No items: the request is a single evaluation of the defaults.
@@ -120,7 +115,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) => {
-    const e = engine();
+    const e = policies.serving();
     const found = entities
       .list(body.subject.type)
       .filter((s) => decide(e, toRequest({ type: s.type, id: s.id, ...(body.subject.properties ? { properties: body.subject.properties } : {}) }, body.action, body.resource, body.context)).allowed)
@@ -129,7 +124,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, (body) => {
-    const e = engine();
+    const e = policies.serving();
     // Resources come from the store only, so a query plan over the store answers exactly, in SQL;
     // properties sent with the search (or a plan that says it is partial) mean deciding row by row.
     if (!body.resource.properties) {
@@ -144,7 +139,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   route<AzActionSearch>(AUTHZEN_PATHS.search_action_endpoint, AzActionSearch, (body) => {
-    const e = engine();
+    const e = policies.serving();
     const found = e.policySet.schema.actions
       .filter((name) => decide(e, toRequest(body.subject, { name }, body.resource, body.context)).allowed)
       .map((name) => ({ name }));

@@ -39,8 +39,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         preHandler: [limit('address', (request) => request.ip), limit('key', keyOf)],
       },
       async (request, reply) => {
-        const engine = policies.engine;
-        if (!engine) throw new HttpError('not_ready', 'no policy set is loaded');
+        const engine = policies.serving();
         const { provisioningKey, deviceId, metadata } = request.body;
         const t0 = performance.now();
         const principal = keys.resolve(provisioningKey);

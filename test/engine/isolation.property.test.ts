@@ -5,7 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { authorize, type AuthorizeRequest, type PolicySet } from '../../engine/index.js';
 import { violations } from '../../engine/invariants/check-request.js';
-import { deviceArb, NOW, principalArb, provisioningKeyArb, requestArb, serviceArb, userArb, supportAgentArb } from '../support/fleet-arbitraries.js';
+import { deviceArb, NOW, principalArb, provisioningKeyArb, requestArb, userArb, supportAgentArb } from '../support/fleet-arbitraries.js';
 import { shippedPolicies } from '../support/policies.js';
 
 const RUNS = { numRuns: 5000 };
