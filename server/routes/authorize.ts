@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
 import { rejectUnknownNames } from '../known-names.js';
+import { recordDecision } from '../record-decision.js';
 import type { AppDeps } from '../app.js';
 import { keyIdOf, type KeyStore } from '../store/key-store.js';
 import { BatchRequest, BatchResponse, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
@@ -31,12 +32,9 @@ export function resolveRequest(keys: KeyStore, req: HttpAuthorizeRequest): { req
 }
 
 export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, decisionLog, metrics, keys } = deps;
+  const { policies, metrics, keys } = deps;
 
-  const record = (req: AuthorizeRequest, decision: Decision, latencyUs: number): void => {
-    decisionLog.append(decision, req, latencyUs);
-    metrics.countDecision(req.principal.type, decision.allowed);
-  };
+  const record = (req: AuthorizeRequest, decision: Decision, latencyUs: number) => recordDecision(deps, req, decision, latencyUs);
 
   const decideOne = (engine: Engine, req: HttpAuthorizeRequest, prefix: string): [AuthorizeRequest, Decision | undefined] => {
     const { request, resolved } = resolveRequest(keys, req);

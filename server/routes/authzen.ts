@@ -15,6 +15,7 @@ import {
   type AzEntity,
 } from '../authzen-schemas.js';
 import { HttpError } from '../errors.js';
+import { recordDecision } from '../record-decision.js';
 import { requireBearer } from '../plugins/admin-auth.js';
 import { describeInvalid, jsonSchema } from '../schemas.js';
 
@@ -27,7 +28,7 @@ export const AUTHZEN_PATHS = {
 } as const;
 
 export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, entities, decisionLog, metrics } = deps;
+  const { policies, entities } = deps;
   const preHandler = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
 
   /**
@@ -49,8 +50,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   const decide = (e: Engine, req: AuthorizeRequest): Decision => {
     const t0 = performance.now();
     const decision = e.authorize(req);
-    decisionLog.append(decision, req, (performance.now() - t0) * 1000);
-    metrics.countDecision(req.principal.type, decision.allowed);
+    recordDecision(deps, req, decision, (performance.now() - t0) * 1000);
     return decision;
   };
 

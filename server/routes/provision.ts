@@ -7,6 +7,8 @@ import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { jsonSchema, ProvisionRequest } from '../schemas.js';
 import { keyIdOf } from '../store/key-store.js';
+import { recordDecision } from '../record-decision.js';
+import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { z } from 'zod';
 
 type Body = z.infer<typeof ProvisionRequest>;
@@ -53,7 +55,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
           return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId: decision.decisionId });
         }
 
-        let logged: Parameters<typeof decisionLog.append> | undefined;
+        let logged: [Decision, AuthorizeRequest, number] | undefined;
         const result = keys.provision(principal.id, deviceId, metadata, (p) => {
           const attributes = p.attributes as { fleet: string; organization: string };
           const req = { principal: p, action: 'register', resource: { type: 'fleet', id: attributes.fleet, attributes: { organization: attributes.organization } }, context };
@@ -61,10 +63,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
           logged = [decision, req, (performance.now() - t0) * 1000];
           return decision;
         });
-        if (logged) {
-          decisionLog.append(...logged);
-          metrics.countDecision('provisioning_key', logged[0].allowed);
-        }
+        if (logged) recordDecision(deps, logged[1], logged[0], logged[2]);
         metrics.provisionAttempts.inc({ outcome: result.outcome });
         const decisionId = result.decision?.decisionId ?? engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }).decisionId;
         switch (result.outcome) {
