@@ -117,7 +117,17 @@ function memberOfStrings(value: unknown, list: unknown, slow: Evaluator, req: Au
   return found;
 }
 
+// The same checked condition compiles to the same function (rules share conditions, and a one-part `when`
+// is its own conjunction).
+const compiled = new WeakMap<IR, CompiledCondition>();
+
 export function compileCondition(ir: IR): CompiledCondition {
+  let fn = compiled.get(ir);
+  if (!fn) compiled.set(ir, (fn = generate(ir)));
+  return fn;
+}
+
+function generate(ir: IR): CompiledCondition {
   if (ir.k === 'const') {
     const value = ir.value === true;
     return () => value;

@@ -38,6 +38,15 @@ export function expandSelector(
   return universe.filter((n) => !selector.except.includes(n));
 }
 
+/**
+ * Checked conditions by text and scope, within one compile: policy sets repeat conditions (every
+ * fleet-role rule reads `resource.fleet in principal.…Of`), and equal IR objects also share their
+ * compiled function.
+ */
+export type ConditionCache = Map<string, IR>;
+
+const scopeKey = (scope: Scope) => `${scope.principals.map((p) => p.name).join(',')}|${scope.resources.map((r) => r.name).join(',')}`;
+
 /** Parses and type-checks each entry of a `when` list; errors point at the offending token. */
 export function resolveConditions(
   condition: Condition | undefined,
@@ -45,13 +54,19 @@ export function resolveConditions(
   source: YamlSource,
   path: PathSegment[],
   diagnostics: Diagnostic[],
+  cache?: ConditionCache,
 ): ConditionPart[] | undefined {
   if (condition === undefined) return [];
   const entries = typeof condition === 'string' ? [{ text: condition, path }] : condition.map((text, i) => ({ text, path: [...path, i] }));
   const parts: ConditionPart[] = [];
   let ok = true;
   for (const { text, path: at } of entries) {
-    const ir = resolveCondition(text, scope, source, at, diagnostics);
+    const key = cache && `${scopeKey(scope)}\u0000${text}`;
+    let ir = key === undefined ? undefined : cache!.get(key);
+    if (!ir) {
+      ir = resolveCondition(text, scope, source, at, diagnostics);
+      if (ir && key !== undefined) cache!.set(key, ir);
+    }
     if (!ir) {
       ok = false;
       continue;
