@@ -220,10 +220,14 @@ describe('several processes sharing one database', () => {
     const conn = openDatabase(db);
     expect((conn.prepare("SELECT count(*) AS n FROM devices WHERE fleet = 'f-multi'").get() as { n: number }).n).toBe(7);
     conn.close();
-    const listed = JSON.parse(fleetguard(['keys', 'list', '--db', db]).stdout);
+    const list = fleetguard(['keys', 'list', '--db', db]);
+    expect(list.status, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout);
     expect(listed.find((k: { id: string }) => k.id === id).provisioning).toMatchObject({ registrations: 7, maxRegistrations: 7 });
     expect(JSON.stringify(listed)).not.toContain(key.split('.')[2]);
-    expect(JSON.parse(fleetguard(['keys', 'revoke', id, '--db', db]).stdout)).toEqual({ id, revoked: true });
+    const revoked = fleetguard(['keys', 'revoke', id, '--db', db]);
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true });
     expect(fleetguard(['keys', 'delete-device', 'nope', '--db', db]).status).toBe(2);
   });
 });
