@@ -1,4 +1,5 @@
 // The HTTP contract of DESIGN.md §2 against a real listening sidecar.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDecisions } from '../../server/store/decision-log.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
@@ -134,6 +135,31 @@ describe('without an admin token', () => {
       expect((await bare.post('/v1/admin/reload', {}, { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(404);
     } finally {
       await bare.stop();
+    }
+  });
+});
+
+describe('on a Unix socket', () => {
+  it('serves /v1/authorize on the socket path', async () => {
+    const { request } = await import('node:http');
+    const { tmpdir } = await import('node:os');
+    const socket = join(tmpdir(), `fleetguard-${process.pid}-${Date.now()}.sock`);
+    const s = await startTestServer({ socket });
+    try {
+      expect(s.address).toBe(socket);
+      const body = JSON.stringify({ principal: device, action: 'read', resource: release('f-1') });
+      const answer = await new Promise<string>((resolve, reject) => {
+        const req = request({ socketPath: socket, path: '/v1/authorize', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(JSON.parse(answer)).toMatchObject({ decision: 'allow' });
+    } finally {
+      await s.stop();
     }
   });
 });
