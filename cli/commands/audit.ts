@@ -4,7 +4,7 @@ import { queryDecisions } from '../../server/store/decision-log.js';
 import { parseTime } from '../../engine/lang/values.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary = 'audit [--db FILE] [--principal ID] [--resource ID] [--outcome allow|deny] [--since T] [--until T] [--limit N] [--json]';
+export const summary = 'audit [--db FILE] [--principal ID] [--resource ID] [--outcome allow|deny] [--since T] [--until T] [--limit N] [--json|--ndjson]';
 
 export function run(args: string[]): number {
   const { values } = parseArgs({
@@ -18,6 +18,8 @@ export function run(args: string[]): number {
       until: { type: 'string' },
       limit: { type: 'string', default: '1000' },
       json: { type: 'boolean', default: false },
+      /** One decision per line, for shipping the log to a central store (DESIGN.md §4). */
+      ndjson: { type: 'boolean', default: false },
     },
   });
   if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny') throw new UsageError('--outcome is allow or deny');
@@ -41,6 +43,8 @@ export function run(args: string[]): number {
     });
     if (values.json) {
       out(JSON.stringify(rows, null, 2));
+    } else if (values.ndjson) {
+      if (rows.length > 0) out(rows.map((r) => JSON.stringify(r)).join('\n'));
     } else {
       const header = ['time', 'outcome', 'principal', 'action', 'resource', 'matched', 'revision'];
       const table = rows.map((r) => [r.time, r.outcome, `${r.principalType}:${r.principalId}`, r.action, `${r.resourceType}:${r.resourceId}`, r.matched.join(',') || '-', r.policyRevision]);

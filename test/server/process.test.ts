@@ -101,6 +101,8 @@ describe('the sidecar process', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^time\s+outcome\s+principal\s+action\s+resource\s+matched\s+revision$/);
     expect(table.stdout).toContain('3 decision(s)');
     expect(table.stdout).toMatch(/allow\s+device:d-term\s+read\s+release:r-0\s+device-read-fleet-content/);
+    const ndjson = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--limit', '4', '--ndjson']).stdout.trim().split('\n');
+    expect(ndjson.map((line) => JSON.parse(line).principalId)).toEqual(['d-term', 'd-term', 'd-term', 'd-term']);
     const future = fleetguard(['audit', '--db', db, '--since', '2999-01-01T00:00:00Z']);
     expect(future.stdout).toContain('0 decision(s)');
     expect(fleetguard(['audit', '--db', db, '--since', 'yesterday']).status).toBe(2);
