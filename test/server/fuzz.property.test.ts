@@ -99,4 +99,42 @@ describe('fuzzing the sidecar over HTTP', () => {
       { numRuns: 4000 },
     );
   });
+
+  it('the AuthZEN endpoints: 3,000 bodies, never a 500', async () => {
+    const entity = fc.record({ type: fc.oneof(fc.constantFrom('user', 'device', 'fleet', 'release'), fc.string()), id: fc.oneof(fc.string(), fc.integer()), properties: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }) });
+    const az = fc.record({
+      subject: fc.oneof(entity, fc.jsonValue()),
+      action: fc.oneof(fc.record({ name: fc.oneof(fc.constantFrom('read', 'register'), fc.string(), fc.integer()) }), fc.jsonValue()),
+      resource: fc.oneof(entity, fc.jsonValue()),
+      context: fc.option(fc.jsonValue(), { nil: undefined }),
+      evaluations: fc.option(fc.array(fc.oneof(fc.record({ resource: entity }), fc.jsonValue()), { maxLength: 4 }), { nil: undefined }),
+      options: fc.option(fc.record({ evaluations_semantic: fc.oneof(fc.constantFrom('execute_all', 'deny_on_first_deny', 'permit_on_first_permit'), fc.string()) }), { nil: undefined }),
+      page: fc.option(fc.record({ limit: fc.integer(), token: fc.string() }), { nil: undefined }),
+    }, { requiredKeys: [] });
+    const paths = ['/access/v1/evaluation', '/access/v1/evaluations', '/access/v1/search/subject', '/access/v1/search/resource', '/access/v1/search/action'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paths), fc.oneof(az.map((b) => JSON.stringify(b)), fc.string()), async (path, text) => {
+        const { status, json } = await send(path, text);
+        checkResponse(status, json);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('plans, client rules and provisioning: 2,000 bodies, never a 500', async () => {
+    const body = fc.oneof(
+      requestArb().map((r) => ({ principal: r.principal, action: r.action, resourceType: r.resource.type, context: r.context })),
+      fc.record({ provisioningKey: fc.oneof(fc.string(), fc.constant('fg.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')), deviceId: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }),
+      fc.jsonValue(),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/plan', '/v1/rules', '/v1/provision'), body, async (path, b) => {
+        const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+        expect([200, 400, 403, 413, 429]).toContain(res.status);
+        const json = await res.json();
+        if (res.status >= 400) expect(json.error.code).toEqual(expect.any(String));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
