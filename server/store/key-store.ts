@@ -35,6 +35,19 @@ export interface KeyInfo {
   };
 }
 
+/** A row of `provisioning_keys`. */
+interface ProvisioningKeyRow {
+  id: string;
+  fleet: string;
+  organization: string;
+  expires_at: number;
+  allowed_cidrs: string;
+  max_registrations: number | null;
+  registrations: number;
+  single_use: number;
+  revoked: number;
+}
+
 const KEY_FORMAT = /^fg\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
 const digestOf = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret).digest();
@@ -90,7 +103,7 @@ export class KeyStore {
   }
 
   provisioningPrincipal(id: string): Entity | undefined {
-    const k = this.stmts.provisioningKey.get(id) as Record<string, any> | undefined;
+    const k = this.stmts.provisioningKey.get(id) as ProvisioningKeyRow | undefined;
     if (!k) return undefined;
     const attributes: Record<string, unknown> = {
       fleet: k.fleet,
@@ -122,17 +135,17 @@ export class KeyStore {
            FROM credentials c LEFT JOIN provisioning_keys p ON c.kind = 'provisioning_key' AND p.id = c.subject
           ORDER BY c.created_at, c.id`,
       )
-      .all() as Record<string, any>[];
+      .all() as ({ id: string; kind: KeyKind; subject: string; revoked: number; created_at: number; key_revoked: number | null } & Partial<ProvisioningKeyRow>)[];
     return rows.map((r) => {
       const info: KeyInfo = { id: r.id, kind: r.kind, subject: r.subject, revoked: r.revoked === 1 || r.key_revoked === 1, createdAt: new Date(r.created_at).toISOString() };
-      if (r.kind === 'provisioning_key') {
+      if (r.kind === 'provisioning_key' && r.fleet !== undefined) {
         info.provisioning = {
           fleet: r.fleet,
-          organization: r.organization,
-          expiresAt: new Date(r.expires_at).toISOString(),
-          allowedCidrs: JSON.parse(r.allowed_cidrs),
-          maxRegistrations: r.max_registrations,
-          registrations: r.registrations,
+          organization: r.organization!,
+          expiresAt: new Date(r.expires_at!).toISOString(),
+          allowedCidrs: JSON.parse(r.allowed_cidrs!) as string[],
+          maxRegistrations: r.max_registrations ?? null,
+          registrations: r.registrations!,
           singleUse: r.single_use === 1,
         };
       }
