@@ -38,6 +38,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     overflow: config.logOverflow,
     retentionDays: config.logRetentionDays,
     logRequests: config.logRequests,
+    partitionRows: config.logPartitionRows,
     clock: Date.now,
     warn,
   }).start();

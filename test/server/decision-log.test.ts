@@ -17,6 +17,7 @@ function setup(options: Partial<DecisionLogOptions>) {
   const log = new DecisionLog(db, undefined, {
     flushMs: 250,
     logRequests: true,
+    partitionRows: 1000,
     queueMax: 10,
     overflow: 'block',
     retentionDays: 30,
@@ -50,7 +51,7 @@ describe('decision log', () => {
 
   it('keeps entries queued when a write fails, and writes them once the database recovers', () => {
     const { db, log, warnings } = setup({});
-    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
+    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decisions_0 BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
     log.append(decision('a'), req, 1);
     log.flushAll();
     expect(log.stats.writeErrors).toBe(1);
@@ -61,8 +62,8 @@ describe('decision log', () => {
     expect(count(db)).toBe(1);
   });
 
-  it('prunes decisions older than the retention', () => {
-    const { db, log, advance } = setup({ retentionDays: 1 });
+  it('drops partitions older than the retention, never the one being written', () => {
+    const { db, log, advance } = setup({ retentionDays: 1, partitionRows: 1 });
     log.append(decision('old'), req, 1);
     log.flushAll();
     advance(2 * 86_400_000);
@@ -70,13 +71,29 @@ describe('decision log', () => {
     log.flushAll();
     expect(log.prune()).toBe(1);
     expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['new']);
+    advance(2 * 86_400_000);
+    expect(log.prune()).toBe(0); // 'new' is in the partition being written
+  });
+
+  it('rotates partitions, keeps seq global and the decisions view whole', () => {
+    const { db, log } = setup({ partitionRows: 10, queueMax: 100_000 });
+    for (let i = 0; i < 35; i++) {
+      log.append(decision(`p${i}`), req, 1);
+      if (i % 5 === 4) log.flushAll();
+    }
+    log.flushAll();
+    const partitions = db.prepare('SELECT name, rows FROM decision_partitions ORDER BY number').all();
+    expect(partitions).toEqual([{ name: 'decisions_0', rows: 10 }, { name: 'decisions_1', rows: 10 }, { name: 'decisions_2', rows: 10 }, { name: 'decisions_3', rows: 5 }]);
+    const seqs = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
+    expect(seqs).toEqual(Array.from({ length: 35 }, (_, i) => i + 1));
+    expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(Array.from({ length: 35 }, (_, i) => `p${i}`));
   });
 
   it('with a database file, a writer thread writes what requests append; close drains it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
-    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, clock: Date.now, warn: () => {} }).start();
+    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: Date.now, warn: () => {} }).start();
     for (let i = 0; i < 2500; i++) log.append(decision(`w${i}`), req, 1);
     await log.drain();
     expect(log.stats.written).toBe(2500);
