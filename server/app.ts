@@ -80,10 +80,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(http.status).send(http.body());
   });
 
-  // X-Request-ID is echoed so a caller can match answers to requests in its own logs.
-  app.addHook('onSend', async (request, reply) => {
+  // X-Request-ID is echoed so a caller can match answers to requests in its own logs. A synchronous
+  // onRequest hook: an async onSend hook cost every response a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const id = request.headers['x-request-id'];
     if (typeof id === 'string') reply.header('x-request-id', id);
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {
