@@ -1,6 +1,6 @@
 // The decision log. A request only appends a flat row to an in-memory queue; every flush interval the
-// queue goes to a writer thread that inserts it in one transaction on its own SQLite connection, so
-// neither encoding nor SQLite runs on the request thread. Nothing is lost silently: a full queue either
+// queue goes to a writer thread that appends it to the partitioned log (decision-partitions.ts) in one
+// transaction on its own SQLite connection, so neither encoding nor SQLite runs on the request thread. Nothing is lost silently: a full queue either
 // writes synchronously on the request thread (back-pressure, the default) or drops and counts; shutdown
 // drains everything; after kill -9 at most one flush interval (plus one write) is missing.
 import { Worker } from 'node:worker_threads';
@@ -66,8 +66,24 @@ export class DecisionLog {
           this.options.warn('decision log write failed; retrying', { error: m.error, queued: m.queued });
         }
       });
-      this.worker.on('error', (e) => this.options.warn('decision log writer crashed', { error: e.message }));
+      this.worker.on('error', (e) => this.writerLost(e.message));
+      this.worker.on('exit', (code) => {
+        if (!this.closed) this.writerLost(`the writer thread exited with code ${code}`);
+      });
     }
+  }
+
+  /**
+   * The writer thread is gone: what it held is counted as dropped (never silently), and from now on the
+   * queue is written on this thread.
+   */
+  private writerLost(why: string): void {
+    if (!this.worker) return;
+    this.worker = undefined;
+    this.stats.dropped += this.inflight;
+    this.options.warn('decision log writer stopped; writing on the request thread from now on', { why, dropped: this.inflight });
+    this.inflight = 0;
+    this.idle.splice(0).forEach((resolve) => resolve());
   }
 
   start(): this {
@@ -171,6 +187,7 @@ export class DecisionLog {
           if (m.unwritten) this.options.warn('decision log closed with unwritten decisions', { unwritten: m.unwritten });
           resolve();
         });
+        worker.once('exit', () => resolve()); // a writer that died while closing must not hang shutdown
         worker.postMessage({ close: true });
       });
       await worker.terminate();
@@ -178,6 +195,7 @@ export class DecisionLog {
     })());
   }
 }
+
 export interface DecisionQuery {
   principal?: string;
   resource?: string;

@@ -106,3 +106,24 @@ describe('decision log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('when the writer thread dies', () => {
+  it('counts what it held as dropped, warns, and writes on the request thread from then on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
+    const file = join(dir, 'log.db');
+    const db = openDatabase(file);
+    const warnings: string[] = [];
+    const log = new DecisionLog(db, file, { flushMs: 10_000, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: Date.now, warn: (m) => warnings.push(m) });
+    log.append(decision('before'), req, 1);
+    await log.drain();
+    expect(log.stats.written).toBe(1);
+    await (log as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(warnings.some((w) => w.includes('writer stopped'))).toBe(true);
+    log.append(decision('after'), req, 1);
+    await log.close();
+    expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['before', 'after']);
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
