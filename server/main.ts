@@ -52,7 +52,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now });
   policies.onReload((s) => {
-    if (s.ok) loadPackEntities(config.policies, entities);
+    const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
+    if (packed.errors.length > 0) app!.log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
     if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
     else app!.log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
   });
