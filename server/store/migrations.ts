@@ -64,7 +64,11 @@ export const MIGRATIONS: readonly string[] = [
   //    page cache (one table: 5.6 µs a row at 300,000 rows, 22 µs at 1,200,000); partitions of bounded
   //    size stay flat (about 5 µs). `decisions` becomes a view over the partitions, so readers are
   //    unchanged, and retention drops whole partitions.
+  //    A partition gets its secondary indexes when it is sealed (decision-partitions.ts), under its own
+  //    names; the first partition's are rebuilt then.
   `ALTER TABLE decisions RENAME TO decisions_0;
+   DROP INDEX decisions_principal;
+   DROP INDEX decisions_resource;
    CREATE TABLE decision_partitions (
      number INTEGER PRIMARY KEY,
      name TEXT NOT NULL UNIQUE,

@@ -84,6 +84,9 @@ describe('decision log', () => {
     log.flushAll();
     const partitions = db.prepare('SELECT name, rows FROM decision_partitions ORDER BY number').all();
     expect(partitions).toEqual([{ name: 'decisions_0', rows: 10 }, { name: 'decisions_1', rows: 10 }, { name: 'decisions_2', rows: 10 }, { name: 'decisions_3', rows: 5 }]);
+    // Sealed partitions are indexed; the one being written is not (yet).
+    const indexes = db.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_principal' ORDER BY tbl_name").pluck().all();
+    expect(indexes).toEqual(['decisions_0', 'decisions_1', 'decisions_2']);
     const seqs = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
     expect(seqs).toEqual(Array.from({ length: 35 }, (_, i) => i + 1));
     expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(Array.from({ length: 35 }, (_, i) => `p${i}`));
