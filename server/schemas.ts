@@ -2,6 +2,7 @@
 // (compiled once by ajv, ~0.1 µs an item), and zod runs only on the error path to word the 400.
 import { z } from 'zod';
 import { parseCidr, parseTime } from '../engine/lang/values.js';
+import { deepestIssue } from '../engine/schema/zod-issues.js';
 import { HttpError } from './errors.js';
 import { AuthorizeRequestSchema, DecisionSchema, EntitySchema } from '../engine/index.js';
 
@@ -29,27 +30,12 @@ export function describeInvalid(schema: z.ZodType, body: unknown): { message: st
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return { message: 'the body must be a JSON object' };
   const result = schema.safeParse(body);
   if (result.success) return { message: 'the body does not match the schema' };
-  const issue = deepest(result.error.issues[0]!);
+  const issue = deepestIssue(result.error.issues[0]!);
   const path = issue.path.map(String).join('.');
   const tooBig = issue.code === 'too_big';
   return path === '' ? { message: issue.message, tooBig } : { message: `${path}: ${issue.message}`, path, tooBig };
 }
 
-/**
- * In a union, the branch that matched furthest says best what is wrong (`principal.id: expected string`
- * rather than `principal: invalid`); branch paths are relative to the union. A branch that failed on a
- * field that is present beats one that failed on a field that is missing.
- */
-function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
-  if (issue.code !== 'invalid_union') return issue;
-  const score = (i: z.core.$ZodIssue) => i.path.length * 2 + (i.message.endsWith('received undefined') ? 0 : 1);
-  let best: z.core.$ZodIssue | undefined;
-  for (const branch of issue.errors) {
-    for (const candidate of branch) if (!best || score(candidate) > score(best)) best = candidate;
-  }
-  if (!best || best.path.length === 0) return issue;
-  return deepest({ ...best, path: [...issue.path, ...best.path] } as z.core.$ZodIssue);
-}
 
 const Rfc3339 = z.string().refine((s) => parseTime(s) !== undefined, 'an RFC 3339 time such as 2027-01-01T00:00:00Z');
 

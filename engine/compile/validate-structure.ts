@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { diagnostic, didYouMean, type Diagnostic } from '../diagnostics.js';
 import { positionOf, type PathSegment, type YamlSource } from '../load/yaml-source.js';
+import { bestUnionBranch } from '../schema/zod-issues.js';
 
 export function validateStructure<T extends z.ZodType>(
   source: YamlSource,
@@ -21,17 +22,10 @@ function issueToDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagno
       diagnostic('invalid-structure', positionOf(source, [...path, key], true), `${field}unknown field \`${key}\``, didYouMean(key, FIELD_NAMES)),
     );
   }
-  if (issue.code === 'invalid_union') {
-    // A union failed as a whole: report the branch that got furthest rather than every alternative.
-    const branches = issue.errors.filter((b) => b.length > 0);
-    const best = branches.sort((a, b) => depth(b) - depth(a))[0];
-    if (best && depth(best) > path.length) return best.flatMap((i) => issueToDiagnostics(source, i));
-  }
+  // A union failed as a whole: report what the branch that got furthest found.
+  const branch = bestUnionBranch(issue);
+  if (branch) return branch.flatMap((i) => issueToDiagnostics(source, i));
   return [diagnostic('invalid-structure', positionOf(source, path), `${field}${issue.message}`)];
-}
-
-function depth(issues: z.core.$ZodIssue[]): number {
-  return Math.max(...issues.map((i) => i.path.length + (i.code === 'unrecognized_keys' ? 0.5 : 0)));
 }
 
 /** Every field name of Fleetguard's file formats: the candidates for "did you mean" on an unknown field. */

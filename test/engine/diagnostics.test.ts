@@ -97,6 +97,12 @@ describe('policy diagnostics', () => {
     ]);
   });
 
+  it('looks inside unions: a misspelled `except` is named, with a suggestion', () => {
+    const text = rule('true').replace('actions: [read]', 'actions: { excpt: [read] }');
+    const ds = compile({ 'p.yaml': text });
+    expect(ds.find((d) => d.message.includes('unknown field `excpt`'))).toMatchObject({ code: 'invalid-structure', line: 6, hint: 'did you mean `except`?' });
+  });
+
   it('reports every error in every file, sorted by position', () => {
     const second = rule('resource.z == "2"').replace('rules:\n', '').replace('id: r1', 'id: r2');
     const ds = compile({ 'b.yaml': rule('resource.x == principal.fleet').replace('id: r1', 'id: r3'), 'a.yaml': rule('principal.y == "1"') + second });
