@@ -114,12 +114,18 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { evaluations: results };
   });
 
+  /**
+   * The stored entities of a type for which `ask(entity)` is allowed, deciding one by one (each decision
+   * logged); the search's own properties, if any, go with every candidate.
+   */
+  const allowedAmong = (e: Engine, searched: { type: string; properties?: Record<string, unknown> | undefined }, ask: (candidate: AzEntity) => AuthorizeRequest) =>
+    entities
+      .list(searched.type)
+      .filter((c) => decide(e, ask({ type: c.type, id: c.id, ...(searched.properties ? { properties: searched.properties } : {}) })).allowed)
+      .map((c) => ({ type: c.type, id: c.id }));
+
   route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) => {
-    const e = policies.serving();
-    const found = entities
-      .list(body.subject.type)
-      .filter((s) => decide(e, toRequest({ type: s.type, id: s.id, ...(body.subject.properties ? { properties: body.subject.properties } : {}) }, body.action, body.resource, body.context)).allowed)
-      .map((s) => ({ type: s.type, id: s.id }));
+    const found = allowedAmong(policies.serving(), body.subject, (subject) => toRequest(subject, body.action, body.resource, body.context));
     return page(found, body.page);
   });
 
@@ -131,10 +137,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
       const plan = planQuery(e.policySet, { principal: complete(body.subject), action: body.action.name, resourceType: body.resource.type, context: { ...body.action.properties, ...body.context }, columnSql: entityColumn }, Date.now());
       if (!plan.partial) return page(entities.select(body.resource.type, plan.sql).map((id) => ({ type: body.resource.type, id })), body.page);
     }
-    const found = entities
-      .list(body.resource.type)
-      .filter((r) => decide(e, toRequest(body.subject, body.action, { type: r.type, id: r.id, ...(body.resource.properties ? { properties: body.resource.properties } : {}) }, body.context)).allowed)
-      .map((r) => ({ type: r.type, id: r.id }));
+    const found = allowedAmong(e, body.resource, (resource) => toRequest(body.subject, body.action, resource, body.context));
     return page(found, body.page);
   });
 
