@@ -23,7 +23,8 @@ export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, de
   for (let i = 0; i < denies.length; i++) {
     const rule = denies[i]!;
     try {
-      if (rule.test(req, now)) (matched ??= []).push(rule.ref);
+      // A literal of one: `[]` then push would allocate room for 17.
+      if (rule.test(req, now)) matched === undefined ? (matched = [rule.ref]) : matched.push(rule.ref);
     } catch (e) {
       (errors ??= []).push(ruleError(rule.ref, e));
     }
@@ -35,7 +36,8 @@ export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, de
   for (let i = 0; i < allows.length; i++) {
     const rule = allows[i]!;
     try {
-      if (rule.test(req, now)) (matched ??= []).push(rule.ref);
+      // A literal of one: `[]` then push would allocate room for 17.
+      if (rule.test(req, now)) matched === undefined ? (matched = [rule.ref]) : matched.push(rule.ref);
     } catch (e) {
       (errors ??= []).push(ruleError(rule.ref, e));
     }
