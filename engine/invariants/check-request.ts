@@ -2,7 +2,7 @@
 // tests and (later) the verifier's counterexample search. Static proof is a separate tool.
 import { bucketFor } from '../compile/build-index.js';
 import { EvaluationError } from '../lang/values.js';
-import type { AuthorizeRequest, Decision, InvariantCheck, InvariantDef, PolicySet } from '../types.js';
+import type { AuthorizeRequest, Decision, InvariantCheck, PolicySet } from '../types.js';
 
 export interface Violation {
   invariant: string;
@@ -42,8 +42,4 @@ function holds(check: InvariantCheck, req: AuthorizeRequest, now: number): boole
     if (e instanceof EvaluationError) return false;
     throw e;
   }
-}
-
-export function invariantById(set: PolicySet, id: string): InvariantDef | undefined {
-  return set.invariants.find((i) => i.id === id);
 }

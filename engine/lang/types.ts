@@ -24,7 +24,6 @@ export function typeName(t: ValueType): string {
 }
 
 export const BOOL: ValueType = { base: 'bool', list: false };
-export const STRING: ValueType = { base: 'string', list: false };
 
 export function sameType(a: ValueType, b: ValueType): boolean {
   if (a.list !== b.list) return false;

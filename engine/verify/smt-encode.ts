@@ -5,7 +5,7 @@
 // a family flag, lists bounded sequences with a symbolic length (the bound is chosen per query so that
 // every membership test can have its own witness, which makes a proof with bounded lists a proof).
 import type { Arith, Bool, BitVec, Context, Expr } from 'z3-solver';
-import type { AttributeDef, EntityTypeDef, IR } from '../lang/ir.js';
+import { ID_ATTRIBUTE, type AttributeDef, type EntityTypeDef, type IR } from '../lang/ir.js';
 import type { Bucket } from '../types.js';
 import type { Root } from '../lang/ast.js';
 import type { ScalarType, ValueType } from '../lang/types.js';
@@ -117,9 +117,8 @@ export class Encoder {
 
   /** Declares every attribute of the scope, so the model describes a complete request. */
   declareAll(): void {
-    const idDef: AttributeDef = { type: { base: 'string', list: false }, optional: false };
-    this.attribute('principal', 'id', idDef);
-    this.attribute('resource', 'id', idDef);
+    this.attribute('principal', 'id', ID_ATTRIBUTE);
+    this.attribute('resource', 'id', ID_ATTRIBUTE);
     for (const [name, def] of this.types.principal.attributes) this.attribute('principal', name, def);
     for (const [name, def] of this.types.resource.attributes) this.attribute('resource', name, def);
     for (const [name, def] of this.types.context) this.attribute('context', name, def);
