@@ -62,21 +62,16 @@ function cond(ir: IR, req: AuthorizeRequest, now: number): PartialResult {
     case 'has':
       if (ir.root === 'resource') return { operator: 'exists', field: ir.name, value: true, type: ir.def.type };
       return rawAccessor(ir.root, ir.name)(req, now) !== undefined;
-    case 'not': {
-      const c = cond(ir.operand, req, now);
-      return typeof c === 'boolean' ? !c : { operator: 'not', value: c };
-    }
+    case 'not':
+      return negate(cond(ir.operand, req, now));
     case 'and':
     case 'or': {
-      const stop = ir.k === 'or'; // the value that decides the whole: true for or, false for and
+      // Left to right, as the engine: when the left side decides, the right is never evaluated (and
+      // cannot raise an error).
       const l = cond(ir.left, req, now);
-      if (l === stop) return stop;
+      if (l === (ir.k === 'or')) return l;
       const r = cond(ir.right, req, now);
-      if (l === !stop) return r;
-      if (r === stop) return stop;
-      if (r === !stop) return l;
-      const items = (x: Residual) => (x.operator === ir.k ? (x as { value: Residual[] }).value : [x]);
-      return { operator: ir.k, value: [...items(l as Residual), ...items(r as Residual)] };
+      return ir.k === 'and' ? allOf([l, r]) : anyOf([l, r]);
     }
     case 'compare': {
       const l = operand(ir.left, req, now);
@@ -103,6 +98,31 @@ function cond(ir: IR, req: AuthorizeRequest, now: number): PartialResult {
       return unsupported('membership between two resource attributes');
     }
   }
+}
+
+/** `and` of partial results, with constants folded and nested `and`s flattened. */
+export function allOf(items: PartialResult[]): PartialResult {
+  const rest: Residual[] = [];
+  for (const x of items) {
+    if (x === false) return false;
+    if (x !== true) rest.push(...(x.operator === 'and' ? x.value : [x]));
+  }
+  return rest.length === 0 ? true : rest.length === 1 ? rest[0]! : { operator: 'and', value: rest };
+}
+
+/** `or` of partial results, with constants folded and nested `or`s flattened. */
+export function anyOf(items: PartialResult[]): PartialResult {
+  const rest: Residual[] = [];
+  for (const x of items) {
+    if (x === true) return true;
+    if (x !== false) rest.push(...(x.operator === 'or' ? x.value : [x]));
+  }
+  return rest.length === 0 ? false : rest.length === 1 ? rest[0]! : { operator: 'or', value: rest };
+}
+
+export function negate(x: PartialResult): PartialResult {
+  if (typeof x === 'boolean') return !x;
+  return x.operator === 'not' ? x.value : { operator: 'not', value: x };
 }
 
 export function findUnsupported(r: PartialResult): string | undefined {

@@ -3,7 +3,7 @@
 // evaluation as the CASL lowering, honouring deny-overrides and failing closed; a plan that cannot be
 // exact says `partial: true` with the reason, and then returns a subset of the allowed rows, never more.
 import { bucketFor } from '../compile/build-index.js';
-import { findUnsupported, partialEvaluate, type PartialResult, type Residual } from '../lang/partial-evaluate.js';
+import { allOf, anyOf, findUnsupported, negate, partialEvaluate, type PartialResult, type Residual } from '../lang/partial-evaluate.js';
 import { EvaluationError } from '../lang/values.js';
 import type { IR } from '../lang/ir.js';
 import type { ValueType } from '../lang/types.js';
@@ -70,7 +70,7 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
     const denies = bucket.deny.map((rule) => evaluate(rule.ir, rule.id, true));
     const allows = bucket.allow.map((rule) => evaluate(rule.ir, rule.id, false));
     const complete = (xs: (PartialResult | undefined)[]): xs is PartialResult[] => xs.every((x) => x !== undefined);
-    if (complete(denies) && complete(allows)) result = and(not(or(denies)), or(allows));
+    if (complete(denies) && complete(allows)) result = allOf([negate(anyOf(denies)), anyOf(allows)]);
     else errored = true;
   }
   const plan = (kind: Plan['kind'], condition: Condition | null, sql: SqlClause): Plan => {
@@ -92,41 +92,15 @@ function replaceUnsupported(r: PartialResult, value: boolean): PartialResult {
     case 'unsupported':
       return value;
     case 'and':
-      return and(r.value.map((x) => replaceUnsupported(x, value)));
+      return allOf(r.value.map((x) => replaceUnsupported(x, value)));
     case 'or':
-      return or(r.value.map((x) => replaceUnsupported(x, value)));
+      return anyOf(r.value.map((x) => replaceUnsupported(x, value)));
     case 'not':
       // Under a negation the safe direction flips.
-      return not(replaceUnsupported(r.value, !value));
+      return negate(replaceUnsupported(r.value, !value));
     default:
       return r;
   }
-}
-
-function or(items: PartialResult[]): PartialResult {
-  const rest: Residual[] = [];
-  for (const x of items) {
-    if (x === true) return true;
-    if (x !== false) rest.push(...(x.operator === 'or' ? x.value : [x]));
-  }
-  return rest.length === 0 ? false : rest.length === 1 ? rest[0]! : { operator: 'or', value: rest };
-}
-
-function and(a: PartialResult, b?: PartialResult): PartialResult;
-function and(items: PartialResult[]): PartialResult;
-function and(a: PartialResult | PartialResult[], b?: PartialResult): PartialResult {
-  const items = Array.isArray(a) ? a : [a, b!];
-  const rest: Residual[] = [];
-  for (const x of items) {
-    if (x === false) return false;
-    if (x !== true) rest.push(...(x.operator === 'and' ? x.value : [x]));
-  }
-  return rest.length === 0 ? true : rest.length === 1 ? rest[0]! : { operator: 'and', value: rest };
-}
-
-function not(x: PartialResult): PartialResult {
-  if (typeof x === 'boolean') return !x;
-  return x.operator === 'not' ? x.value : { operator: 'not', value: x };
 }
 
 /** The residual without its internal type annotations, times as RFC 3339 text. */
