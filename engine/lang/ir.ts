@@ -35,3 +35,22 @@ export function conjunction(parts: IR[]): IR {
 }
 
 export const ID_ATTRIBUTE: AttributeDef = { type: { base: 'string', list: false }, optional: false };
+
+/** Every node of a condition, depth first (for tools that collect from conditions). */
+export function* nodesOf(ir: IR): Generator<IR> {
+  yield ir;
+  switch (ir.k) {
+    case 'and':
+    case 'or':
+    case 'compare':
+    case 'in':
+      yield* nodesOf(ir.left);
+      yield* nodesOf(ir.right);
+      break;
+    case 'not':
+      yield* nodesOf(ir.operand);
+      break;
+    default:
+      break;
+  }
+}

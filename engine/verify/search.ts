@@ -4,8 +4,7 @@
 import fc from 'fast-check';
 import { authorize } from '../decide/authorize.js';
 import { violations } from '../invariants/check-request.js';
-import type { IR } from '../lang/ir.js';
-import type { AttributeDef } from '../lang/ir.js';
+import { nodesOf, type AttributeDef, type IR } from '../lang/ir.js';
 import type { AuthorizeRequest, InvariantCheck, InvariantDef, PolicySet } from '../types.js';
 
 interface Pools {
@@ -18,35 +17,20 @@ interface Pools {
 
 function literalPools(set: PolicySet, now: number): Pools {
   const pools: Pools = { string: ['a', 'b'], number: [0, 1, 2, 5], time: [now, now - 3_600_000, now + 3_600_000], ip: ['10.0.0.1', '192.0.2.1', '2001:db8::1'], cidr: ['10.0.0.0/8', '2001:db8::/32'] };
-  const walk = (ir: IR) => {
-    switch (ir.k) {
-      case 'const': {
-        const values = Array.isArray(ir.value) ? ir.value : [ir.value];
-        for (const v of values) {
-          if (ir.type.base === 'string' && typeof v === 'string') pools.string.push(v);
-          if (ir.type.base === 'number' && typeof v === 'number') pools.number.push(v - 1, v, v + 1);
-          if (ir.type.base === 'time' && typeof v === 'number') pools.time.push(v - 1, v, v + 1);
-          if (ir.type.base === 'ip') pools.ip.push(String(v));
-          if (ir.type.base === 'cidr') pools.cidr.push(`${(v as [object, number])[0]}/${(v as [object, number])[1]}`);
-        }
-        break;
+  const collect = (ir: IR) => {
+    for (const node of nodesOf(ir)) {
+      if (node.k !== 'const') continue;
+      for (const v of Array.isArray(node.value) ? node.value : [node.value]) {
+        if (node.type.base === 'string' && typeof v === 'string') pools.string.push(v);
+        if (node.type.base === 'number' && typeof v === 'number') pools.number.push(v - 1, v, v + 1);
+        if (node.type.base === 'time' && typeof v === 'number') pools.time.push(v - 1, v, v + 1);
+        if (node.type.base === 'ip') pools.ip.push(String(v));
+        if (node.type.base === 'cidr') pools.cidr.push(`${(v as [object, number])[0]}/${(v as [object, number])[1]}`);
       }
-      case 'and':
-      case 'or':
-      case 'compare':
-      case 'in':
-        walk(ir.left);
-        walk(ir.right);
-        break;
-      case 'not':
-        walk(ir.operand);
-        break;
-      default:
-        break;
     }
   };
-  set.rules.forEach((r) => walk(r.ir));
-  set.invariants.forEach((i) => i.checks.forEach((c) => walk(c.ir)));
+  set.rules.forEach((r) => collect(r.ir));
+  set.invariants.forEach((i) => i.checks.forEach((c) => collect(c.ir)));
   return pools;
 }
 

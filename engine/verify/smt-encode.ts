@@ -5,7 +5,7 @@
 // a family flag, lists bounded sequences with a symbolic length (the bound is chosen per query so that
 // every membership test can have its own witness, which makes a proof with bounded lists a proof).
 import type { Arith, Bool, BitVec, Context, Expr } from 'z3-solver';
-import { ID_ATTRIBUTE, type AttributeDef, type EntityTypeDef, type IR } from '../lang/ir.js';
+import { ID_ATTRIBUTE, nodesOf, type AttributeDef, type EntityTypeDef, type IR } from '../lang/ir.js';
 import type { Bucket } from '../types.js';
 import type { Root } from '../lang/ast.js';
 import type { ScalarType, ValueType } from '../lang/types.js';
@@ -292,30 +292,12 @@ function bytesToBigInt(bytes: number[]): bigint {
 export function listBoundFor(irs: IR[]): number {
   let memberships = 0;
   let longest = 0;
-  const walk = (ir: IR) => {
-    switch (ir.k) {
-      case 'const':
-        if (Array.isArray(ir.value)) longest = Math.max(longest, ir.value.length);
-        break;
-      case 'in':
-        memberships++;
-        walk(ir.left);
-        walk(ir.right);
-        break;
-      case 'and':
-      case 'or':
-      case 'compare':
-        walk(ir.left);
-        walk(ir.right);
-        break;
-      case 'not':
-        walk(ir.operand);
-        break;
-      default:
-        break;
+  for (const ir of irs) {
+    for (const node of nodesOf(ir)) {
+      if (node.k === 'in') memberships++;
+      if (node.k === 'const' && Array.isArray(node.value)) longest = Math.max(longest, node.value.length);
     }
-  };
-  irs.forEach(walk);
+  }
   return Math.max(1, memberships + longest);
 }
 
