@@ -5,8 +5,8 @@
 import { bucketFor } from '../compile/build-index.js';
 import { authorize } from '../decide/authorize.js';
 import type { AuthorizeRequest, Bucket, CompiledRule, PolicySet } from '../types.js';
-import { encodeAllowed, Encoder, listBoundFor, StringTable } from '../verify/smt-encode.js';
-import { decodeRequest, solverContext } from '../verify/verify-invariants.js';
+import { encodeAllowed } from '../verify/smt-encode.js';
+import { findRequest, solverContext } from '../verify/solve.js';
 
 export interface RuleSummary {
   policy: string;
@@ -66,20 +66,17 @@ export async function diffPolicies(oldSet: PolicySet, newSet: PolicySet, now: nu
         const irs = [...[...(oldBucket?.deny ?? []), ...(oldBucket?.allow ?? []), ...(newBucket?.deny ?? []), ...(newBucket?.allow ?? [])].map((x) => x.ir)];
         for (const change of ['widened', 'narrowed'] as const) {
           try {
-            const enc = new Encoder(z3, new StringTable(), { principal: schema.principals.get(p)!, resource: schema.resources.get(r)!, context: schema.context }, listBoundFor(irs));
-            enc.declareAll();
-            const allowedOld = encodeAllowed(enc, oldBucket);
-            const allowedNew = encodeAllowed(enc, newBucket);
-            const solver = new z3.Solver();
-            solver.set('timeout', 10_000);
-            solver.add(...enc.constraints, change === 'widened' ? z3.And(allowedNew, z3.Not(allowedOld)) : z3.And(allowedOld, z3.Not(allowedNew)));
-            const answer = await solver.check();
-            if (answer === 'unsat') continue;
-            if (answer === 'unknown') {
-              unknown.push(`${p} ${a} ${r} (${change}): the solver gave up`);
+            const outcome = await findRequest(z3, schema, p, r, irs, (enc) => {
+              const allowedOld = encodeAllowed(enc, oldBucket);
+              const allowedNew = encodeAllowed(enc, newBucket);
+              return change === 'widened' ? z3.And(allowedNew, z3.Not(allowedOld)) : z3.And(allowedOld, z3.Not(allowedNew));
+            });
+            if (outcome.kind === 'unsat') continue;
+            if (outcome.kind === 'unknown') {
+              unknown.push(`${p} ${a} ${r} (${change}): ${outcome.why}`);
               continue;
             }
-            const example = { ...decodeRequest(enc, solver.model(), p, r), action: a } as AuthorizeRequest;
+            const example = { ...outcome.request, action: a } as AuthorizeRequest;
             const before = authorize(oldSet, example, now, 'diff');
             const after = authorize(newSet, example, now, 'diff');
             if (before.allowed === after.allowed || after.allowed !== (change === 'widened')) {
