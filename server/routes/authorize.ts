@@ -3,7 +3,7 @@
 // attributes, whatever else the caller sends.
 import type { FastifyInstance } from 'fastify';
 import { DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
-import { rejectUnknownNames } from '../known-names.js';
+import { knownNames, unknownNameError } from '../known-names.js';
 import { recordDecision } from '../record-decision.js';
 import type { AppDeps } from '../app.js';
 import { keyIdOf, type KeyStore } from '../store/key-store.js';
@@ -11,24 +11,34 @@ import { BatchRequest, BatchResponse, HttpAuthorizeRequest, jsonSchema } from '.
 
 export const INVALID_CREDENTIAL = 'the credential is not valid';
 
-/** The request's names checked against the schema; `prefix` locates the request in a batch. */
-function rejectUnknown(engine: Engine, req: AuthorizeRequest, prefix: string): void {
-  rejectUnknownNames(
-    engine,
-    { principalType: req.principal.type, action: req.action, resourceType: req.resource.type },
-    { principalType: `${prefix}principal.type`, action: `${prefix}action`, resourceType: `${prefix}resource.type` },
-  );
+/** A request whose key resolved to nothing: what to log (the key id, never the secret) and the deny. */
+class BadCredential {
+  constructor(readonly request: AuthorizeRequest, readonly decision: Decision) {}
 }
 
 /**
- * The request with its principal resolved, or, for a bad key, the request as it will be logged (the key
- * id in place of the key, never the secret) and no principal.
+ * The request to decide: as sent when the principal is inline (nothing allocated: the hot path), with
+ * the principal from the key store when given by a key. Names the schema does not declare are a 400;
+ * `index` locates the request in a batch.
  */
-export function resolveRequest(keys: KeyStore, req: HttpAuthorizeRequest): { request: AuthorizeRequest; resolved: boolean } {
-  if (!('credential' in req.principal)) return { request: req as AuthorizeRequest, resolved: true };
-  const principal = keys.resolve(req.principal.credential);
-  if (principal) return { request: { ...req, principal }, resolved: true };
-  return { request: { ...req, principal: { type: 'credential', id: keyIdOf(req.principal.credential) ?? '-' } }, resolved: false };
+function prepare(engine: Engine, keys: KeyStore, item: HttpAuthorizeRequest, index: number | undefined): AuthorizeRequest | BadCredential {
+  let req: AuthorizeRequest;
+  if ('credential' in item.principal) {
+    const principal = keys.resolve(item.principal.credential);
+    if (!principal) {
+      const logged = { ...item, principal: { type: 'credential', id: keyIdOf(item.principal.credential) ?? '-' } };
+      return new BadCredential(logged, engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL }));
+    }
+    req = { ...item, principal };
+  } else {
+    req = item as AuthorizeRequest;
+  }
+  if (!knownNames(engine, req.principal.type, req.action, req.resource.type)) {
+    const at = index === undefined ? '' : `requests.${index}.`;
+    const names = { principalType: req.principal.type, action: req.action, resourceType: req.resource.type };
+    throw unknownNameError(engine, names, { principalType: `${at}principal.type`, action: `${at}action`, resourceType: `${at}resource.type` });
+  }
+  return req;
 }
 
 export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -39,13 +49,6 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
   const singleLatency = metrics.latency.labels('authorize');
   const batchLatency = metrics.latency.labels('batch');
 
-  const decideOne = (engine: Engine, req: HttpAuthorizeRequest, prefix: string): [AuthorizeRequest, Decision | undefined] => {
-    const { request, resolved } = resolveRequest(keys, req);
-    if (!resolved) return [request, engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL })];
-    rejectUnknown(engine, request, prefix);
-    return [request, undefined];
-  };
-
   app.post<{ Body: HttpAuthorizeRequest }>(
     '/v1/authorize',
     { schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: HttpAuthorizeRequest } },
@@ -53,9 +56,10 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       const end = singleLatency.startTimer();
       const engine = policies.serving();
       const t0 = performance.now();
-      const [req, rejected] = decideOne(engine, request.body, '');
-      const decision = rejected ?? engine.authorize(req);
-      record(req, decision, (performance.now() - t0) * 1000);
+      const prepared = prepare(engine, keys, request.body, undefined);
+      const bad = prepared instanceof BadCredential;
+      const decision = bad ? prepared.decision : engine.authorize(prepared);
+      record(bad ? prepared.request : prepared, decision, (performance.now() - t0) * 1000);
       end();
       return decision;
     },
@@ -69,12 +73,15 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       const end = batchLatency.startTimer();
       const engine = policies.serving(); // one engine for the whole batch: one revision
       const items = request.body.requests;
-      const prepared = items.map((item, i) => decideOne(engine, item, `requests.${i}.`));
+      const prepared = items.map((item, i) => prepare(engine, keys, item, i)); // every 400 before any decision
       // Latency is measured for the whole batch and logged per decision as its share.
       const t0 = performance.now();
-      const results = prepared.map(([req, rejected]) => rejected ?? engine.authorize(req));
+      const results = prepared.map((p) => (p instanceof BadCredential ? p.decision : engine.authorize(p)));
       const share = ((performance.now() - t0) * 1000) / items.length;
-      for (let i = 0; i < items.length; i++) record(prepared[i]![0], results[i]!, share);
+      for (let i = 0; i < items.length; i++) {
+        const p = prepared[i]!;
+        record(p instanceof BadCredential ? p.request : p, results[i]!, share);
+      }
       end();
       return { results };
     },

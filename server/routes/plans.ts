@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { clientRules, planQuery, PlanRequestSchema, RulesRequestSchema, type Entity } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
-import { rejectUnknownNames } from '../known-names.js';
+import { knownNames, unknownNameError } from '../known-names.js';
 import { jsonSchema } from '../schemas.js';
 
 type PlanBody = { principal: Entity; action: string; resourceType: string; context?: Record<string, unknown>; columns?: Record<string, string> };
@@ -12,7 +12,10 @@ export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: PlanBody }>('/v1/plan', { schema: { body: jsonSchema(PlanRequestSchema) }, config: { zod: PlanRequestSchema } }, async (request) => {
     const e = deps.policies.serving();
     const body = request.body;
-    rejectUnknownNames(e, { principalType: body.principal.type, action: body.action, resourceType: body.resourceType }, { principalType: 'principal.type', action: 'action', resourceType: 'resourceType' });
+    if (!knownNames(e, body.principal.type, body.action, body.resourceType)) {
+      const names = { principalType: body.principal.type, action: body.action, resourceType: body.resourceType };
+      throw unknownNameError(e, names, { principalType: 'principal.type', action: 'action', resourceType: 'resourceType' });
+    }
     return planQuery(e.policySet, body, Date.now());
   });
 
@@ -21,7 +24,8 @@ export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
     { schema: { body: jsonSchema(RulesRequestSchema) }, config: { zod: RulesRequestSchema } },
     async (request) => {
       const e = deps.policies.serving();
-      rejectUnknownNames(e, { principalType: request.body.principal.type }, { principalType: 'principal.type' });
+      const principalType = request.body.principal.type;
+      if (!knownNames(e, principalType, undefined, undefined)) throw unknownNameError(e, { principalType }, { principalType: 'principal.type' });
       return clientRules(e.policySet, request.body.principal, request.body.context ?? {}, Date.now());
     },
   );
