@@ -16,7 +16,7 @@ type Body = z.infer<typeof ProvisionRequest>;
 const DENIED = 'provisioning was denied';
 
 export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { keys, policies, decisionLog, metrics, clock } = deps;
+  const { keys, policies, metrics, clock } = deps;
   const perMinute = deps.config.provisionRateLimit;
 
   app.register(rateLimit, {
@@ -44,38 +44,45 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         const engine = policies.serving();
         const { provisioningKey, deviceId, metadata } = request.body;
         const t0 = performance.now();
-        const principal = keys.resolve(provisioningKey);
         const context = { time: new Date(clock()).toISOString(), ip: request.ip };
+        const keyId = keyIdOf(provisioningKey);
 
-        if (!principal || principal.type !== 'provisioning_key') {
-          const decision = engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' });
-          decisionLog.append(decision, { principal: { type: 'credential', id: keyIdOf(provisioningKey) ?? '-' }, action: 'register', resource: { type: 'fleet', id: '-' }, context }, (performance.now() - t0) * 1000);
-          metrics.provisionAttempts.inc({ outcome: 'invalid' });
-          request.log.warn({ ip: request.ip, keyId: keyIdOf(provisioningKey) }, 'provisioning with an invalid key');
+        /** Every denial answers the same, whatever the reason, and is logged and counted. */
+        const denied = (outcome: 'invalid' | 'denied', decision: Decision, logged: AuthorizeRequest) => {
+          recordDecision(deps, logged, decision, (performance.now() - t0) * 1000);
+          metrics.provisionAttempts.inc({ outcome });
+          request.log.warn({ ip: request.ip, keyId, reason: decision.reason }, outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied');
           return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId: decision.decisionId });
-        }
+        };
+        const invalid = () =>
+          denied('invalid', engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }), {
+            principal: { type: 'credential', id: keyId ?? '-' },
+            action: 'register',
+            resource: { type: 'fleet', id: '-' },
+            context,
+          });
 
-        let logged: [Decision, AuthorizeRequest, number] | undefined;
-        const result = keys.provision(principal.id, deviceId, metadata, (p) => {
-          const attributes = p.attributes as { fleet: string; organization: string };
-          const req = { principal: p, action: 'register', resource: { type: 'fleet', id: attributes.fleet, attributes: { organization: attributes.organization } }, context };
-          const decision = engine.authorize(req);
-          logged = [decision, req, (performance.now() - t0) * 1000];
-          return decision;
+        // The secret is checked here; the key's attributes are read once, under the write lock.
+        const key = keys.verify(provisioningKey);
+        if (!key || key.kind !== 'provisioning_key') return invalid();
+
+        let asked: AuthorizeRequest | undefined;
+        const result = keys.provision(key.subject, deviceId, metadata, (principal) => {
+          const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
+          asked = { principal, action: 'register', resource: { type: 'fleet', id: fleet, attributes: { organization } }, context };
+          return engine.authorize(asked);
         });
-        if (logged) recordDecision(deps, logged[1], logged[0], logged[2]);
+        if (!result.decision || !asked) return invalid(); // the key was deleted between the two reads
+        if (result.outcome === 'denied') return denied('denied', result.decision, asked);
+
+        recordDecision(deps, asked, result.decision, (performance.now() - t0) * 1000);
         metrics.provisionAttempts.inc({ outcome: result.outcome });
-        const decisionId = result.decision?.decisionId ?? engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }).decisionId;
-        switch (result.outcome) {
-          case 'created':
-            request.log.info({ deviceId, fleet: result.device.fleet, keyId: principal.id }, 'device provisioned');
-            return reply.code(201).send({ device: result.device, deviceKey: result.deviceKey, decisionId });
-          case 'conflict':
-            return reply.code(409).send({ error: { code: 'conflict', message: `a device with id ${deviceId} already exists` }, decisionId });
-          case 'denied':
-            request.log.warn({ ip: request.ip, keyId: principal.id, reason: result.decision?.reason }, 'provisioning denied');
-            return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId });
+        const decisionId = result.decision.decisionId;
+        if (result.outcome === 'conflict') {
+          return reply.code(409).send({ error: { code: 'conflict', message: `a device with id ${deviceId} already exists` }, decisionId });
         }
+        request.log.info({ deviceId, fleet: result.device.fleet, keyId }, 'device provisioned');
+        return reply.code(201).send({ device: result.device, deviceKey: result.deviceKey, decisionId });
       },
     );
   });

@@ -81,12 +81,19 @@ export class KeyStore {
     return { id, key: `fg.${id}.${secret}` };
   }
 
-  /** The principal a key stands for, with its attributes from the store; undefined for any bad key. */
-  resolve(credential: string): Entity | undefined {
+  /** What a key is for (its kind and subject), after checking its secret; undefined for any bad key. */
+  verify(credential: string): { kind: KeyKind; subject: string } | undefined {
     const m = KEY_FORMAT.exec(credential);
     if (!m) return undefined;
     const row = this.stmts.credential.get(m[1]) as { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number } | undefined;
     if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
+    return row;
+  }
+
+  /** The principal a key stands for, with its attributes from the store; undefined for any bad key. */
+  resolve(credential: string): Entity | undefined {
+    const row = this.verify(credential);
+    if (!row) return undefined;
     switch (row.kind) {
       case 'device': {
         const d = this.stmts.device.get(row.subject) as { id: string; fleet: string; organization: string } | undefined;
