@@ -66,10 +66,10 @@ export const UserRecord = z.object({
 export const UsersImport = z.object({ users: z.array(UserRecord).min(1) });
 export type UserRecord = z.infer<typeof UserRecord>;
 
-/** A user record as an entity of type `user` (roles as lists, absent roles empty). */
+/** A user record as an entity of type `user`; roles not given take the schema's defaults when decided. */
 export function userEntity(u: UserRecord): { type: string; id: string; attributes: Record<string, unknown> } {
   const { id, ...roles } = u;
-  return { type: 'user', id, attributes: { adminOf: [], memberOf: [], developerOf: [], operatorOf: [], observerOf: [], ...roles } };
+  return { type: 'user', id, attributes: roles };
 }
 
 /** Full zod validation, for rules JSON Schema cannot carry (CIDR and time formats): a 400 on failure. */
