@@ -16,22 +16,22 @@ const writer = new PartitionedWriter(db, partitionRows);
 let queue: DecisionRow[] = [];
 let retry: NodeJS.Timeout | undefined;
 
+/** Writes everything queued in one transaction; on failure the rows stay queued and a retry is set. */
 function drain(): void {
-  while (queue.length > 0) {
-    const rows = queue;
-    try {
-      writer.append(rows);
-    } catch (e) {
-      parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e), queued: rows.length });
-      retry ??= setTimeout(() => {
-        retry = undefined;
-        drain();
-      }, 100);
-      return;
-    }
-    queue = queue === rows ? [] : queue.slice(rows.length);
-    parentPort!.postMessage({ written: rows.length });
+  if (queue.length === 0) return;
+  const rows = queue;
+  try {
+    writer.append(rows);
+  } catch (e) {
+    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e), queued: rows.length });
+    retry ??= setTimeout(() => {
+      retry = undefined;
+      drain();
+    }, 100);
+    return;
   }
+  queue = [];
+  parentPort!.postMessage({ written: rows.length });
 }
 
 parentPort!.on('message', (m: { rows?: DecisionRow[]; close?: boolean }) => {

@@ -155,7 +155,7 @@ export class DecisionLog {
       this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: rows.length });
       return;
     }
-    this.pending = this.pending === rows ? [] : this.pending.slice(rows.length);
+    this.pending = [];
     this.stats.written += rows.length;
   }
 
