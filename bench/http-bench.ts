@@ -39,15 +39,19 @@ interface Run {
   non2xx: number;
 }
 
+const WARMUP_SECONDS = 2;
+
+/** One measured run, after an unmeasured warm-up on the same bodies (JIT, caches, the log's first partition). */
 async function load(name: string, url: string, bodies: string[]): Promise<Run> {
-  const result = await autocannon({
+  const options = {
     url,
     connections: CONNECTIONS,
-    duration: SECONDS,
-    method: 'POST',
+    method: 'POST' as const,
     headers: { 'content-type': 'application/json' },
-    requests: bodies.map((body) => ({ method: 'POST', body })),
-  });
+    requests: bodies.map((body) => ({ method: 'POST' as const, body })),
+  };
+  await autocannon({ ...options, duration: WARMUP_SECONDS });
+  const result = await autocannon({ ...options, duration: SECONDS });
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 

@@ -3,6 +3,7 @@
 // attributes, whatever else the caller sends.
 import type { FastifyInstance } from 'fastify';
 import { DecisionSchema, type AuthorizeRequest, type Decision, type Engine } from '../../engine/index.js';
+import { batchJson, decisionJson } from '../decision-json.js';
 import { knownNames, unknownNameError } from '../known-names.js';
 import { recordDecision } from '../record-decision.js';
 import type { AppDeps } from '../app.js';
@@ -51,7 +52,11 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: HttpAuthorizeRequest }>(
     '/v1/authorize',
-    { schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } }, config: { zod: HttpAuthorizeRequest } },
+    {
+      schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } },
+      serializerCompiler: () => decisionJson as (data: unknown) => string,
+      config: { zod: HttpAuthorizeRequest },
+    },
     (request) => {
       const end = singleLatency.startTimer();
       const engine = policies.serving();
@@ -68,7 +73,11 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
   const batch = BatchRequest(deps.config.batchLimit);
   app.post<{ Body: { requests: HttpAuthorizeRequest[] } }>(
     '/v1/authorize/batch',
-    { schema: { body: jsonSchema(batch), response: { 200: jsonSchema(BatchResponse, 'output') } }, config: { zod: batch } },
+    {
+      schema: { body: jsonSchema(batch), response: { 200: jsonSchema(BatchResponse, 'output') } },
+      serializerCompiler: () => batchJson as (data: unknown) => string,
+      config: { zod: batch },
+    },
     (request) => {
       const end = batchLatency.startTimer();
       const engine = policies.serving(); // one engine for the whole batch: one revision

@@ -2,7 +2,8 @@
 // partitioned log on its own connection; a failed write is retried, never dropped.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PartitionedWriter, type DecisionRow } from './decision-partitions.js';
+import { PartitionedWriter } from './decision-partitions.js';
+import type { LogBatch } from './log-batch.js';
 
 const { file, partitionRows } = workerData as { file: string; partitionRows: number };
 const db = new Database(file);
@@ -13,17 +14,18 @@ db.pragma('cache_size = -65536');
 db.pragma('wal_autocheckpoint = 10000');
 const writer = new PartitionedWriter(db, partitionRows);
 
-let queue: DecisionRow[] = [];
+let queue: LogBatch[] = [];
 let retry: NodeJS.Timeout | undefined;
 
 /** Writes everything queued in one transaction; on failure the rows stay queued and a retry is set. */
 function drain(): void {
   if (queue.length === 0) return;
-  const rows = queue;
+  const batches = queue;
+  const rows = batches.reduce((n, b) => n + b.rows, 0);
   try {
-    writer.append(rows);
+    writer.append(batches);
   } catch (e) {
-    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e), queued: rows.length });
+    parentPort!.postMessage({ error: e instanceof Error ? e.message : String(e), queued: rows });
     retry ??= setTimeout(() => {
       retry = undefined;
       drain();
@@ -31,18 +33,18 @@ function drain(): void {
     return;
   }
   queue = [];
-  parentPort!.postMessage({ written: rows.length });
+  parentPort!.postMessage({ written: rows });
 }
 
-parentPort!.on('message', (m: { rows?: DecisionRow[]; close?: boolean }) => {
-  if (m.rows) {
-    queue = queue.length === 0 ? m.rows : queue.concat(m.rows);
+parentPort!.on('message', (m: { batch?: LogBatch; close?: boolean }) => {
+  if (m.batch) {
+    queue.push(m.batch);
     drain();
   }
   if (m.close) {
     clearTimeout(retry);
     drain();
     db.close();
-    parentPort!.postMessage({ closed: true, unwritten: queue.length });
+    parentPort!.postMessage({ closed: true, unwritten: queue.reduce((n, b) => n + b.rows, 0) });
   }
 });

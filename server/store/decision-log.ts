@@ -1,12 +1,14 @@
-// The decision log. A request only appends a flat row to an in-memory queue; every flush interval the
-// queue goes to a writer thread that appends it to the partitioned log (decision-partitions.ts) in one
-// transaction on its own SQLite connection, so neither encoding nor SQLite runs on the request thread. Nothing is lost silently: a full queue either
-// writes synchronously on the request thread (back-pressure, the default) or drops and counts; shutdown
-// drains everything; after kill -9 at most one flush interval (plus one write) is missing.
+// The decision log. A request only appends a coded row to an in-memory batch (log-batch.ts); every flush
+// interval the batch goes to a writer thread that appends it to the partitioned log
+// (decision-partitions.ts) in one transaction on its own SQLite connection, so SQLite never runs on the
+// request thread. Nothing is lost silently: a full queue either writes synchronously on the request
+// thread (back-pressure, the default) or drops and counts; shutdown drains everything; after kill -9 at
+// most one flush interval (plus one write) is missing.
 import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
-import { dropPartitionsBefore, PartitionedWriter, type DecisionRow } from './decision-partitions.js';
+import { dropPartitionsBefore, PartitionedWriter } from './decision-partitions.js';
+import { LogBatchBuilder, type LogBatch } from './log-batch.js';
 
 export interface DecisionLogOptions {
   flushMs: number;
@@ -38,7 +40,9 @@ const WRITER_URL = import.meta.url.endsWith('.ts')
   : new URL('./decision-log-writer.js', import.meta.url);
 
 export class DecisionLog {
-  private pending: DecisionRow[] = [];
+  private pending = new LogBatchBuilder();
+  /** Batches taken from `pending` and not yet handed over or written (an inline write failed on them). */
+  private unwritten: LogBatch[] = [];
   /** Rows handed to the writer and not yet acknowledged. */
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +100,7 @@ export class DecisionLog {
   }
 
   append(decision: Decision, request: AuthorizeRequest, latencyUs: number): void {
-    if (this.pending.length + this.inflight >= this.options.queueMax) {
+    if (this.queueDepth >= this.options.queueMax) {
       if (this.options.overflow === 'drop') {
         if (this.stats.dropped++ % 10_000 === 0) {
           this.options.warn('decision log queue is full: dropping decisions', { queueMax: this.options.queueMax, dropped: this.stats.dropped });
@@ -109,54 +113,47 @@ export class DecisionLog {
       }
       this.flushAll();
     }
-    const m = decision.matched;
-    this.pending.push([
-      decision.decisionId,
-      this.options.clock(),
-      request.principal.type,
-      request.principal.id,
-      request.action,
-      request.resource.type,
-      request.resource.id,
-      decision.decision,
-      m.length === 0 ? '' : m.length === 1 ? m[0]!.rule : m.map((r) => r.rule).join(','),
-      decision.policyRevision,
-      latencyUs,
-      decision.errors === undefined ? null : JSON.stringify(decision.errors),
-      this.options.logRequests ? JSON.stringify(request) : null,
-    ]);
+    this.pending.push(decision, request, this.options.clock(), latencyUs, this.options.logRequests);
   }
 
   get queueDepth(): number {
-    return this.pending.length + this.inflight;
+    return this.pending.rows + this.unwrittenRows() + this.inflight;
+  }
+
+  private unwrittenRows(): number {
+    let n = 0;
+    for (const b of this.unwritten) n += b.rows;
+    return n;
   }
 
   /** Hands the queue to the writer thread (or writes it inline when there is none). */
   private flush(): void {
-    if (this.pending.length === 0) return;
     if (!this.worker) {
       this.flushAll();
       return;
     }
-    const rows = this.pending;
-    this.pending = [];
-    this.inflight += rows.length;
-    this.worker.postMessage({ rows });
+    if (this.pending.rows > 0) this.unwritten.push(this.pending.take());
+    for (const batch of this.unwritten) {
+      this.inflight += batch.rows;
+      this.worker.postMessage({ batch }, [batch.numbers.buffer]);
+    }
+    this.unwritten = [];
   }
 
   /** Writes the queue synchronously on this thread (back-pressure, and the writer-less mode). */
   flushAll(): void {
-    if (this.pending.length === 0) return;
-    const rows = this.pending;
+    if (this.pending.rows > 0) this.unwritten.push(this.pending.take());
+    if (this.unwritten.length === 0) return;
+    const rows = this.unwrittenRows();
     try {
-      this.inline.append(rows);
+      this.inline.append(this.unwritten);
     } catch (e) {
       this.stats.writeErrors++;
-      this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: rows.length });
+      this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: rows });
       return;
     }
-    this.pending = [];
-    this.stats.written += rows.length;
+    this.unwritten = [];
+    this.stats.written += rows;
   }
 
   /** Resolves once everything appended so far is in the database. */

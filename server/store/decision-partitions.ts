@@ -7,11 +7,14 @@
 // race on creating a partition or on `seq`, which stays global and increasing.
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+import { ACTION, ALLOWED, LATENCY, MATCHED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, RESOURCE_TYPE, REVISION, STRINGS_PER_ROW, TIME, type LogBatch } from './log-batch.js';
 
-/** One row of the log, in column order after `seq`. */
-export type DecisionRow = [string, number, string, string, string, string, string, string, string, string, number, string | null, string | null];
-
-const COLUMNS = 'id, time, principal_type, principal_id, action, resource_type, resource_id, outcome, matched, policy_revision, latency_us, errors, request';
+/**
+ * Partition formats (migration 4). 1: every column as text, as migration 1 made them. 2: types,
+ * actions, matched rules and revisions as ids into `decision_names`, the outcome as 0/1; half the
+ * cost a row to insert. Readers see one shape either way, through the `decisions` view.
+ */
+const CODED = 2;
 
 function indexDdl(name: string): string {
   return `CREATE INDEX IF NOT EXISTS ${name}_principal ON ${name} (principal_id);
@@ -23,61 +26,111 @@ function partitionDdl(name: string): string {
      seq INTEGER PRIMARY KEY,
      id TEXT NOT NULL,
      time INTEGER NOT NULL,
-     principal_type TEXT NOT NULL,
+     principal_type INTEGER NOT NULL,
      principal_id TEXT NOT NULL,
-     action TEXT NOT NULL,
-     resource_type TEXT NOT NULL,
+     action INTEGER NOT NULL,
+     resource_type INTEGER NOT NULL,
      resource_id TEXT NOT NULL,
-     outcome TEXT NOT NULL CHECK (outcome IN ('allow', 'deny')),
-     matched TEXT NOT NULL,
-     policy_revision TEXT NOT NULL,
+     allowed INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+     matched INTEGER NOT NULL,
+     policy_revision INTEGER NOT NULL,
      latency_us REAL NOT NULL,
      errors TEXT,
      request TEXT
    );`;
 }
 
+/** A partition as the view shows it: the columns of migration 1, names decoded. */
+function partitionSelect(name: string, format: number): string {
+  if (format !== CODED) return `SELECT * FROM ${name}`;
+  const decode = (column: string) => `(SELECT text FROM decision_names WHERE id = d.${column}) AS ${column}`;
+  return `SELECT d.seq, d.id, d.time, ${decode('principal_type')}, d.principal_id, ${decode('action')}, ${decode('resource_type')}, d.resource_id,
+     CASE d.allowed WHEN 1 THEN 'allow' ELSE 'deny' END AS outcome, ${decode('matched')}, ${decode('policy_revision')}, d.latency_us, d.errors, d.request
+     FROM ${name} d`;
+}
+
 function rebuildView(db: Db): void {
-  const names = (db.prepare('SELECT name FROM decision_partitions ORDER BY number').pluck().all() as string[]);
+  const partitions = db.prepare('SELECT name, format FROM decision_partitions ORDER BY number').all() as { name: string; format: number }[];
   db.exec('DROP VIEW IF EXISTS decisions');
-  db.exec(`CREATE VIEW decisions AS ${names.map((n) => `SELECT * FROM ${n}`).join(' UNION ALL ')}`);
+  db.exec(`CREATE VIEW decisions AS ${partitions.map((p) => partitionSelect(p.name, p.format)).join(' UNION ALL ')}`);
+}
+
+interface Partition {
+  number: number;
+  name: string;
+  rows: number;
+  format: number;
 }
 
 export class PartitionedWriter {
   private readonly inserts = new Map<string, Database.Statement<unknown[]>>();
+  /** Name → id in `decision_names`, for every name this writer has seen. */
+  private readonly nameIds = new Map<string, number>();
   private readonly latest;
+  private readonly findName;
+  private readonly addName;
   private readonly write;
 
   constructor(private readonly db: Db, private readonly partitionRows: number) {
-    this.latest = db.prepare('SELECT number, name, rows FROM decision_partitions ORDER BY number DESC LIMIT 1');
+    this.latest = db.prepare('SELECT number, name, rows, format FROM decision_partitions ORDER BY number DESC LIMIT 1');
+    this.findName = db.prepare('SELECT id FROM decision_names WHERE text = ?').pluck();
+    this.addName = db.prepare('INSERT INTO decision_names (text) VALUES (?)');
     const account = db.prepare(
       'UPDATE decision_partitions SET rows = rows + ?, first_time = coalesce(first_time, ?), last_time = max(coalesce(last_time, 0), ?) WHERE name = ?',
     );
-    this.write = db.transaction((rows: DecisionRow[]) => {
-      let current = this.latest.get() as { number: number; name: string; rows: number };
-      if (current.rows > 0 && current.rows + rows.length > this.partitionRows) current = this.rotate(current.number);
+    this.write = db.transaction((batches: readonly LogBatch[]) => {
+      const rows = batches.reduce((n, b) => n + b.rows, 0);
+      let current = this.latest.get() as Partition;
+      if (current.format !== CODED || (current.rows > 0 && current.rows + rows > this.partitionRows)) current = this.rotate(current.number);
       const lastSeq = (db.prepare(`SELECT max(seq) FROM ${current.name}`).pluck().get() as number | null) ?? this.previousMaxSeq(current.number);
       const insert = this.insertInto(current.name);
       let seq = lastSeq;
       let first = Infinity;
       let last = 0;
-      for (const row of rows) {
-        insert.run(++seq, ...row);
-        if (row[1] < first) first = row[1];
-        if (row[1] > last) last = row[1];
+      for (const batch of batches) {
+        const ids = batch.names.map((name) => this.nameId(name));
+        const { numbers: n, strings: s, extras } = batch;
+        let extra = 0;
+        for (let row = 0; row < batch.rows; row++) {
+          const at = row * NUMBERS_PER_ROW;
+          const str = row * STRINGS_PER_ROW;
+          const time = n[at + TIME]!;
+          const more = extras[extra]?.[0] === row ? extras[extra++] : undefined;
+          insert.run(
+            ++seq, s[str], time, ids[n[at + PRINCIPAL_TYPE]!], s[str + 1], ids[n[at + ACTION]!], ids[n[at + RESOURCE_TYPE]!], s[str + 2],
+            n[at + ALLOWED], ids[n[at + MATCHED]!], ids[n[at + REVISION]!], n[at + LATENCY], more?.[1] ?? null, more?.[2] ?? null,
+          );
+          if (time < first) first = time;
+          if (time > last) last = time;
+        }
       }
-      account.run(rows.length, first, last, current.name);
+      account.run(rows, first, last, current.name);
     });
+    // A database made before migration 4 ends in an empty partition of text rows: made again coded.
+    db.transaction(() => {
+      const p = this.latest.get() as Partition;
+      if (p.format !== CODED && p.rows === 0) this.recreate(p);
+    }).immediate();
   }
 
-  /** Writes rows in one transaction under the write lock. */
-  append(rows: DecisionRow[]): void {
-    if (rows.length > 0) this.write.immediate(rows);
+  /** Writes batches in one transaction under the write lock. */
+  append(batches: readonly LogBatch[]): void {
+    if (batches.some((b) => b.rows > 0)) this.write.immediate(batches);
+  }
+
+  /** The id of a name, added on first use (inside the write transaction, so sidecars sharing the file agree). */
+  private nameId(name: string): number {
+    let id = this.nameIds.get(name);
+    if (id === undefined) {
+      id = (this.findName.get(name) as number | undefined) ?? Number(this.addName.run(name).lastInsertRowid);
+      this.nameIds.set(name, id);
+    }
+    return id;
   }
 
   private insertInto(name: string) {
     let stmt = this.inserts.get(name);
-    if (!stmt) this.inserts.set(name, (stmt = this.db.prepare<unknown[]>(`INSERT INTO ${name} (seq, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)));
+    if (!stmt) this.inserts.set(name, (stmt = this.db.prepare<unknown[]>(`INSERT INTO ${name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)));
     return stmt;
   }
 
@@ -86,15 +139,23 @@ export class PartitionedWriter {
     return prev ? ((this.db.prepare(`SELECT max(seq) FROM ${prev}`).pluck().get() as number | null) ?? 0) : 0;
   }
 
-  private rotate(number: number): { number: number; name: string; rows: number } {
+  /** An empty partition of an older format is made again in the current one, under the same name. */
+  private recreate(p: Partition): void {
+    this.db.exec(`DROP VIEW decisions; DROP TABLE ${p.name}`);
+    this.db.exec(partitionDdl(p.name));
+    this.db.prepare('UPDATE decision_partitions SET format = ? WHERE number = ?').run(CODED, p.number);
+    rebuildView(this.db);
+  }
+
+  private rotate(number: number): Partition {
     const sealed = this.db.prepare('SELECT name FROM decision_partitions WHERE number = ?').pluck().get(number) as string;
     this.db.exec(indexDdl(sealed));
     const next = number + 1;
     const name = `decisions_${next}`;
     this.db.exec(partitionDdl(name));
-    this.db.prepare('INSERT INTO decision_partitions (number, name) VALUES (?, ?)').run(next, name);
+    this.db.prepare('INSERT INTO decision_partitions (number, name, format) VALUES (?, ?, ?)').run(next, name, CODED);
     rebuildView(this.db);
-    return { number: next, name, rows: 0 };
+    return { number: next, name, rows: 0, format: CODED };
   }
 }
 

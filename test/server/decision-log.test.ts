@@ -2,10 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import { openDatabase } from '../../server/store/database.js';
 import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/store/decision-log.js';
+import { MIGRATIONS } from '../../server/store/migrations.js';
 
 const req: AuthorizeRequest = { principal: { type: 'device', id: 'd-1' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } };
 const decision = (id: string): Decision => ({ decision: 'deny', allowed: false, decisionId: id, policyRevision: 'sha256:x', matched: [] });
@@ -126,6 +129,74 @@ describe('when the writer thread dies', () => {
     log.append(decision('after'), req, 1);
     await log.close();
     expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['before', 'after']);
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('what is logged is what is read back', () => {
+  const name = fc.constantFrom('device', 'user', 'read', 'fleet', 'sha256:a', 'sha256:b', 'ü-名前', '');
+  const text = fc.string({ unit: 'grapheme', maxLength: 8 });
+  const ruleId = fc.constantFrom('r1', 'device-read', 'deny-all');
+  const entry = fc.record({
+    request: fc.record({ principal: fc.record({ type: name, id: text }), action: name, resource: fc.record({ type: name, id: text }) }),
+    allowed: fc.boolean(),
+    matched: fc.array(ruleId, { maxLength: 3 }),
+    revision: name,
+    errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    latency: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    flushAfter: fc.boolean(),
+  });
+
+  it('every field, across batches that code names differently, with and without the request stored', () => {
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 30 }), fc.boolean(), (entries, logRequests) => {
+        const { db, log } = setup({ queueMax: 100_000, partitionRows: 1000, logRequests });
+        entries.forEach((e, i) => {
+          const d: Decision = {
+            decision: e.allowed ? 'allow' : 'deny', allowed: e.allowed, decisionId: `id-${i}`, policyRevision: e.revision,
+            matched: e.matched.map((rule) => ({ policy: 'p.yaml', rule, effect: 'allow' as const })), errors: e.errors,
+          };
+          log.append(d, e.request, e.latency);
+          if (e.flushAfter) log.flushAll();
+        });
+        log.flushAll();
+        const read = queryDecisions(db, { limit: 1000 });
+        expect(read).toHaveLength(entries.length);
+        read.forEach((r, i) => {
+          const e = entries[i]!;
+          expect(r).toEqual({
+            decisionId: `id-${i}`, time: '2026-06-01T00:00:00.000Z',
+            principalType: e.request.principal.type, principalId: e.request.principal.id, action: e.request.action,
+            resourceType: e.request.resource.type, resourceId: e.request.resource.id,
+            outcome: e.allowed ? 'allow' : 'deny', matched: e.matched, policyRevision: e.revision, latencyUs: e.latency,
+            ...(e.errors ? { errors: e.errors } : {}), ...(logRequests ? { request: e.request } : {}),
+          });
+        });
+        db.close();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a log written before names were coded (schema 3) stays readable, and new decisions follow it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
+    const file = join(dir, 'old.db');
+    const old = new Database(file);
+    MIGRATIONS.slice(0, 3).forEach((m) => old.exec(m));
+    old.pragma('user_version = 3');
+    old.prepare(`INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`).run(Date.parse('2026-05-01T00:00:00Z'));
+    old.exec(`UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0`);
+    old.close();
+
+    const db = openDatabase(file);
+    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: () => Date.parse('2026-06-01T00:00:00Z'), warn: () => {} });
+    log.append(decision('new-1'), req, 1);
+    log.flushAll();
+    const rows = queryDecisions(db, { principal: 'd-1' });
+    expect(rows.map((r) => [r.decisionId, r.outcome, r.matched, r.policyRevision])).toEqual([['old-1', 'allow', ['device-read'], 'sha256:old'], ['new-1', 'deny', [], 'sha256:x']]);
+    expect(db.prepare('SELECT name, rows, format FROM decision_partitions ORDER BY number').all()).toEqual([{ name: 'decisions_0', rows: 1, format: 1 }, { name: 'decisions_1', rows: 1, format: 2 }]);
+    expect(queryDecisions(db, { outcome: 'deny' }).map((r) => r.decisionId)).toEqual(['new-1']);
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });

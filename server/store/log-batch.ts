@@ -1,0 +1,85 @@
+// The decision log's rows between the request thread and the writer, in the form that is cheapest to
+// build, to hand over and to insert: a batch's repeating strings (types, actions, matched rules,
+// revisions) are coded as numbers against the batch's own list of names, the numbers travel in one
+// transferred Float64Array, and only the three strings that differ per decision (decision, principal
+// and resource ids) are copied. Measured against rows of 13 values: a third of the cost to hand over
+// (0.1 vs 0.3 µs a decision) and half the cost to insert (bench/README.md).
+import type { AuthorizeRequest, Decision } from '../../engine/index.js';
+
+/** Numbers per row, in this order. */
+export const TIME = 0;
+export const LATENCY = 1;
+export const PRINCIPAL_TYPE = 2;
+export const ACTION = 3;
+export const RESOURCE_TYPE = 4;
+export const ALLOWED = 5;
+export const MATCHED = 6;
+export const REVISION = 7;
+export const NUMBERS_PER_ROW = 8;
+/** Strings per row: decision id, principal id, resource id. */
+export const STRINGS_PER_ROW = 3;
+
+export interface LogBatch {
+  rows: number;
+  /** The names the codes refer to: code n is `names[n]`. */
+  names: string[];
+  numbers: Float64Array<ArrayBuffer>;
+  strings: string[];
+  /** Rows with errors or a stored request: `[row, errors JSON | null, request JSON | null]`. */
+  extras: [number, string | null, string | null][];
+}
+
+/** Builds one batch on the request thread; `take()` hands it over and starts the next. */
+export class LogBatchBuilder {
+  rows = 0;
+  private codes = new Map<string, number>();
+  private names: string[] = [];
+  private numbers: Float64Array<ArrayBuffer> = new Float64Array(NUMBERS_PER_ROW * 1024);
+  private strings: string[] = [];
+  private extras: LogBatch['extras'] = [];
+
+  private code(name: string): number {
+    let c = this.codes.get(name);
+    if (c === undefined) {
+      c = this.names.length;
+      this.codes.set(name, c);
+      this.names.push(name);
+    }
+    return c;
+  }
+
+  push(decision: Decision, request: AuthorizeRequest, time: number, latencyUs: number, logRequest: boolean): void {
+    const at = this.rows * NUMBERS_PER_ROW;
+    if (at === this.numbers.length) {
+      const grown = new Float64Array(this.numbers.length * 2);
+      grown.set(this.numbers);
+      this.numbers = grown;
+    }
+    const n = this.numbers;
+    const m = decision.matched;
+    n[at + TIME] = time;
+    n[at + LATENCY] = latencyUs;
+    n[at + PRINCIPAL_TYPE] = this.code(request.principal.type);
+    n[at + ACTION] = this.code(request.action);
+    n[at + RESOURCE_TYPE] = this.code(request.resource.type);
+    n[at + ALLOWED] = decision.allowed ? 1 : 0;
+    n[at + MATCHED] = this.code(m.length === 0 ? '' : m.length === 1 ? m[0]!.rule : m.map((r) => r.rule).join(','));
+    n[at + REVISION] = this.code(decision.policyRevision);
+    this.strings.push(decision.decisionId, request.principal.id, request.resource.id);
+    if (decision.errors !== undefined || logRequest) {
+      this.extras.push([this.rows, decision.errors === undefined ? null : JSON.stringify(decision.errors), logRequest ? JSON.stringify(request) : null]);
+    }
+    this.rows++;
+  }
+
+  take(): LogBatch {
+    const batch: LogBatch = { rows: this.rows, names: this.names, numbers: this.numbers.subarray(0, this.rows * NUMBERS_PER_ROW), strings: this.strings, extras: this.extras };
+    this.rows = 0;
+    this.codes = new Map();
+    this.names = [];
+    this.numbers = new Float64Array(this.numbers.length);
+    this.strings = [];
+    this.extras = [];
+    return batch;
+  }
+}
