@@ -11,11 +11,13 @@ import { adminRoutes } from './routes/admin.js';
 import { provisionRoutes } from './routes/provision.js';
 import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
-import { describeInvalid } from './schemas.js';
+import { invalidBody } from './schemas.js';
+import { AJV_OPTIONS } from './batch/json-body.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionLog } from './store/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
 import type { EntityStore } from './store/entity-store.js';
+import type { DecisionPool } from './batch/decision-pool.js';
 
 export interface AppDeps {
   config: ServerConfig;
@@ -25,6 +27,8 @@ export interface AppDeps {
   keys: KeyStore;
   entities: EntityStore;
   clock: () => number;
+  /** Decision threads for the batch route; without them the request thread decides batches. */
+  pool?: DecisionPool | undefined;
 }
 
 declare module 'fastify' {
@@ -51,7 +55,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
-    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } },
+    ajv: AJV_OPTIONS,
     return503OnClosing: true,
     // Whose address is the client's: the socket's, or X-Forwarded-For's when the proxy is trusted.
     trustProxy: deps.config.trustProxy,
@@ -63,8 +67,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       http = error;
     } else if (error.validation) {
       const schema = request.routeOptions.config.zod;
-      const { message, path, tooBig } = schema ? describeInvalid(schema, request.body) : { message: error.message, path: undefined, tooBig: false };
-      http = new HttpError(tooBig && path === 'requests' ? 'batch_too_large' : 'invalid_request', message, path);
+      http = schema ? invalidBody(schema, request.body) : new HttpError('invalid_request', error.message);
     } else if (error.code && FASTIFY_ERRORS[error.code]) {
       const code = FASTIFY_ERRORS[error.code]!;
       http = new HttpError(code, code === 'invalid_json' ? `the body is not valid JSON: ${error.message}` : error.message);

@@ -12,11 +12,13 @@ export const ServerConfig = z.object({
   authzenToken: z.string().min(16, 'the AuthZEN token must be at least 16 characters').optional(),
   /** Largest number of requests in one /v1/authorize/batch call. */
   batchLimit: z.coerce.number().int().min(1).default(1000),
+  /** Threads that decide /v1/authorize/batch bodies besides the request thread (0: the request thread decides them). */
+  decisionThreads: z.coerce.number().int().min(0).max(64).default(1),
   /** Largest request body, in bytes. */
   bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** Decision log: flush interval, queue bound, what to do when full, retention. */
   logFlushMs: z.coerce.number().int().min(1).max(250).default(100),
-  logQueueMax: z.coerce.number().int().min(1).default(100_000),
+  logQueueMax: z.coerce.number().int().min(1).default(500_000),
   logOverflow: z.enum(['block', 'drop']).default('block'),
   logRetentionDays: z.coerce.number().min(0).default(30),
   /** Rows per partition of the decision log (indexes of bounded size keep writes fast). */
@@ -45,6 +47,7 @@ export const ENV: Record<keyof ServerConfig, string> = {
   authzenToken: 'FLEETGUARD_AUTHZEN_TOKEN',
   batchLimit: 'FLEETGUARD_BATCH_LIMIT',
   bodyLimit: 'FLEETGUARD_BODY_LIMIT',
+  decisionThreads: 'FLEETGUARD_DECISION_THREADS',
   logFlushMs: 'FLEETGUARD_LOG_FLUSH_MS',
   logQueueMax: 'FLEETGUARD_LOG_QUEUE_MAX',
   logOverflow: 'FLEETGUARD_LOG_OVERFLOW',

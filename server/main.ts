@@ -11,6 +11,7 @@ import { DecisionLog } from './store/decision-log.js';
 import { KeyStore } from './store/key-store.js';
 import { EntityStore } from './store/entity-store.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
+import { DecisionPool } from './batch/decision-pool.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -50,8 +51,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     db.close();
     throw new StartupError(packed.errors);
   }
-  app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now });
+  const pool = config.decisionThreads > 0 ? new DecisionPool({ threads: config.decisionThreads, batchLimit: config.batchLimit, logRequests: config.logRequests, warn }) : undefined;
+  pool?.load(policies.serving().policySet);
+  app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, pool });
   policies.onReload((s) => {
+    if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
     const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
     if (packed.errors.length > 0) app!.log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
     if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
@@ -75,6 +79,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     (closing ??= (async () => {
       watcher?.close();
       await app!.close(); // stops accepting, lets in-flight requests finish
+      await pool?.close();
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());

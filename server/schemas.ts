@@ -36,6 +36,11 @@ export function describeInvalid(schema: z.ZodType, body: unknown): { message: st
   return path === '' ? { message: issue.message, tooBig } : { message: `${path}: ${issue.message}`, path, tooBig };
 }
 
+/** The 400 for a body that fails `schema`: a batch over its limit says so. */
+export function invalidBody(schema: z.ZodType, body: unknown): HttpError {
+  const { message, path, tooBig } = describeInvalid(schema, body);
+  return new HttpError(tooBig && path === 'requests' ? 'batch_too_large' : 'invalid_request', message, path);
+}
 
 const Rfc3339 = z.string().refine((s) => parseTime(s) !== undefined, 'an RFC 3339 time such as 2027-01-01T00:00:00Z');
 

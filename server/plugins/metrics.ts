@@ -2,6 +2,7 @@
 // `inc` hashes its labels: 3% of the batch route's CPU) and handed to prom-client when it is scraped.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DecisionLogStats } from '../store/decision-log.js';
+import { ALLOWED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, type LogBatch } from '../store/log-batch.js';
 import type { PolicyHolder } from './policy-holder.js';
 
 export class Metrics {
@@ -67,5 +68,13 @@ export class Metrics {
     let c = this.decisionCounts.get(principalType);
     if (c === undefined) this.decisionCounts.set(principalType, (c = [0, 0]));
     c[allowed ? 0 : 1]++;
+  }
+
+  /** The decisions of a batch, read from its decision log rows. */
+  countBatch(batch: LogBatch): void {
+    const n = batch.numbers;
+    for (let at = 0; at < batch.rows * NUMBERS_PER_ROW; at += NUMBERS_PER_ROW) {
+      this.countDecision(batch.names[n[at + PRINCIPAL_TYPE]!]!, n[at + ALLOWED] === 1);
+    }
   }
 }

@@ -36,9 +36,9 @@ function drain(): void {
   parentPort!.postMessage({ written: rows });
 }
 
-parentPort!.on('message', (m: { batch?: LogBatch; close?: boolean }) => {
-  if (m.batch) {
-    queue.push(m.batch);
+parentPort!.on('message', (m: { batches?: LogBatch[]; close?: boolean }) => {
+  if (m.batches) {
+    for (const b of m.batches) queue.push(b);
     drain();
   }
   if (m.close) {

@@ -9,6 +9,7 @@ import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
 import { dropPartitionsBefore, PartitionedWriter } from './decision-partitions.js';
 import { LogBatchBuilder, type LogBatch } from './log-batch.js';
+import { workerUrl } from '../worker-url.js';
 
 export interface DecisionLogOptions {
   flushMs: number;
@@ -31,18 +32,11 @@ export interface DecisionLogStats {
   blockedFlushes: number;
 }
 
-/**
- * The writer thread's module. The test runner runs the TypeScript sources, so from there it is the
- * compiled file in dist/ (which `npm test` builds first).
- */
-const WRITER_URL = import.meta.url.endsWith('.ts')
-  ? new URL(import.meta.url.replace(/\/server\/store\/decision-log\.ts$/, '/dist/server/store/decision-log-writer.js'))
-  : new URL('./decision-log-writer.js', import.meta.url);
-
 export class DecisionLog {
   private pending = new LogBatchBuilder();
-  /** Batches taken from `pending` and not yet handed over or written (an inline write failed on them). */
-  private unwritten: LogBatch[] = [];
+  /** Batches not yet handed over or written: made by the batch route, or taken from `pending` by a failed inline write. */
+  private ready: LogBatch[] = [];
+  private readyRows = 0;
   /** Rows handed to the writer and not yet acknowledged. */
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -57,7 +51,7 @@ export class DecisionLog {
   constructor(private readonly db: Db, file: string | undefined, private readonly options: DecisionLogOptions) {
     this.inline = new PartitionedWriter(db, options.partitionRows);
     if (file !== undefined && file !== ':memory:') {
-      this.worker = new Worker(WRITER_URL, { workerData: { file, partitionRows: options.partitionRows } });
+      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), { workerData: { file, partitionRows: options.partitionRows } });
       this.worker.unref();
       this.worker.on('message', (m: { written?: number; error?: string; queued?: number }) => {
         if (m.written !== undefined) {
@@ -100,30 +94,50 @@ export class DecisionLog {
   }
 
   append(decision: Decision, request: AuthorizeRequest, latencyUs: number): void {
-    if (this.queueDepth >= this.options.queueMax) {
-      if (this.options.overflow === 'drop') {
-        if (this.stats.dropped++ % 10_000 === 0) {
-          this.options.warn('decision log queue is full: dropping decisions', { queueMax: this.options.queueMax, dropped: this.stats.dropped });
-        }
-        return;
+    if (this.admit()) this.pending.push(decision, request, this.options.clock(), latencyUs, this.options.logRequests);
+  }
+
+  /** A batch of rows made elsewhere (the batch route, a decision thread), queued as it is. */
+  appendBatch(batch: LogBatch): void {
+    if (this.admit(batch.rows)) this.queue(batch);
+  }
+
+  /**
+   * Whether `rows` more may be queued: with the queue full, either this request pays for writing the
+   * backlog now (back-pressure) rather than losing it, or the rows are dropped and counted.
+   */
+  private admit(rows = 1): boolean {
+    if (this.queueDepth < this.options.queueMax) return true;
+    if (this.options.overflow === 'drop') {
+      const before = this.stats.dropped;
+      this.stats.dropped += rows;
+      if (before === 0 || Math.floor(before / 10_000) < Math.floor(this.stats.dropped / 10_000)) {
+        this.options.warn('decision log queue is full: dropping decisions', { queueMax: this.options.queueMax, dropped: this.stats.dropped });
       }
-      // Back-pressure: this request pays for writing the backlog now rather than losing it.
-      if (this.stats.blockedFlushes++ % 100 === 0) {
-        this.options.warn('decision log queue is full: writing synchronously on the request path', { queueMax: this.options.queueMax });
-      }
-      this.flushAll();
+      return false;
     }
-    this.pending.push(decision, request, this.options.clock(), latencyUs, this.options.logRequests);
+    if (this.stats.blockedFlushes++ % 100 === 0) {
+      this.options.warn('decision log queue is full: writing synchronously on the request path', { queueMax: this.options.queueMax });
+    }
+    this.flushAll();
+    return true;
   }
 
   get queueDepth(): number {
-    return this.pending.rows + this.unwrittenRows() + this.inflight;
+    return this.pending.rows + this.readyRows + this.inflight;
   }
 
-  private unwrittenRows(): number {
-    let n = 0;
-    for (const b of this.unwritten) n += b.rows;
-    return n;
+  private queue(batch: LogBatch): void {
+    this.ready.push(batch);
+    this.readyRows += batch.rows;
+  }
+
+  private takeReady(): LogBatch[] {
+    if (this.pending.rows > 0) this.queue(this.pending.take());
+    const batches = this.ready;
+    this.ready = [];
+    this.readyRows = 0;
+    return batches;
   }
 
   /** Hands the queue to the writer thread (or writes it inline when there is none). */
@@ -132,27 +146,25 @@ export class DecisionLog {
       this.flushAll();
       return;
     }
-    if (this.pending.rows > 0) this.unwritten.push(this.pending.take());
-    for (const batch of this.unwritten) {
-      this.inflight += batch.rows;
-      this.worker.postMessage({ batch }, [batch.numbers.buffer]);
-    }
-    this.unwritten = [];
+    const batches = this.takeReady();
+    if (batches.length === 0) return;
+    for (const b of batches) this.inflight += b.rows;
+    this.worker.postMessage({ batches }, batches.map((b) => b.numbers.buffer));
   }
 
   /** Writes the queue synchronously on this thread (back-pressure, and the writer-less mode). */
   flushAll(): void {
-    if (this.pending.rows > 0) this.unwritten.push(this.pending.take());
-    if (this.unwritten.length === 0) return;
-    const rows = this.unwrittenRows();
+    const batches = this.takeReady();
+    if (batches.length === 0) return;
+    const rows = batches.reduce((n, b) => n + b.rows, 0);
     try {
-      this.inline.append(this.unwritten);
+      this.inline.append(batches);
     } catch (e) {
       this.stats.writeErrors++;
       this.options.warn('decision log write failed; will retry', { error: (e as Error).message, queued: rows });
+      batches.forEach((b) => this.queue(b));
       return;
     }
-    this.unwritten = [];
     this.stats.written += rows;
   }
 

@@ -7,7 +7,8 @@
 // race on creating a partition or on `seq`, which stays global and increasing.
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
-import { ACTION, ALLOWED, LATENCY, MATCHED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, RESOURCE_TYPE, REVISION, STRINGS_PER_ROW, TIME, type LogBatch } from './log-batch.js';
+import * as col from './log-batch.js';
+import type { LogBatch } from './log-batch.js';
 
 /**
  * Partition formats (migration 4). 1: every column as text, as migration 1 made them. 2: types,
@@ -15,6 +16,10 @@ import { ACTION, ALLOWED, LATENCY, MATCHED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, RES
  * cost a row to insert. Readers see one shape either way, through the `decisions` view.
  */
 const CODED = 2;
+
+/** Columns of a partition, and rows bound to one INSERT (0.9 instead of 1.2 µs a row, as one per row). */
+const COLUMNS = 14;
+const ROWS_PER_INSERT = 64;
 
 function indexDdl(name: string): string {
   return `CREATE INDEX IF NOT EXISTS ${name}_principal ON ${name} (principal_id);
@@ -64,6 +69,7 @@ interface Partition {
 
 export class PartitionedWriter {
   private readonly inserts = new Map<string, Database.Statement<unknown[]>>();
+  private readonly params: unknown[] = new Array(COLUMNS * ROWS_PER_INSERT);
   /** Name → id in `decision_names`, for every name this writer has seen. */
   private readonly nameIds = new Map<string, number>();
   private readonly latest;
@@ -83,27 +89,49 @@ export class PartitionedWriter {
       let current = this.latest.get() as Partition;
       if (current.format !== CODED || (current.rows > 0 && current.rows + rows > this.partitionRows)) current = this.rotate(current.number);
       const lastSeq = (db.prepare(`SELECT max(seq) FROM ${current.name}`).pluck().get() as number | null) ?? this.previousMaxSeq(current.number);
-      const insert = this.insertInto(current.name);
+      const insert = this.insertInto(current.name, 1);
+      const insertMany = this.insertInto(current.name, ROWS_PER_INSERT);
+      const params = this.params;
+      let filled = 0; // rows in `params`
       let seq = lastSeq;
       let first = Infinity;
       let last = 0;
       for (const batch of batches) {
         const ids = batch.names.map((name) => this.nameId(name));
-        const { numbers: n, strings: s, extras } = batch;
+        const { numbers: n, ids: text, extras } = batch;
         let extra = 0;
+        let cut = 0;
         for (let row = 0; row < batch.rows; row++) {
-          const at = row * NUMBERS_PER_ROW;
-          const str = row * STRINGS_PER_ROW;
-          const time = n[at + TIME]!;
+          const at = row * col.NUMBERS_PER_ROW;
+          const id = text.slice(cut, (cut += n[at + col.ID_LENGTH]!));
+          const principalId = text.slice(cut, (cut += n[at + col.PRINCIPAL_ID_LENGTH]!));
+          const resourceId = text.slice(cut, (cut += n[at + col.RESOURCE_ID_LENGTH]!));
+          const time = n[at + col.TIME]!;
           const more = extras[extra]?.[0] === row ? extras[extra++] : undefined;
-          insert.run(
-            ++seq, s[str], time, ids[n[at + PRINCIPAL_TYPE]!], s[str + 1], ids[n[at + ACTION]!], ids[n[at + RESOURCE_TYPE]!], s[str + 2],
-            n[at + ALLOWED], ids[n[at + MATCHED]!], ids[n[at + REVISION]!], n[at + LATENCY], more?.[1] ?? null, more?.[2] ?? null,
-          );
+          let o = filled * COLUMNS;
+          params[o++] = ++seq;
+          params[o++] = id;
+          params[o++] = time;
+          params[o++] = ids[n[at + col.PRINCIPAL_TYPE]!];
+          params[o++] = principalId;
+          params[o++] = ids[n[at + col.ACTION]!];
+          params[o++] = ids[n[at + col.RESOURCE_TYPE]!];
+          params[o++] = resourceId;
+          params[o++] = n[at + col.ALLOWED];
+          params[o++] = ids[n[at + col.MATCHED]!];
+          params[o++] = ids[n[at + col.REVISION]!];
+          params[o++] = n[at + col.LATENCY];
+          params[o++] = more?.[1] ?? null;
+          params[o] = more?.[2] ?? null;
+          if (++filled === ROWS_PER_INSERT) {
+            insertMany.run(params);
+            filled = 0;
+          }
           if (time < first) first = time;
           if (time > last) last = time;
         }
       }
+      for (let r = 0; r < filled; r++) insert.run(params.slice(r * COLUMNS, (r + 1) * COLUMNS));
       account.run(rows, first, last, current.name);
     });
     // A database made before migration 4 ends in an empty partition of text rows: made again coded.
@@ -128,9 +156,13 @@ export class PartitionedWriter {
     return id;
   }
 
-  private insertInto(name: string) {
-    let stmt = this.inserts.get(name);
-    if (!stmt) this.inserts.set(name, (stmt = this.db.prepare<unknown[]>(`INSERT INTO ${name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)));
+  private insertInto(name: string, rows: number) {
+    const key = `${name}/${rows}`;
+    let stmt = this.inserts.get(key);
+    if (!stmt) {
+      const row = `(${Array(COLUMNS).fill('?').join(', ')})`;
+      this.inserts.set(key, (stmt = this.db.prepare<unknown[]>(`INSERT INTO ${name} VALUES ${Array(rows).fill(row).join(', ')}`)));
+    }
     return stmt;
   }
 

@@ -1,9 +1,9 @@
-// The decision log's rows between the request thread and the writer, in the form that is cheapest to
-// build, to hand over and to insert: a batch's repeating strings (types, actions, matched rules,
-// revisions) are coded as numbers against the batch's own list of names, the numbers travel in one
-// transferred Float64Array, and only the three strings that differ per decision (decision, principal
-// and resource ids) are copied. Measured against rows of 13 values: a third of the cost to hand over
-// (0.1 vs 0.3 µs a decision) and half the cost to insert (bench/README.md).
+// The decision log's rows between threads, in the form that is cheapest to build, to hand over and to
+// insert: a batch's repeating strings (types, actions, matched rules, revisions) are coded as numbers
+// against the batch's own list of names, the numbers travel in one transferred Float64Array, and the
+// three strings that differ per decision (decision, principal and resource ids) travel end to end in
+// one string, cut by their lengths. Handing over 13 values a row cost 0.3 µs a decision and left
+// thousands of small strings for the collector; this is one copy of one string (bench/README.md).
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 
 /** Numbers per row, in this order. */
@@ -15,28 +15,36 @@ export const RESOURCE_TYPE = 4;
 export const ALLOWED = 5;
 export const MATCHED = 6;
 export const REVISION = 7;
-export const NUMBERS_PER_ROW = 8;
-/** Strings per row: decision id, principal id, resource id. */
-export const STRINGS_PER_ROW = 3;
+/** Lengths of the row's decision id, principal id and resource id in `ids`. */
+export const ID_LENGTH = 8;
+export const PRINCIPAL_ID_LENGTH = 9;
+export const RESOURCE_ID_LENGTH = 10;
+export const NUMBERS_PER_ROW = 11;
 
 export interface LogBatch {
   rows: number;
   /** The names the codes refer to: code n is `names[n]`. */
   names: string[];
   numbers: Float64Array<ArrayBuffer>;
-  strings: string[];
+  /** Every row's decision id, principal id and resource id, end to end. */
+  ids: string;
   /** Rows with errors or a stored request: `[row, errors JSON | null, request JSON | null]`. */
   extras: [number, string | null, string | null][];
 }
 
-/** Builds one batch on the request thread; `take()` hands it over and starts the next. */
+/** Builds one batch; `take()` hands it over and starts the next. */
 export class LogBatchBuilder {
   rows = 0;
   private codes = new Map<string, number>();
   private names: string[] = [];
-  private numbers: Float64Array<ArrayBuffer> = new Float64Array(NUMBERS_PER_ROW * 1024);
+  private numbers: Float64Array<ArrayBuffer>;
   private strings: string[] = [];
   private extras: LogBatch['extras'] = [];
+
+  /** `capacity`: the rows expected, room for which is made at once (it grows beyond). */
+  constructor(private readonly capacity = 1024) {
+    this.numbers = new Float64Array(NUMBERS_PER_ROW * capacity);
+  }
 
   private code(name: string): number {
     let c = this.codes.get(name);
@@ -51,7 +59,7 @@ export class LogBatchBuilder {
   push(decision: Decision, request: AuthorizeRequest, time: number, latencyUs: number, logRequest: boolean): void {
     const at = this.rows * NUMBERS_PER_ROW;
     if (at === this.numbers.length) {
-      const grown = new Float64Array(this.numbers.length * 2);
+      const grown = new Float64Array(Math.max(this.numbers.length * 2, NUMBERS_PER_ROW * this.capacity));
       grown.set(this.numbers);
       this.numbers = grown;
     }
@@ -65,7 +73,13 @@ export class LogBatchBuilder {
     n[at + ALLOWED] = decision.allowed ? 1 : 0;
     n[at + MATCHED] = this.code(m.length === 0 ? '' : m.length === 1 ? m[0]!.rule : m.map((r) => r.rule).join(','));
     n[at + REVISION] = this.code(decision.policyRevision);
-    this.strings.push(decision.decisionId, request.principal.id, request.resource.id);
+    const { decisionId } = decision;
+    const principalId = request.principal.id;
+    const resourceId = request.resource.id;
+    n[at + ID_LENGTH] = decisionId.length;
+    n[at + PRINCIPAL_ID_LENGTH] = principalId.length;
+    n[at + RESOURCE_ID_LENGTH] = resourceId.length;
+    this.strings.push(decisionId, principalId, resourceId);
     if (decision.errors !== undefined || logRequest) {
       this.extras.push([this.rows, decision.errors === undefined ? null : JSON.stringify(decision.errors), logRequest ? JSON.stringify(request) : null]);
     }
@@ -73,11 +87,11 @@ export class LogBatchBuilder {
   }
 
   take(): LogBatch {
-    const batch: LogBatch = { rows: this.rows, names: this.names, numbers: this.numbers.subarray(0, this.rows * NUMBERS_PER_ROW), strings: this.strings, extras: this.extras };
+    const batch: LogBatch = { rows: this.rows, names: this.names, numbers: this.numbers.subarray(0, this.rows * NUMBERS_PER_ROW), ids: this.strings.join(''), extras: this.extras };
     this.rows = 0;
     this.codes = new Map();
     this.names = [];
-    this.numbers = new Float64Array(this.numbers.length);
+    this.numbers = new Float64Array(0); // made on the next push: a builder is often not used again
     this.strings = [];
     this.extras = [];
     return batch;

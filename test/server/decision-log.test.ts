@@ -145,12 +145,12 @@ describe('what is logged is what is read back', () => {
     revision: name,
     errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
     latency: fc.double({ min: 0, max: 1e6, noNaN: true }),
-    flushAfter: fc.boolean(),
+    flushAfter: fc.nat(40).map((n) => n === 0), // batches of all sizes, some over one multi-row INSERT
   });
 
   it('every field, across batches that code names differently, with and without the request stored', () => {
     fc.assert(
-      fc.property(fc.array(entry, { minLength: 1, maxLength: 30 }), fc.boolean(), (entries, logRequests) => {
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 150 }), fc.boolean(), (entries, logRequests) => {
         const { db, log } = setup({ queueMax: 100_000, partitionRows: 1000, logRequests });
         entries.forEach((e, i) => {
           const d: Decision = {

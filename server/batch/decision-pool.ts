@@ -1,0 +1,100 @@
+// Decision threads for the batch route. A batch's body is mostly JSON to parse (about 60% of the
+// route's CPU); on the request thread that caps batches at what one core parses. Here the request
+// thread hands the body's text to a decision thread, which parses, validates, decides and serializes
+// (decide-batch.ts) and hands back the response's text and the decision log's rows: the request thread
+// only moves bytes. Measured in bench/README.md.
+//
+// Policies: each thread compiles the same sources and must arrive at the same revision. A new set is
+// posted to every thread as soon as the request thread swaps it in; messages are handled in order, so a
+// batch sent after the swap is decided on the new set, and a batch is only decided by a thread holding
+// the revision the request thread served when it was sent. A thread that cannot answer (bad body, a key
+// to resolve, another revision, a crash) answers `undefined`, and the request thread decides the batch
+// itself: the 400s, keys and errors have one implementation.
+import { Worker } from 'node:worker_threads';
+import type { PolicySet, SourceFile } from '../../engine/index.js';
+import { workerUrl } from '../worker-url.js';
+import type { DecidedBatch } from './decide-batch.js';
+
+export type PoolRequest = { kind: 'policies'; sources: SourceFile[]; revision: string } | { kind: 'batch'; id: number; text: string; revision: string };
+export type PoolReply = { kind: 'loaded'; revision: string | undefined } | { kind: 'decided'; id: number; decided?: DecidedBatch };
+
+export interface DecisionPoolOptions {
+  threads: number;
+  batchLimit: number;
+  logRequests: boolean;
+  warn: (message: string, details?: Record<string, unknown>) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Holds the last policy set posted to it (it compiled to the same revision). */
+  loaded: boolean;
+  pending: Map<number, (decided: DecidedBatch | undefined) => void>;
+}
+
+export class DecisionPool {
+  private threads: Thread[] = [];
+  private nextId = 0;
+  private closing = false;
+
+  constructor(private readonly options: DecisionPoolOptions) {
+    for (let i = 0; i < options.threads; i++) this.threads.push(this.spawn());
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(workerUrl('batch/decision-worker.js'), { workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests } });
+    const thread: Thread = { worker, loaded: false, pending: new Map() };
+    worker.on('message', (m: PoolReply) => {
+      if (m.kind === 'loaded') {
+        thread.loaded = m.revision !== undefined;
+        if (!thread.loaded) this.options.warn('a decision thread did not compile the policy set; the request thread decides batches instead');
+        return;
+      }
+      const resolve = thread.pending.get(m.id);
+      thread.pending.delete(m.id);
+      resolve?.(m.decided);
+    });
+    const lost = (why: string) => {
+      if (!this.threads.includes(thread)) return;
+      this.threads = this.threads.filter((t) => t !== thread);
+      if (!this.closing) this.options.warn('a decision thread stopped; the request thread decides its batches', { why, pending: thread.pending.size });
+      for (const resolve of thread.pending.values()) resolve(undefined);
+      thread.pending.clear();
+    };
+    worker.on('error', (e) => lost(e.message));
+    worker.on('exit', (code) => lost(`exit code ${code}`));
+    return thread;
+  }
+
+  /** Posts the set being served to every thread (call it when the set is swapped in). */
+  load(set: PolicySet): void {
+    const message: PoolRequest = { kind: 'policies', sources: set.sources, revision: set.revision };
+    for (const t of this.threads) t.worker.postMessage(message);
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  /**
+   * The batch decided on a thread holding `revision`; `undefined` (at once, or once the thread says so)
+   * when the request thread must decide it.
+   */
+  run(text: string, revision: string): Promise<DecidedBatch | undefined> | undefined {
+    let best: Thread | undefined;
+    for (const t of this.threads) if (t.loaded && (best === undefined || t.pending.size < best.pending.size)) best = t;
+    if (best === undefined) return undefined;
+    const id = this.nextId++;
+    const thread = best;
+    return new Promise((resolve) => {
+      thread.pending.set(id, resolve);
+      thread.worker.postMessage({ kind: 'batch', id, text, revision } satisfies PoolRequest);
+    });
+  }
+
+  /** Stops the threads; a batch still out is answered `undefined` (decided by the request thread). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}
