@@ -20,6 +20,7 @@ export interface RunningServer {
   decisionLog: DecisionLog;
   keys: KeyStore;
   entities: EntityStore;
+  pool: DecisionPool | undefined;
   /** `http://host:port` or the socket path. */
   address: string;
   close(): Promise<void>;
@@ -83,7 +84,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());
-  return { app, db, policies, decisionLog, keys, entities, address, close };
+  return { app, db, policies, decisionLog, keys, entities, pool, address, close };
 }
 
 export class StartupError extends Error {

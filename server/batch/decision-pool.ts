@@ -72,8 +72,9 @@ export class DecisionPool {
     for (const t of this.threads) t.worker.postMessage(message);
   }
 
-  get size(): number {
-    return this.threads.length;
+  /** Threads running, and how many of them hold the policy set last posted (the others decide nothing). */
+  get status(): { running: number; loaded: number } {
+    return { running: this.threads.length, loaded: this.threads.filter((t) => t.loaded).length };
   }
 
   /**

@@ -4,7 +4,7 @@ import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 
 export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, decisionLog, metrics } = deps;
+  const { policies, decisionLog, metrics, pool } = deps;
 
   // Up as long as the process answers; it also says which policies are served and how the last reload went.
   app.get('/health', async () => ({
@@ -12,6 +12,7 @@ export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
     policyRevision: policies.engine?.revision ?? null,
     lastReload: policies.lastReload ?? null,
     decisionLog: { queueDepth: decisionLog.queueDepth, ...decisionLog.stats },
+    decisionThreads: pool ? pool.status : null,
   }));
 
   app.get('/ready', async (_request, reply) => {

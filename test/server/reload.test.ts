@@ -45,18 +45,24 @@ describe('hot reload', () => {
     const failures: string[] = [];
     const seen = new Map<string, number>();
 
-    const client = async () => {
+    const check = (decision: { policyRevision: string; allowed: boolean; decision: string }) => {
+      const want = expected.get(decision.policyRevision);
+      if (want === undefined) failures.push(`unknown revision ${decision.policyRevision}`);
+      else if (decision.allowed !== want) failures.push(`revision ${decision.policyRevision} gave ${decision.decision}`);
+      seen.set(decision.policyRevision, (seen.get(decision.policyRevision) ?? 0) + 1);
+    };
+    // Half the clients send batches, which a decision thread decides on its own copy of the policies.
+    const client = async (batch: boolean) => {
       while (!stop) {
-        const res = await server.post('/v1/authorize', request);
+        const res = batch ? await server.post('/v1/authorize/batch', { requests: [request, request, request] }) : await server.post('/v1/authorize', request);
         sent++;
         if (res.status !== 200) failures.push(`status ${res.status}`);
-        const want = expected.get(res.body.policyRevision);
-        if (want === undefined) failures.push(`unknown revision ${res.body.policyRevision}`);
-        else if (res.body.allowed !== want) failures.push(`revision ${res.body.policyRevision} gave ${res.body.decision}`);
-        seen.set(res.body.policyRevision, (seen.get(res.body.policyRevision) ?? 0) + 1);
+        else if (!batch) check(res.body);
+        else if (new Set(res.body.results.map((r: { policyRevision: string }) => r.policyRevision)).size !== 1) failures.push('a batch decided on two revisions');
+        else res.body.results.forEach(check);
       }
     };
-    const clients = Array.from({ length: 6 }, client);
+    const clients = Array.from({ length: 6 }, (_, i) => client(i % 2 === 1));
 
     try {
       let serving = server.policies.engine!.revision;

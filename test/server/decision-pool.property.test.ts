@@ -1,0 +1,106 @@
+// The batch route decides on a decision thread when it can, else on the request thread: the two paths
+// must give the same answer to every body, valid or not, and a thread that dies must cost no request.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestArb } from '../support/fleet-arbitraries.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const LIMIT = 12;
+let pooled: TestServer;
+let inline: TestServer;
+let inlinePrefix: string;
+
+/** Decision ids are a random per-thread prefix and a counter: the prefix says which thread decided. */
+const prefixOf = (decisionId: string) => decisionId.slice(0, decisionId.lastIndexOf('-'));
+const withoutIds = (body: any) => (Array.isArray(body?.results) ? { ...body, results: body.results.map(({ decisionId: _, ...rest }: any) => rest) } : body);
+
+async function requestThreadPrefix(server: TestServer): Promise<string> {
+  const single = await server.post('/v1/authorize', { principal: { type: 'support_agent', id: 's-0' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } });
+  return prefixOf(single.body.decisionId);
+}
+
+beforeAll(async () => {
+  pooled = await startTestServer({ decisionThreads: 1, batchLimit: LIMIT });
+  inline = await startTestServer({ decisionThreads: 0, batchLimit: LIMIT });
+  inlinePrefix = await requestThreadPrefix(pooled);
+  const deadline = Date.now() + 10_000; // the thread compiles the policies after the server starts
+  while (pooled.pool!.status.loaded === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(pooled.pool!.status).toEqual({ running: 1, loaded: 1 });
+});
+afterAll(async () => {
+  await pooled.stop();
+  await inline.stop();
+});
+
+const items = fc.array(requestArb(), { minLength: 1, maxLength: LIMIT });
+/** Valid batches, and the ways a batch goes wrong: bad JSON, bad shape, unknown names, keys, too many. */
+const bodyArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: items.map((requests) => JSON.stringify({ requests })) },
+  { weight: 1, arbitrary: fc.tuple(items, fc.nat(), fc.constantFrom('action', 'principalType', 'resourceType')).map(([requests, i, what]) => {
+    const r = structuredClone(requests[i % requests.length]!) as any;
+    if (what === 'action') r.action = 'teleport';
+    else if (what === 'principalType') r.principal.type = 'robot';
+    else r.resource.type = 'spaceship';
+    requests[i % requests.length] = r;
+    return JSON.stringify({ requests });
+  }) },
+  { weight: 1, arbitrary: fc.tuple(items, fc.nat()).map(([requests, i]) => {
+    const r = { ...requests[i % requests.length]!, principal: { credential: 'fgk_nosuchkey.secret' } };
+    return JSON.stringify({ requests: requests.map((x, j) => (j === i % requests.length ? r : x)) });
+  }) },
+  { weight: 1, arbitrary: fc.tuple(items, fc.nat(), fc.string({ maxLength: 3 })).map(([requests, at, junk]) => {
+    const text = JSON.stringify({ requests });
+    const cut = at % text.length;
+    return text.slice(0, cut) + junk + text.slice(cut + 1);
+  }) },
+  { weight: 1, arbitrary: fc.array(requestArb(), { minLength: LIMIT + 1, maxLength: LIMIT + 3 }).map((requests) => JSON.stringify({ requests })) },
+  { weight: 1, arbitrary: fc.constantFrom('', '{}', '[]', 'null', '{"requests":[]}', '{"requests":{}}', '{"__proto__":{"x":1},"requests":[]}') },
+);
+
+describe('batch decisions on a decision thread', () => {
+  it('answer every body as the request thread does (status, errors, decisions, revision)', async () => {
+    let decidedByThread = 0;
+    await fc.assert(
+      fc.asyncProperty(bodyArb, async (body) => {
+        const [a, b] = await Promise.all([pooled.post('/v1/authorize/batch', body), inline.post('/v1/authorize/batch', body)]);
+        expect(a.status).toBe(b.status);
+        expect(withoutIds(a.body)).toEqual(withoutIds(b.body));
+        if (a.status === 200 && prefixOf(a.body.results[0].decisionId) !== inlinePrefix) decidedByThread++;
+      }),
+      { numRuns: 400 },
+    );
+    expect(decidedByThread).toBeGreaterThan(100); // the thread really decided most valid batches
+  });
+
+  it('log and count what the thread decided', async () => {
+    const requests = [{ principal: { type: 'device', id: 'd-pool-1', attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }];
+    const res = await pooled.post('/v1/authorize/batch', { requests });
+    expect(prefixOf(res.body.results[0].decisionId)).not.toBe(inlinePrefix);
+    await pooled.decisionLog.drain();
+    const row = pooled.db.prepare('SELECT id, outcome, matched FROM decisions WHERE principal_id = ?').get('d-pool-1');
+    expect(row).toEqual({ id: res.body.results[0].decisionId, outcome: 'allow', matched: res.body.results[0].matched.map((m: any) => m.rule).join(',') });
+  });
+
+  it('a thread that dies costs no request: the request thread decides from then on', async () => {
+    const server = await startTestServer({ decisionThreads: 1 });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (server.pool!.status.loaded === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const requests = [{ principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }];
+      const before = await server.post('/v1/authorize/batch', { requests });
+      const mainPrefix = await requestThreadPrefix(server);
+      expect(prefixOf(before.body.results[0].decisionId)).not.toBe(mainPrefix);
+      // Kill the thread with batches in flight.
+      const inFlight = Array.from({ length: 20 }, () => server.post('/v1/authorize/batch', { requests }));
+      await (server.pool as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }).threads[0]!.worker.terminate();
+      const answers = [...(await Promise.all(inFlight)), await server.post('/v1/authorize/batch', { requests })];
+      for (const a of answers) expect(a).toMatchObject({ status: 200, body: { results: [{ decision: 'allow' }] } });
+      expect(prefixOf(answers.at(-1)!.body.results[0].decisionId)).toBe(mainPrefix);
+      expect(server.pool!.status).toEqual({ running: 0, loaded: 0 });
+      const health = await (await fetch(`${server.url}/health`)).json();
+      expect(health.decisionThreads).toEqual({ running: 0, loaded: 0 });
+    } finally {
+      await server.stop();
+    }
+  });
+});
