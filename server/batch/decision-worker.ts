@@ -7,6 +7,7 @@ import { BatchRequest, jsonSchema } from '../schemas.js';
 import { decideBatch } from './decide-batch.js';
 import { compileBodyValidator } from './json-body.js';
 import type { PoolReply, PoolRequest } from './decision-pool.js';
+import { transferList } from '../store/log-batch.js';
 
 const { batchLimit, logRequests } = workerData as { batchLimit: number; logRequests: boolean };
 const schema = BatchRequest(batchLimit);
@@ -36,7 +37,7 @@ port.on('message', (m: PoolRequest) => {
   }
   try {
     const decided = decideBatch(m.text, { engine, validate, schema, keys: undefined, clock: Date.now, logRequests });
-    port.postMessage({ kind: 'decided', id: m.id, decided } satisfies PoolReply, [decided.log.numbers.buffer]);
+    port.postMessage({ kind: 'decided', id: m.id, decided } satisfies PoolReply, transferList(decided.log));
   } catch {
     port.postMessage({ kind: 'decided', id: m.id } satisfies PoolReply);
   }

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
 import { dropPartitionsBefore, PartitionedWriter } from './decision-partitions.js';
-import { LogBatchBuilder, type LogBatch } from './log-batch.js';
+import { LogBatchBuilder, transferList, type LogBatch } from './log-batch.js';
 import { workerUrl } from '../worker-url.js';
 
 export interface DecisionLogOptions {
@@ -149,7 +149,7 @@ export class DecisionLog {
     const batches = this.takeReady();
     if (batches.length === 0) return;
     for (const b of batches) this.inflight += b.rows;
-    this.worker.postMessage({ batches }, batches.map((b) => b.numbers.buffer));
+    this.worker.postMessage({ batches }, batches.flatMap(transferList));
   }
 
   /** Writes the queue synchronously on this thread (back-pressure, and the writer-less mode). */

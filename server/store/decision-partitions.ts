@@ -98,7 +98,8 @@ export class PartitionedWriter {
       let last = 0;
       for (const batch of batches) {
         const ids = batch.names.map((name) => this.nameId(name));
-        const { numbers: n, ids: text, extras } = batch;
+        const { numbers: n, extras } = batch;
+        const text = col.idsText(batch);
         let extra = 0;
         let cut = 0;
         for (let row = 0; row < batch.rows; row++) {
