@@ -11,7 +11,7 @@ import { fmt, fmtInt } from './measure.js';
 import { generateRequests } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = 50;
 
 async function startProcess(args: string[]): Promise<{ url: string; stop: () => Promise<void>; startupMs: number }> {
@@ -73,34 +73,57 @@ const authzenBatches = Array.from({ length: 10 }, (_, k) =>
 );
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetguard-bench-'));
+const serve = (name: string, ...flags: string[]) => startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, `${name}.db`), '--no-watch', ...flags]);
 const baseline = await startProcess([join(ROOT, 'dist/bench/baseline-server.js')]);
-const sidecar = await startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, 'bench.db'), '--no-watch']);
-const todo = await startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, 'todo.db'), '--no-watch', '--policies', join(ROOT, 'examples/authzen-todo')]);
-const runs: Run[] = [];
+const sidecar = await serve('bench');
+const todo = await serve('todo', '--policies', join(ROOT, 'examples/authzen-todo'));
+const todoInline = await serve('todo-inline', '--policies', join(ROOT, 'examples/authzen-todo'), '--decision-threads', '0');
+
+// A shared 2-core machine drifts by ±10% between runs: each comparison runs its two sides back to back,
+// ROUNDS times, and reports the median of the per-round ratios.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+interface Pair {
+  label: string;
+  base: Run[];
+  subject: Run[];
+}
+async function pair(label: string, base: () => Promise<Run>, subject: () => Promise<Run>): Promise<Pair> {
+  const p: Pair = { label, base: [], subject: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    p.base.push(await base());
+    p.subject.push(await subject());
+  }
+  return p;
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios = (p: Pair) => p.subject.map((s, i) => s.rps / p.base[i]!.rps);
+
+let single: Pair, batch: Pair, protocols: Pair, defaults: Pair;
 try {
-  runs.push(await load('bare fastify route, constant body', `${baseline.url}/bare`, singles));
-  runs.push(await load('/v1/authorize, decision log on', `${sidecar.url}/v1/authorize`, singles));
-  runs.push(await load('ceiling: parse a 100-item batch, 100 constant results', `${baseline.url}/ceiling`, batches));
-  runs.push(await load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar.url}/v1/authorize/batch`, batches));
-  runs.push(await load('todo pack: /v1/authorize/batch, 100 per request', `${todo.url}/v1/authorize/batch`, nativeBatches));
-  runs.push(await load('todo pack: /access/v1/evaluations, 100 per request', `${todo.url}/access/v1/evaluations`, authzenBatches));
+  single = await pair('/v1/authorize vs bare', () => load('bare fastify route, constant body', `${baseline.url}/bare`, singles), () => load('/v1/authorize, decision log on', `${sidecar.url}/v1/authorize`, singles));
+  batch = await pair('batch vs ceiling', () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline.url}/ceiling`, batches), () => load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar.url}/v1/authorize/batch`, batches));
+  protocols = await pair('AuthZEN vs native, both on the request thread', () => load('todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request', `${todoInline.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request', `${todoInline.url}/access/v1/evaluations`, authzenBatches));
+  defaults = await pair('AuthZEN vs native, default settings', () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack: /access/v1/evaluations, 100 per request', `${todo.url}/access/v1/evaluations`, authzenBatches));
 } finally {
-  await todo.stop();
-  await sidecar.stop();
-  await baseline.stop();
+  await Promise.all([todoInline.stop(), todo.stop(), sidecar.stop(), baseline.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }
 
-const [bare, single, ceiling, batch, native, authzen] = runs as [Run, Run, Run, Run, Run, Run];
-console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback; sidecar started in ${fmt(sidecar.startupMs, 0)} ms (spawn to listening)`);
+console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback; sidecar started in ${fmt(sidecar.startupMs, 0)} ms (spawn to listening)`);
 console.log('');
-console.log('| run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of runs) {
-  const perRequest = r.name.includes('100') ? 100 : 1;
-  console.log(`| ${r.name} | ${fmtInt(r.rps)} | ${fmtInt(r.rps * perRequest)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`);
+console.log('| round | run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const p of [single, batch, protocols, defaults]) {
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const run of [p.base[r]!, p.subject[r]!]) {
+      const perRequest = run.name.includes('100') ? 100 : 1;
+      console.log(`| ${r + 1} | ${run.name} | ${fmtInt(run.rps)} | ${fmtInt(run.rps * perRequest)} | ${run.p50} | ${run.p99} | ${run.errors} | ${run.non2xx} |`);
+    }
+  }
 }
+const pct = (p: Pair) => `${fmt(median(ratios(p)) * 100, 1)}% (rounds: ${ratios(p).map((x) => `${fmt(x * 100, 1)}%`).join(', ')})`;
 console.log('');
-console.log(`/v1/authorize keeps ${fmt((single.rps / bare.rps) * 100, 1)}% of the bare route's requests/s (target ≥ 85%), p99 ${single.p99} ms (target ≤ 5 ms)`);
-console.log(`batch: ${fmtInt(batch.rps * 100)} decisions/s, ${fmt((batch.rps / ceiling.rps) * 100, 1)}% of the parse-only ceiling (${fmtInt(ceiling.rps * 100)}/s)`);
-console.log(`AuthZEN evaluations keep ${fmt((authzen.rps / native.rps) * 100, 1)}% of the native batch's decisions/s on the same decisions (target ≥ 90%)`);
+console.log(`/v1/authorize keeps ${pct(single)} of the bare route's requests/s (target ≥ 85%); p99 ${median(single.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`);
+console.log(`batch: ${fmtInt(median(batch.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(batch)} of the parse-only ceiling (${fmtInt(median(batch.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`);
+console.log(`AuthZEN evaluations keep ${pct(protocols)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`);
+console.log(`with default settings (native batches on a decision thread, AuthZEN on the request thread): ${pct(defaults)}`);

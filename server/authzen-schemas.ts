@@ -1,6 +1,8 @@
 // AuthZEN Authorization API 1.0 shapes (zod; JSON Schema for fastify generated from them). Unknown fields
 // are ignored, as the spec asks; types are checked strictly.
 import { z } from 'zod';
+import { compileBodyValidator } from './batch/json-body.js';
+import { jsonSchema } from './schemas.js';
 
 const Properties = z.record(z.string(), z.unknown());
 export const AzEntity = z.object({ type: z.string().min(1), id: z.string().min(1), properties: Properties.optional() });
@@ -11,6 +13,11 @@ export type AzAction = z.infer<typeof AzAction>;
 
 export const AzEvaluation = z.object({ subject: AzEntity, action: AzAction, resource: AzEntity, context: AzContext.optional() });
 export type AzEvaluation = z.infer<typeof AzEvaluation>;
+/**
+ * The check of each item of a batch: AzEvaluation's JSON Schema compiled like fastify's (zod's
+ * safeParse costs ~2 µs an item); zod only words the error of an invalid one. They agree (tested).
+ */
+export const isAzEvaluation = compileBodyValidator(jsonSchema(AzEvaluation));
 
 export const Semantic = z.enum(['execute_all', 'deny_on_first_deny', 'permit_on_first_permit']);
 

@@ -11,6 +11,7 @@ import {
   AzEvaluations,
   AzResourceSearch,
   AzSubjectSearch,
+  isAzEvaluation,
   type AzAction,
   type AzEntity,
 } from '../authzen-schemas.js';
@@ -98,14 +99,15 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
         resource: item.resource ?? body.resource,
         context: item.context ?? body.context,
       };
-      const parsed = AzEvaluation.safeParse(merged);
       let allowed: boolean;
-      if (!parsed.success) {
+      if (!isAzEvaluation(merged)) {
         const { message, path } = describeInvalid(AzEvaluation, merged);
         results.push({ decision: false, context: { error: { status: 400, message, ...(path ? { path } : {}) } } });
         allowed = false;
       } else {
-        const d = decide(e, toRequest(parsed.data.subject, parsed.data.action, parsed.data.resource, parsed.data.context));
+        // Valid as it is: toRequest reads only the fields the schema names, so unknown ones are ignored.
+        const valid = merged as AzEvaluation;
+        const d = decide(e, toRequest(valid.subject, valid.action, valid.resource, valid.context));
         results.push(withContext ? { decision: d.allowed, context: decisionContext(d) } : { decision: d.allowed });
         allowed = d.allowed;
       }
