@@ -16,11 +16,21 @@ export function compileBodyValidator(schema: Record<string, unknown>): BodyValid
   return compile({ schema, method: 'POST', url: '', httpPart: 'body' }) as BodyValidator;
 }
 
+/**
+ * secure-json-parse looks for `__proto__` and `constructor` keys with two regular expressions over the
+ * whole text (a tenth of a batch's parse). Neither can match a text without a BOM, a `\u` escape and
+ * both words: for such a text it returns exactly `JSON.parse(text)`, and three substring searches are
+ * cheaper than the two expressions.
+ */
+function plain(text: string): boolean {
+  return text.charCodeAt(0) !== 0xfeff && !text.includes('\\u') && !text.includes('__proto__') && !text.includes('constructor');
+}
+
 /** fastify's default JSON parser: prototype poisoning refused, fastify's own errors for the 400. */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    return plain(text) ? JSON.parse(text) : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch {
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
   }

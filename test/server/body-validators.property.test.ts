@@ -1,10 +1,12 @@
 // Hot paths check bodies with JSON Schemas generated from the zod schemas and compiled like fastify's
 // (server/batch/json-body.ts); zod runs only to word a 400. The two must accept exactly the same values.
+// The batch route parses its own text: exactly as fastify's default parser (secure-json-parse) would.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AzEvaluation, isAzEvaluation } from '../../server/authzen-schemas.js';
-import { compileBodyValidator } from '../../server/batch/json-body.js';
+import secureJson from 'secure-json-parse';
+import { compileBodyValidator, parseJsonBody } from '../../server/batch/json-body.js';
 import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../../server/schemas.js';
 import { requestArb } from '../support/fleet-arbitraries.js';
 
@@ -60,5 +62,49 @@ describe('compiled JSON Schemas accept what zod accepts', () => {
   it('a batch', () => {
     const schema = BatchRequest(3);
     agree(schema, compileBodyValidator(jsonSchema(schema)), around(fc.array(requestArb(), { minLength: 0, maxLength: 4 }).map((requests) => ({ requests }))));
+  });
+});
+
+describe('the batch route\'s JSON parser', () => {
+  /** fastify's default JSON parser, as configured: the reference. */
+  const fastifyParse = (text: string) => {
+    if (text.length === 0) throw new Error('empty');
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  };
+  const outcome = (parse: (t: string) => unknown, text: string) => {
+    try {
+      return { value: parse(text) };
+    } catch {
+      return { error: true };
+    }
+  };
+  const key = fc.constantFrom('a', '__proto__', 'constructor', '\\u005f_proto__', 'con\\u0073tructor', 'prototype', 'x\\u0041');
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 0 }), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(key, tie('node'), { maxKeys: 3 })),
+  })).node;
+  // Keys are written raw so that escapes reach the parser as escapes.
+  const text = (v: unknown): string =>
+    v !== null && typeof v === 'object'
+      ? Array.isArray(v)
+        ? `[${v.map(text).join(',')}]`
+        : `{${Object.entries(v).map(([k, x]) => `"${k}" : ${text(x)}`).join(',')}}`
+      : JSON.stringify(v);
+  const bodies = fc.oneof(
+    value.map(text),
+    value.map((v) => `\ufeff${text(v)}`),
+    fc.tuple(value.map(text), fc.nat(), fc.string({ maxLength: 2 })).map(([t, at, junk]) => t.slice(0, at % (t.length + 1)) + junk),
+  );
+
+  it('gives what fastify\'s default parser gives, and refuses what it refuses', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(bodies, (body) => {
+        const ours = outcome(parseJsonBody, body);
+        expect(ours).toEqual(outcome(fastifyParse, body));
+        if ('error' in ours) refused++;
+      }),
+      { numRuns: 5000 },
+    );
+    expect(refused).toBeGreaterThan(500);
   });
 });
