@@ -78,6 +78,7 @@ const baseline = await startProcess([join(ROOT, 'dist/bench/baseline-server.js')
 const sidecar = await serve('bench');
 const todo = await serve('todo', '--policies', join(ROOT, 'examples/authzen-todo'));
 const todoInline = await serve('todo-inline', '--policies', join(ROOT, 'examples/authzen-todo'), '--decision-threads', '0');
+const sidecarInline = await serve('bench-inline', '--decision-threads', '0');
 
 // A shared 2-core machine drifts by ±10% between runs: each comparison runs its two sides back to back,
 // ROUNDS times, and reports the median of the per-round ratios.
@@ -98,14 +99,34 @@ async function pair(label: string, base: () => Promise<Run>, subject: () => Prom
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ratios = (p: Pair) => p.subject.map((s, i) => s.rps / p.base[i]!.rps);
 
+// Mixed load: single decisions (10 connections) while batches of 1,000 run (4 connections), with and
+// without a decision thread: what a batch's parse does to the single decisions queued behind it.
+const bigBatches = [0, 1].map((k) => JSON.stringify({ requests: generateRequests(2000, 7).slice(k * 1000, k * 1000 + 1000) }));
+interface Mixed {
+  label: string;
+  single: Run;
+  batch: Run;
+}
+async function mixed(label: string, url: string): Promise<Mixed> {
+  const run = async (name: string, path: string, bodies: string[], connections: number, duration: number): Promise<Run> => {
+    const r = await autocannon({ url: url + path, connections, duration, method: 'POST', headers: { 'content-type': 'application/json' }, requests: bodies.map((body) => ({ method: 'POST' as const, body })) });
+    return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+  };
+  await Promise.all([run('', '/v1/authorize', singles, 10, WARMUP_SECONDS), run('', '/v1/authorize/batch', bigBatches, 4, WARMUP_SECONDS)]);
+  const [single, batch] = await Promise.all([run('single', '/v1/authorize', singles, 10, SECONDS), run('batch', '/v1/authorize/batch', bigBatches, 4, SECONDS)]);
+  return { label, single, batch };
+}
+
 let single: Pair, batch: Pair, protocols: Pair, defaults: Pair;
+const mixes: Mixed[] = [];
 try {
   single = await pair('/v1/authorize vs bare', () => load('bare fastify route, constant body', `${baseline.url}/bare`, singles), () => load('/v1/authorize, decision log on', `${sidecar.url}/v1/authorize`, singles));
   batch = await pair('batch vs ceiling', () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline.url}/ceiling`, batches), () => load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar.url}/v1/authorize/batch`, batches));
   protocols = await pair('AuthZEN vs native, both on the request thread', () => load('todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request', `${todoInline.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request', `${todoInline.url}/access/v1/evaluations`, authzenBatches));
   defaults = await pair('AuthZEN vs native, default settings', () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack: /access/v1/evaluations, 100 per request', `${todo.url}/access/v1/evaluations`, authzenBatches));
+  mixes.push(await mixed('--decision-threads 0', sidecarInline.url), await mixed('default (1 decision thread)', sidecar.url));
 } finally {
-  await Promise.all([todoInline.stop(), todo.stop(), sidecar.stop(), baseline.stop()]);
+  await Promise.all([sidecarInline.stop(), todoInline.stop(), todo.stop(), sidecar.stop(), baseline.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -127,3 +148,9 @@ console.log(`/v1/authorize keeps ${pct(single)} of the bare route's requests/s (
 console.log(`batch: ${fmtInt(median(batch.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(batch)} of the parse-only ceiling (${fmtInt(median(batch.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`);
 console.log(`AuthZEN evaluations keep ${pct(protocols)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`);
 console.log(`with default settings (native batches on a decision thread, AuthZEN on the request thread): ${pct(defaults)}`);
+console.log('');
+console.log('| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const m of mixes) {
+  console.log(`| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`);
+}
