@@ -99,6 +99,7 @@ describe('decision log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
+    expect(db.pragma('page_size', { simple: true })).toBe(16384); // a new file takes the larger pages
     const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: Date.now, warn: () => {} }).start();
     for (let i = 0; i < 2500; i++) log.append(decision(`w${i}`), req, 1);
     await log.drain();
