@@ -1,7 +1,7 @@
-// JSON bodies read the way fastify reads them, for a route that takes its body as text (the batch route:
-// its text is decided on a decision thread, see decision-pool.ts). Same parser, same errors, same
-// validator compiler and options as the routes fastify validates itself, so both paths accept and
-// refuse exactly the same bodies.
+// JSON bodies as fastify reads them: the app's JSON parser, and the parse and validation of the batch
+// route, which takes its body as text to decide it on a decision thread (decision-pool.ts). Same
+// results and errors as fastify's default parser, same validator compiler and options as the routes
+// fastify validates itself, so every path accepts and refuses exactly the same bodies (tested).
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { errorCodes } from 'fastify';
 import secureJson from 'secure-json-parse';

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PartitionedWriter } from './decision-partitions.js';
-import type { LogBatch } from './log-batch.js';
+import { rowsIn, type LogBatch } from './log-batch.js';
 
 const { file, partitionRows } = workerData as { file: string; partitionRows: number };
 const db = new Database(file);
@@ -21,7 +21,7 @@ let retry: NodeJS.Timeout | undefined;
 function drain(): void {
   if (queue.length === 0) return;
   const batches = queue;
-  const rows = batches.reduce((n, b) => n + b.rows, 0);
+  const rows = rowsIn(batches);
   try {
     writer.append(batches);
   } catch (e) {
@@ -45,6 +45,6 @@ parentPort!.on('message', (m: { batches?: LogBatch[]; close?: boolean }) => {
     clearTimeout(retry);
     drain();
     db.close();
-    parentPort!.postMessage({ closed: true, unwritten: queue.reduce((n, b) => n + b.rows, 0) });
+    parentPort!.postMessage({ closed: true, unwritten: rowsIn(queue) });
   }
 });

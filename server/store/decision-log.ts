@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
 import { dropPartitionsBefore, PartitionedWriter } from './decision-partitions.js';
-import { LogBatchBuilder, transferList, type LogBatch } from './log-batch.js';
+import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './log-batch.js';
 import { workerUrl } from '../worker-url.js';
 
 export interface DecisionLogOptions {
@@ -156,7 +156,7 @@ export class DecisionLog {
   flushAll(): void {
     const batches = this.takeReady();
     if (batches.length === 0) return;
-    const rows = batches.reduce((n, b) => n + b.rows, 0);
+    const rows = rowsIn(batches);
     try {
       this.inline.append(batches);
     } catch (e) {

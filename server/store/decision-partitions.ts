@@ -85,7 +85,7 @@ export class PartitionedWriter {
       'UPDATE decision_partitions SET rows = rows + ?, first_time = coalesce(first_time, ?), last_time = max(coalesce(last_time, 0), ?) WHERE name = ?',
     );
     this.write = db.transaction((batches: readonly LogBatch[]) => {
-      const rows = batches.reduce((n, b) => n + b.rows, 0);
+      const rows = col.rowsIn(batches);
       let current = this.latest.get() as Partition;
       if (current.format !== CODED || (current.rows > 0 && current.rows + rows > this.partitionRows)) current = this.rotate(current.number);
       const lastSeq = (db.prepare(`SELECT max(seq) FROM ${current.name}`).pluck().get() as number | null) ?? this.previousMaxSeq(current.number);

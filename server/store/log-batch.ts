@@ -115,6 +115,12 @@ export class LogBatchBuilder {
   }
 }
 
+export function rowsIn(batches: readonly LogBatch[]): number {
+  let n = 0;
+  for (const b of batches) n += b.rows;
+  return n;
+}
+
 /** What to transfer (not copy) when posting a batch to another thread. */
 export function transferList(batch: LogBatch): ArrayBuffer[] {
   return [batch.numbers.buffer, batch.ids.buffer];
