@@ -53,7 +53,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw new StartupError(packed.errors);
   }
   const pool = config.decisionThreads > 0 ? new DecisionPool({ threads: config.decisionThreads, batchLimit: config.batchLimit, logRequests: config.logRequests, warn }) : undefined;
-  pool?.load(policies.serving().policySet);
   app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
@@ -74,6 +73,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   } else {
     address = await app.listen({ host: config.host, port: config.port });
   }
+
+  pool?.start(policies.serving().policySet);
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -37,8 +37,16 @@ export class DecisionPool {
   private nextId = 0;
   private closing = false;
 
-  constructor(private readonly options: DecisionPoolOptions) {
-    for (let i = 0; i < options.threads; i++) this.threads.push(this.spawn());
+  constructor(private readonly options: DecisionPoolOptions) {}
+
+  /**
+   * Starts the threads on the set being served. Called once the server listens, so that the threads'
+   * start (loading modules, compiling the set) does not delay it; until a thread holds the set, the
+   * request thread decides.
+   */
+  start(set: PolicySet): void {
+    for (let i = 0; i < this.options.threads; i++) this.threads.push(this.spawn());
+    this.load(set);
   }
 
   private spawn(): Thread {
