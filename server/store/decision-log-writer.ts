@@ -10,8 +10,9 @@ const db = new Database(file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
 // A larger page cache and rarer checkpoints: 12.7 → 8.9 µs a row on 600,000 rows with random ids.
+// A checkpoint every ~40 MiB of WAL, whatever the file's page size.
 db.pragma('cache_size = -65536');
-db.pragma('wal_autocheckpoint = 10000');
+db.pragma(`wal_autocheckpoint = ${Math.ceil((40 * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number))}`);
 const writer = new PartitionedWriter(db, partitionRows);
 
 let queue: LogBatch[] = [];
