@@ -44,7 +44,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     clock: Date.now,
     warn,
   }).start();
-  const metrics = new Metrics(policies, decisionLog);
   const entities = new EntityStore(db, Date.now);
   const keys = new KeyStore(db, Date.now, entities);
   const packed = loadPackEntities(config.policies, entities);
@@ -53,6 +52,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw new StartupError(packed.errors);
   }
   const pool = config.decisionThreads > 0 ? new DecisionPool({ threads: config.decisionThreads, batchLimit: config.batchLimit, logRequests: config.logRequests, warn }) : undefined;
+  const metrics = new Metrics(policies, decisionLog, pool);
   app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent

@@ -99,6 +99,7 @@ describe('batch decisions on a decision thread', () => {
       expect(server.pool!.status).toEqual({ running: 0, loaded: 0 });
       const health = await (await fetch(`${server.url}/health`)).json();
       expect(health.decisionThreads).toEqual({ running: 0, loaded: 0 });
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^fleetguard_decision_threads_running 0$/m);
     } finally {
       await server.stop();
     }

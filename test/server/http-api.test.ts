@@ -103,7 +103,8 @@ describe('operations', () => {
     expect(text).toMatch(/^fleetguard_decisions_total\{outcome="allow",principal_type="device"\} [1-9]\d*$/m);
     expect(text).toMatch(/^fleetguard_http_request_duration_seconds_count\{route="authorize"\} [1-9]\d*$/m);
     expect(text).toContain(`fleetguard_policy_revision_info{revision="${server.policies.engine!.revision}"} 1`);
-    for (const name of ['fleetguard_policy_reloads_total', 'fleetguard_policy_reload_failures_total', 'fleetguard_decision_log_queue_depth', 'fleetguard_decision_log_dropped_total', 'fleetguard_decision_log_written_total']) {
+    expect(text).toMatch(/^fleetguard_decision_threads_running 1$/m);
+    for (const name of ['fleetguard_policy_reloads_total', 'fleetguard_policy_reload_failures_total', 'fleetguard_decision_log_queue_depth', 'fleetguard_decision_log_dropped_total', 'fleetguard_decision_log_written_total', 'fleetguard_decision_threads_loaded']) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
   });
