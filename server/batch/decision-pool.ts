@@ -32,10 +32,17 @@ interface Thread {
   pending: Map<number, (decided: DecidedBatch | undefined) => void>;
 }
 
+/** A thread that stops is replaced after this delay, doubled on each failure in a row (up to a minute). */
+const FIRST_RESTART_MS = 1000;
+const LAST_RESTART_MS = 60_000;
+
 export class DecisionPool {
   private threads: Thread[] = [];
   private nextId = 0;
   private closing = false;
+  /** The set being served, for threads started later. */
+  private set: PolicySet | undefined;
+  private restartMs = FIRST_RESTART_MS;
 
   constructor(private readonly options: DecisionPoolOptions) {}
 
@@ -49,13 +56,30 @@ export class DecisionPool {
     this.load(set);
   }
 
+  /** A replacement for a thread that stopped, once the delay is over. */
+  private restartLater(): void {
+    const delay = this.restartMs;
+    this.restartMs = Math.min(delay * 2, LAST_RESTART_MS);
+    setTimeout(() => {
+      if (this.closing) return;
+      const thread = this.spawn();
+      this.threads.push(thread);
+      if (this.set) thread.worker.postMessage(this.policiesMessage(this.set));
+    }, delay).unref();
+  }
+
+  private policiesMessage(set: PolicySet): PoolRequest {
+    return { kind: 'policies', sources: set.sources, revision: set.revision };
+  }
+
   private spawn(): Thread {
     const worker = new Worker(workerUrl('batch/decision-worker.js'), { workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests } });
     const thread: Thread = { worker, loaded: false, pending: new Map() };
     worker.on('message', (m: PoolReply) => {
       if (m.kind === 'loaded') {
         thread.loaded = m.revision !== undefined;
-        if (!thread.loaded) this.options.warn('a decision thread did not compile the policy set; the request thread decides batches instead');
+        if (thread.loaded) this.restartMs = FIRST_RESTART_MS;
+        else this.options.warn('a decision thread did not compile the policy set; the request thread decides batches instead');
         return;
       }
       const resolve = thread.pending.get(m.id);
@@ -65,9 +89,11 @@ export class DecisionPool {
     const lost = (why: string) => {
       if (!this.threads.includes(thread)) return;
       this.threads = this.threads.filter((t) => t !== thread);
-      if (!this.closing) this.options.warn('a decision thread stopped; the request thread decides its batches', { why, pending: thread.pending.size });
       for (const resolve of thread.pending.values()) resolve(undefined);
       thread.pending.clear();
+      if (this.closing) return;
+      this.options.warn('a decision thread stopped; the request thread decides batches until it is replaced', { why, restartInMs: this.restartMs });
+      this.restartLater();
     };
     worker.on('error', (e) => lost(e.message));
     worker.on('exit', (code) => lost(`exit code ${code}`));
@@ -76,7 +102,8 @@ export class DecisionPool {
 
   /** Posts the set being served to every thread (call it when the set is swapped in). */
   load(set: PolicySet): void {
-    const message: PoolRequest = { kind: 'policies', sources: set.sources, revision: set.revision };
+    this.set = set;
+    const message = this.policiesMessage(set);
     for (const t of this.threads) t.worker.postMessage(message);
   }
 

@@ -57,7 +57,7 @@ export class Metrics {
     counter('fleetguard_decision_log_dropped_total', 'Decisions not written because the queue was full (overflow=drop).', () => log.stats.dropped);
     counter('fleetguard_decision_log_write_errors_total', 'Failed decision log writes (retried).', () => log.stats.writeErrors);
     if (threads) {
-      gauge('fleetguard_decision_threads_running', 'Decision threads running (a thread that stops is not restarted; its batches go to the request thread).', () => threads.status.running);
+      gauge('fleetguard_decision_threads_running', 'Decision threads running (a thread that stops is replaced after a delay; meanwhile its batches go to the request thread).', () => threads.status.running);
       gauge('fleetguard_decision_threads_loaded', 'Decision threads holding the policy set being served.', () => threads.status.loaded);
     }
     counter('fleetguard_decision_log_blocked_total', 'Requests that wrote the decision log synchronously because the queue was full.', () => log.stats.blockedFlushes);

@@ -81,7 +81,7 @@ describe('batch decisions on a decision thread', () => {
     expect(row).toEqual({ id: res.body.results[0].decisionId, outcome: 'allow', matched: res.body.results[0].matched.map((m: any) => m.rule).join(',') });
   });
 
-  it('a thread that dies costs no request: the request thread decides from then on', async () => {
+  it('a thread that dies costs no request: the request thread decides until a new thread holds the set', async () => {
     const server = await startTestServer({ decisionThreads: 1 });
     try {
       const deadline = Date.now() + 10_000;
@@ -100,6 +100,13 @@ describe('batch decisions on a decision thread', () => {
       const health = await (await fetch(`${server.url}/health`)).json();
       expect(health.decisionThreads).toEqual({ running: 0, loaded: 0 });
       expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^fleetguard_decision_threads_running 0$/m);
+      // Replaced after a second, on the set being served.
+      const back = Date.now() + 10_000;
+      while (server.pool!.status.loaded === 0 && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+      expect(server.pool!.status).toEqual({ running: 1, loaded: 1 });
+      const after = await server.post('/v1/authorize/batch', { requests });
+      expect(after.body.results[0].decision).toBe('allow');
+      expect([mainPrefix, prefixOf(before.body.results[0].decisionId)]).not.toContain(prefixOf(after.body.results[0].decisionId));
     } finally {
       await server.stop();
     }
