@@ -20,13 +20,15 @@ export function compileBodyValidator(schema: Record<string, unknown>): BodyValid
 }
 
 /**
- * secure-json-parse looks for `__proto__` and `constructor` keys with two regular expressions over the
- * whole text (a tenth of a batch's parse). Neither can match a text without a BOM, a `\u` escape and
- * both words: for such a text it returns exactly `JSON.parse(text)`, and three substring searches are
- * cheaper than the two expressions.
+ * secure-json-parse looks for `__proto__` and `constructor` keys, written plainly or with `\u` escapes,
+ * with two regular expressions over the whole text (9.6 µs on a 29 KB batch). A text without a BOM and
+ * without a backslash can only hold the plain forms, which one expression finds in one pass (3.1 µs
+ * with the backslash check); when it finds neither, secure-json-parse would return `JSON.parse(text)`.
+ * (Three `includes` searches for the same words took 18 µs: V8 searches long patterns byte by byte.)
  */
+const PLAIN_KEYS = /"(?:__proto__|constructor)"\s*:/;
 function plain(text: string): boolean {
-  return text.charCodeAt(0) !== 0xfeff && !text.includes('\\u') && !text.includes('__proto__') && !text.includes('constructor');
+  return text.charCodeAt(0) !== 0xfeff && text.indexOf('\\') === -1 && !PLAIN_KEYS.test(text);
 }
 
 /** fastify's default JSON parser: prototype poisoning refused, fastify's own errors for the 400. */
