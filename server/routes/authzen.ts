@@ -38,14 +38,16 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
    */
   const complete = (e: { type: string; id: string; properties?: Record<string, unknown> }): Entity => {
     const stored = entities.attributes(e.type, e.id);
-    return { type: e.type, id: e.id, attributes: stored ? { ...e.properties, ...stored } : { ...e.properties } };
+    // Merged only when both sides have attributes; otherwise one side is used as it is (nothing mutates them).
+    const attributes = stored === undefined ? (e.properties ?? {}) : e.properties === undefined ? stored : { ...e.properties, ...stored };
+    return { type: e.type, id: e.id, attributes: attributes as Record<string, unknown> };
   };
 
   const toRequest = (subject: AzEntity, action: AzAction, resource: AzEntity, context?: Record<string, unknown>): AuthorizeRequest => ({
     principal: complete(subject),
     action: action.name,
     resource: complete(resource),
-    context: { ...action.properties, ...context },
+    context: action.properties === undefined ? (context ?? {}) : { ...action.properties, ...context },
   });
 
   const decide = (e: Engine, req: AuthorizeRequest): Decision => {

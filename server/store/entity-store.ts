@@ -9,7 +9,8 @@ import type { ValueType } from '../../engine/lang/types.js';
 import type { SqlClause } from '../../engine/plan/to-sql.js';
 
 export class EntityStore {
-  private readonly cache = new Map<string, Record<string, unknown> | null>();
+  /** type → id → attributes (frozen: callers share them), or null when not stored. */
+  private readonly cache = new Map<string, Map<string, Readonly<Record<string, unknown>> | null>>();
   private version = -1;
   private readonly stmts;
 
@@ -33,13 +34,14 @@ export class EntityStore {
     }
   }
 
-  attributes(type: string, id: string): Record<string, unknown> | undefined {
-    const key = `${type}\u0000${id}`;
-    let hit = this.cache.get(key);
+  attributes(type: string, id: string): Readonly<Record<string, unknown>> | undefined {
+    let ofType = this.cache.get(type);
+    if (ofType === undefined) this.cache.set(type, (ofType = new Map()));
+    let hit = ofType.get(id);
     if (hit === undefined) {
       const row = this.stmts.get.get(type, id) as { attributes: string } | undefined;
-      hit = row ? (JSON.parse(row.attributes) as Record<string, unknown>) : null;
-      this.cache.set(key, hit);
+      hit = row ? Object.freeze(JSON.parse(row.attributes) as Record<string, unknown>) : null;
+      ofType.set(id, hit);
     }
     return hit ?? undefined;
   }
