@@ -42,17 +42,16 @@ interface Run {
 const WARMUP_SECONDS = 2;
 
 /** One measured run, after an unmeasured warm-up on the same bodies (JIT, caches, the log's first partition). */
-async function load(name: string, url: string, bodies: string[]): Promise<Run> {
-  const options = {
-    url,
-    connections: CONNECTIONS,
-    method: 'POST' as const,
-    headers: { 'content-type': 'application/json' },
-    requests: bodies.map((body) => ({ method: 'POST' as const, body })),
-  };
-  await autocannon({ ...options, duration: WARMUP_SECONDS });
-  const result = await autocannon({ ...options, duration: SECONDS });
+/** One autocannon run of `seconds` over `bodies`, POSTed as JSON. */
+async function run(name: string, url: string, bodies: string[], seconds: number, connections = CONNECTIONS): Promise<Run> {
+  const requests = bodies.map((body) => ({ method: 'POST' as const, body }));
+  const result = await autocannon({ url, connections, duration: seconds, method: 'POST', headers: { 'content-type': 'application/json' }, requests });
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+}
+
+async function load(name: string, url: string, bodies: string[]): Promise<Run> {
+  await run(name, url, bodies, WARMUP_SECONDS);
+  return run(name, url, bodies, SECONDS);
 }
 
 const requests = generateRequests(1000, 7);
@@ -108,12 +107,9 @@ interface Mixed {
   batch: Run;
 }
 async function mixed(label: string, url: string): Promise<Mixed> {
-  const run = async (name: string, path: string, bodies: string[], connections: number, duration: number): Promise<Run> => {
-    const r = await autocannon({ url: url + path, connections, duration, method: 'POST', headers: { 'content-type': 'application/json' }, requests: bodies.map((body) => ({ method: 'POST' as const, body })) });
-    return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
-  };
-  await Promise.all([run('', '/v1/authorize', singles, 10, WARMUP_SECONDS), run('', '/v1/authorize/batch', bigBatches, 4, WARMUP_SECONDS)]);
-  const [single, batch] = await Promise.all([run('single', '/v1/authorize', singles, 10, SECONDS), run('batch', '/v1/authorize/batch', bigBatches, 4, SECONDS)]);
+  const both = (seconds: number) => Promise.all([run('single', `${url}/v1/authorize`, singles, seconds, 10), run('batch', `${url}/v1/authorize/batch`, bigBatches, seconds, 4)]);
+  await both(WARMUP_SECONDS);
+  const [single, batch] = await both(SECONDS);
   return { label, single, batch };
 }
 

@@ -81,6 +81,5 @@ export function userEntity(u: UserRecord): { type: string; id: string; attribute
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const { message, path } = describeInvalid(schema, body);
-  throw new HttpError('invalid_request', message, path);
+  throw invalidBody(schema, body);
 }

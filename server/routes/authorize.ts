@@ -6,12 +6,12 @@ import { decideBatch } from '../batch/decide-batch.js';
 import { compileBodyValidator } from '../batch/json-body.js';
 import { decisionJson } from '../decision-json.js';
 import { BadCredential, prepare } from '../prepare-request.js';
-import { recordDecision } from '../record-decision.js';
+import { recordBatch, recordDecision } from '../record-decision.js';
 import type { AppDeps } from '../app.js';
 import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
 
 export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, metrics, keys, decisionLog, pool } = deps;
+  const { policies, metrics, keys, pool } = deps;
   const singleLatency = metrics.latency.timer('authorize');
   const batchLatency = metrics.latency.timer('batch');
 
@@ -48,8 +48,7 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       const text = request.body as string;
       const pooled = pool?.run(text, engine.revision);
       const decided = (pooled && (await pooled)) ?? decideBatch(text, { engine, validate, schema, keys, clock: deps.clock, logRequests: deps.config.logRequests });
-      decisionLog.appendBatch(decided.log);
-      metrics.countBatch(decided.log);
+      recordBatch(deps, decided.log);
       batchLatency.end(started);
       return reply.type('application/json; charset=utf-8').send(decided.json);
     });

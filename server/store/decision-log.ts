@@ -36,6 +36,7 @@ export class DecisionLog {
   private pending = new LogBatchBuilder();
   /** Batches not yet handed over or written: made by the batch route, or taken from `pending` by a failed inline write. */
   private ready: LogBatch[] = [];
+  /** Rows in `ready`, kept as a count: the queue's depth is read on every append. */
   private readyRows = 0;
   /** Rows handed to the writer and not yet acknowledged. */
   private inflight = 0;
