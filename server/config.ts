@@ -21,8 +21,8 @@ export const ServerConfig = z.object({
   logQueueMax: z.coerce.number().int().min(1).default(500_000),
   logOverflow: z.enum(['block', 'drop']).default('block'),
   logRetentionDays: z.coerce.number().min(0).default(30),
-  /** Rows per partition of the decision log (indexes of bounded size keep writes fast). */
-  logPartitionRows: z.coerce.number().int().min(1000).default(250_000),
+  /** Most decisions in one block of the decision log (one row of SQLite). */
+  logBlockRows: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   logRequests: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(false),
   /** Reload when files in the policy directory change. */
   watch: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
@@ -53,7 +53,7 @@ export const ENV: Record<keyof ServerConfig, string> = {
   logOverflow: 'FLEETGUARD_LOG_OVERFLOW',
   logRetentionDays: 'FLEETGUARD_LOG_RETENTION_DAYS',
   logRequests: 'FLEETGUARD_LOG_REQUESTS',
-  logPartitionRows: 'FLEETGUARD_LOG_PARTITION_ROWS',
+  logBlockRows: 'FLEETGUARD_LOG_BLOCK_ROWS',
   watch: 'FLEETGUARD_WATCH',
   logLevel: 'FLEETGUARD_LOG_LEVEL',
   trustProxy: 'FLEETGUARD_TRUST_PROXY',

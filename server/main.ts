@@ -40,7 +40,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     overflow: config.logOverflow,
     retentionDays: config.logRetentionDays,
     logRequests: config.logRequests,
-    partitionRows: config.logPartitionRows,
+    blockRows: config.logBlockRows,
     clock: Date.now,
     warn,
   }).start();

@@ -1,13 +1,12 @@
 // The decision log. A request only appends a coded row to an in-memory batch (log-batch.ts); every flush
-// interval the batch goes to a writer thread that appends it to the partitioned log
-// (decision-partitions.ts) in one transaction on its own SQLite connection, so SQLite never runs on the
-// request thread. Nothing is lost silently: a full queue either writes synchronously on the request
+// interval the batch goes to a writer thread that appends it as blocks (decision-blocks.ts) in one
+// transaction on its own SQLite connection, so SQLite never runs on the request thread. Nothing is lost silently: a full queue either writes synchronously on the request
 // thread (back-pressure, the default) or drops and counts; shutdown drains everything; after kill -9 at
 // most one flush interval (plus one write) is missing.
 import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
-import { dropPartitionsBefore, PartitionedWriter } from './decision-partitions.js';
+import { BlockWriter, decisionsSql, dropDecisionsBefore } from './decision-blocks.js';
 import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './log-batch.js';
 import { workerUrl } from '../worker-url.js';
 
@@ -18,8 +17,8 @@ export interface DecisionLogOptions {
   retentionDays: number;
   /** Also store each request as JSON (needed to replay decisions; costs about 1 µs per decision). */
   logRequests: boolean;
-  /** Rows per partition of the log. */
-  partitionRows: number;
+  /** Most rows in one block of the log. */
+  blockRows: number;
   clock: () => number;
   /** Called for conditions an operator must see (a full queue, a failed write). */
   warn: (message: string, details?: Record<string, unknown>) => void;
@@ -46,13 +45,13 @@ export class DecisionLog {
   private idle: (() => void)[] = [];
   private closed: Promise<void> | undefined;
   readonly stats: DecisionLogStats = { written: 0, dropped: 0, writeErrors: 0, blockedFlushes: 0 };
-  private readonly inline: PartitionedWriter;
+  private readonly inline: BlockWriter;
 
   /** `file` is the database path for the writer thread; without one (`:memory:`) rows are written inline. */
   constructor(private readonly db: Db, file: string | undefined, private readonly options: DecisionLogOptions) {
-    this.inline = new PartitionedWriter(db, options.partitionRows);
+    this.inline = new BlockWriter(db, options.blockRows);
     if (file !== undefined && file !== ':memory:') {
-      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), { workerData: { file, partitionRows: options.partitionRows } });
+      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), { workerData: { file, blockRows: options.blockRows } });
       this.worker.unref();
       this.worker.on('message', (m: { written?: number; error?: string; queued?: number }) => {
         if (m.written !== undefined) {
@@ -175,10 +174,10 @@ export class DecisionLog {
     if (this.inflight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  /** Drops the partitions older than the retention; returns the number of decisions dropped. */
+  /** Drops the blocks older than the retention; returns the number of decisions dropped. */
   prune(): number {
     if (this.options.retentionDays <= 0) return 0;
-    return dropPartitionsBefore(this.db, this.options.clock() - this.options.retentionDays * 86_400_000);
+    return dropDecisionsBefore(this.db, this.options.clock() - this.options.retentionDays * 86_400_000);
   }
 
   close(): Promise<void> {
@@ -233,13 +232,14 @@ export interface LoggedDecision {
 
 export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
   const where: string[] = [];
-  const params: unknown[] = [];
+  // The blocks' time range first: their parameters come first in the text.
+  const params: unknown[] = [q.since, q.until].filter((t) => t !== undefined);
   if (q.principal !== undefined) { where.push('principal_id = ?'); params.push(q.principal); }
   if (q.resource !== undefined) { where.push('resource_id = ?'); params.push(q.resource); }
   if (q.outcome !== undefined) { where.push('outcome = ?'); params.push(q.outcome); }
   if (q.since !== undefined) { where.push('time >= ?'); params.push(q.since); }
   if (q.until !== undefined) { where.push('time < ?'); params.push(q.until); }
-  const sql = `SELECT * FROM decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
+  const sql = `SELECT * FROM (${decisionsSql(db, { since: q.since !== undefined, until: q.until !== undefined })}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
   const rows = db.prepare(sql).all(...params, q.limit ?? 1000) as Record<string, unknown>[];
   return rows.map((r) => {
     const out: LoggedDecision = {

@@ -125,10 +125,3 @@ export function rowsIn(batches: readonly LogBatch[]): number {
 export function transferList(batch: LogBatch): ArrayBuffer[] {
   return [batch.numbers.buffer, batch.ids.buffer];
 }
-
-/** A batch's ids as one string, to cut by the lengths in its rows. */
-export function idsText(batch: LogBatch): string {
-  let text = '';
-  for (let i = 0; i < batch.ids.length; i += 8192) text += String.fromCharCode.apply(null, batch.ids.subarray(i, i + 8192) as unknown as number[]);
-  return text;
-}

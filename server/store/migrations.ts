@@ -1,5 +1,10 @@
 // Numbered schema migrations; `PRAGMA user_version` records how many have run. Append, never edit.
-export const MIGRATIONS: readonly string[] = [
+// A migration is SQL, or a function for one whose SQL depends on what the file holds.
+import type { Db } from './database.js';
+import { BLOCKS_DDL, rebuildDecisionsView } from './decision-blocks.js';
+import { sealPartitions } from './decision-partitions.js';
+
+export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
   // 1: the decision log. Rows arrive in time order, so `seq` orders them; only principal and resource
   //    are indexed (each random-key index costs ~0.6 µs a row, and the writer must keep up with batches).
   `CREATE TABLE decisions (
@@ -88,4 +93,12 @@ export const MIGRATIONS: readonly string[] = [
      id INTEGER PRIMARY KEY,
      text TEXT NOT NULL UNIQUE
    );`,
+  // 5: the decision log in blocks (decision-blocks.ts): a block of rows is one JSON text, written in one
+  //    insert (0.32 µs a row against 1.6 µs for coded rows and their indexes). The partitions are
+  //    sealed as they are and stay readable; the `decisions` view shows them, then the blocks' rows.
+  (db) => {
+    db.exec(BLOCKS_DDL);
+    sealPartitions(db);
+    rebuildDecisionsView(db);
+  },
 ];

@@ -20,7 +20,7 @@ function setup(options: Partial<DecisionLogOptions>) {
   const log = new DecisionLog(db, undefined, {
     flushMs: 250,
     logRequests: true,
-    partitionRows: 1000,
+    blockRows: 4096,
     queueMax: 10,
     overflow: 'block',
     retentionDays: 30,
@@ -54,7 +54,7 @@ describe('decision log', () => {
 
   it('keeps entries queued when a write fails, and writes them once the database recovers', () => {
     const { db, log, warnings } = setup({});
-    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decisions_0 BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
+    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decision_blocks BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
     log.append(decision('a'), req, 1);
     log.flushAll();
     expect(log.stats.writeErrors).toBe(1);
@@ -65,8 +65,8 @@ describe('decision log', () => {
     expect(count(db)).toBe(1);
   });
 
-  it('drops partitions older than the retention, never the one being written', () => {
-    const { db, log, advance } = setup({ retentionDays: 1, partitionRows: 1 });
+  it('drops the blocks whose newest decision is older than the retention', () => {
+    const { db, log, advance } = setup({ retentionDays: 1 });
     log.append(decision('old'), req, 1);
     log.flushAll();
     advance(2 * 86_400_000);
@@ -74,25 +74,24 @@ describe('decision log', () => {
     log.flushAll();
     expect(log.prune()).toBe(1);
     expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['new']);
+    expect(log.prune()).toBe(0);
     advance(2 * 86_400_000);
-    expect(log.prune()).toBe(0); // 'new' is in the partition being written
+    expect(log.prune()).toBe(1);
+    expect(count(db)).toBe(0);
   });
 
-  it('rotates partitions, keeps seq global and the decisions view whole', () => {
-    const { db, log } = setup({ partitionRows: 10, queueMax: 100_000 });
-    for (let i = 0; i < 35; i++) {
+  it('cuts blocks of at most blockRows decisions, keeps seq global and the decisions view whole', () => {
+    const { db, log } = setup({ blockRows: 4, queueMax: 100_000 });
+    for (let i = 0; i < 23; i++) {
       log.append(decision(`p${i}`), req, 1);
-      if (i % 5 === 4) log.flushAll();
+      if (i === 4 || i === 5) log.flushAll(); // a block of 5 rows cut at 4, then a block of one
     }
     log.flushAll();
-    const partitions = db.prepare('SELECT name, rows FROM decision_partitions ORDER BY number').all();
-    expect(partitions).toEqual([{ name: 'decisions_0', rows: 10 }, { name: 'decisions_1', rows: 10 }, { name: 'decisions_2', rows: 10 }, { name: 'decisions_3', rows: 5 }]);
-    // Sealed partitions are indexed; the one being written is not (yet).
-    const indexes = db.prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name LIKE '%_principal' ORDER BY tbl_name").pluck().all();
-    expect(indexes).toEqual(['decisions_0', 'decisions_1', 'decisions_2']);
+    const blocks = db.prepare('SELECT first_seq, rows FROM decision_blocks ORDER BY first_seq').all();
+    expect(blocks).toEqual([[1, 4], [5, 1], [6, 1], [7, 4], [11, 4], [15, 4], [19, 4], [23, 1]].map(([first_seq, rows]) => ({ first_seq, rows })));
     const seqs = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
-    expect(seqs).toEqual(Array.from({ length: 35 }, (_, i) => i + 1));
-    expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(Array.from({ length: 35 }, (_, i) => `p${i}`));
+    expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+    expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(Array.from({ length: 23 }, (_, i) => `p${i}`));
   });
 
   it('with a database file, a writer thread writes what requests append; close drains it', async () => {
@@ -100,7 +99,7 @@ describe('decision log', () => {
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
     expect(db.pragma('page_size', { simple: true })).toBe(16384); // a new file takes the larger pages
-    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: Date.now, warn: () => {} }).start();
+    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: Date.now, warn: () => {} }).start();
     for (let i = 0; i < 2500; i++) log.append(decision(`w${i}`), req, 1);
     await log.drain();
     expect(log.stats.written).toBe(2500);
@@ -120,7 +119,7 @@ describe('when the writer thread dies', () => {
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
     const warnings: string[] = [];
-    const log = new DecisionLog(db, file, { flushMs: 10_000, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: Date.now, warn: (m) => warnings.push(m) });
+    const log = new DecisionLog(db, file, { flushMs: 10_000, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: Date.now, warn: (m) => warnings.push(m) });
     log.append(decision('before'), req, 1);
     await log.drain();
     expect(log.stats.written).toBe(1);
@@ -136,8 +135,9 @@ describe('when the writer thread dies', () => {
 });
 
 describe('what is logged is what is read back', () => {
-  const name = fc.constantFrom('device', 'user', 'read', 'fleet', 'sha256:a', 'sha256:b', 'ü-名前', '');
-  const text = fc.string({ unit: 'grapheme', maxLength: 8 });
+  const name = fc.constantFrom('device', 'user', 'read', 'fleet', 'sha256:a', 'sha256:b', 'ü-名前', '', 'a"b\\c', 'r1,r2');
+  // Ids as requests can carry them: any text, quotes, backslashes and control characters included.
+  const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), fc.constantFrom('"', '\\', '\n\u0000', 'dev-1'));
   const ruleId = fc.constantFrom('r1', 'device-read', 'deny-all');
   const entry = fc.record({
     request: fc.record({ principal: fc.record({ type: name, id: text }), action: name, resource: fc.record({ type: name, id: text }) }),
@@ -146,31 +146,37 @@ describe('what is logged is what is read back', () => {
     revision: name,
     errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
     latency: fc.double({ min: 0, max: 1e6, noNaN: true }),
-    flushAfter: fc.nat(40).map((n) => n === 0), // batches of all sizes, some over one multi-row INSERT
+    // Time moves on, or back (a clock set back), within a block and between blocks.
+    advance: fc.oneof(fc.constant(0), fc.integer({ min: -5_000, max: 5_000 }), fc.integer({ min: 0, max: 40 * 86_400_000 })),
+    flushAfter: fc.nat(40).map((n) => n === 0), // batches of all sizes, and blocks cut inside them
   });
 
-  it('every field, across batches that code names differently, with and without the request stored', () => {
+  it('every field, across batches and blocks that code names differently, with and without the request stored', () => {
     fc.assert(
-      fc.property(fc.array(entry, { minLength: 1, maxLength: 150 }), fc.boolean(), (entries, logRequests) => {
-        const { db, log } = setup({ queueMax: 100_000, partitionRows: 1000, logRequests });
-        entries.forEach((e, i) => {
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 150 }), fc.boolean(), fc.integer({ min: 1, max: 64 }), (entries, logRequests, blockRows) => {
+        const { db, log, advance } = setup({ queueMax: 100_000, blockRows, logRequests });
+        const times = entries.map((e, i) => {
           const d: Decision = {
             decision: e.allowed ? 'allow' : 'deny', allowed: e.allowed, decisionId: `id-${i}`, policyRevision: e.revision,
             matched: e.matched.map((rule) => ({ policy: 'p.yaml', rule, effect: 'allow' as const })), errors: e.errors,
           };
+          const time = advance(e.advance);
           log.append(d, e.request, e.latency);
           if (e.flushAfter) log.flushAll();
+          return time;
         });
         log.flushAll();
-        const read = queryDecisions(db, { limit: 1000 });
-        expect(read).toHaveLength(entries.length);
-        read.forEach((r, i) => {
-          const e = entries[i]!;
-          expect(r).toEqual({
-            decisionId: `id-${i}`, time: '2026-06-01T00:00:00.000Z',
+        const read = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
+        expect(read).toEqual(entries.map((_, i) => i + 1));
+        const byId = new Map(queryDecisions(db, { limit: 1000 }).map((r) => [r.decisionId, r]));
+        expect(byId.size).toBe(entries.length);
+        entries.forEach((e, i) => {
+          expect(byId.get(`id-${i}`)).toEqual({
+            decisionId: `id-${i}`, time: new Date(times[i]!).toISOString(),
             principalType: e.request.principal.type, principalId: e.request.principal.id, action: e.request.action,
             resourceType: e.request.resource.type, resourceId: e.request.resource.id,
-            outcome: e.allowed ? 'allow' : 'deny', matched: e.matched, policyRevision: e.revision, latencyUs: e.latency,
+            outcome: e.allowed ? 'allow' : 'deny', matched: e.matched, policyRevision: e.revision,
+            latencyUs: Math.round(e.latency * 1000) / 1000, // kept to the nanosecond
             ...(e.errors ? { errors: e.errors } : {}), ...(logRequests ? { request: e.request } : {}),
           });
         });
@@ -180,24 +186,104 @@ describe('what is logged is what is read back', () => {
     );
   });
 
-  it('a log written before names were coded (schema 3) stays readable, and new decisions follow it', () => {
+  it('ids that are not well-formed UTF-16 (lone surrogates) never spoil a block: the other rows read back whole', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 6 }), { minLength: 1, maxLength: 30 }), (ids) => {
+        const { db, log } = setup({ queueMax: 100_000 });
+        ids.forEach((id, i) => log.append(decision(`id-${i}`), { ...req, principal: { type: 'device', id } }, 1));
+        log.flushAll();
+        const read = queryDecisions(db, { limit: 1000 });
+        expect(read.map((r) => r.decisionId)).toEqual(ids.map((_, i) => `id-${i}`));
+        read.forEach((r, i) => {
+          if (!/\p{Cs}/u.test(ids[i]!)) expect(r.principalId).toBe(ids[i]);
+          expect(r.resourceId).toBe('f-1');
+        });
+        db.close();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('time filters skip blocks outside the range and agree with filtering every row', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), (offsets, a, b) => {
+        const start = Date.parse('2026-06-01T00:00:00Z');
+        let now = start;
+        const { db, log } = setup({ queueMax: 100_000, blockRows: 5, clock: () => now });
+        offsets.forEach((t, i) => {
+          now = start + t;
+          log.append(decision(`id-${i}`), req, 1);
+          if (i % 7 === 3) log.flushAll();
+        });
+        log.flushAll();
+        const [since, until] = [start + Math.min(a, b), start + Math.max(a, b)];
+        const expected = offsets.map((t, i) => [start + t, i] as const).filter(([t]) => t >= since && t < until).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, i]) => `id-${i}`);
+        expect(queryDecisions(db, { since, until, limit: 1000 }).map((r) => r.decisionId)).toEqual(expected);
+        db.close();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  const oldDatabase = (version: number, file: string) => {
+    const old = new Database(file);
+    MIGRATIONS.slice(0, version).forEach((m) => old.exec(m as string));
+    old.pragma(`user_version = ${version}`);
+    return old;
+  };
+  const at = (iso: string) => Date.parse(iso);
+
+  it('a log written in text rows (schema 3) stays readable, and new decisions follow it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
     const file = join(dir, 'old.db');
-    const old = new Database(file);
-    MIGRATIONS.slice(0, 3).forEach((m) => old.exec(m));
-    old.pragma('user_version = 3');
-    old.prepare(`INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`).run(Date.parse('2026-05-01T00:00:00Z'));
+    const old = oldDatabase(3, file);
+    old.prepare(`INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`).run(at('2026-05-01T00:00:00Z'));
     old.exec(`UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0`);
     old.close();
 
     const db = openDatabase(file);
-    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 0, logRequests: false, partitionRows: 1000, clock: () => Date.parse('2026-06-01T00:00:00Z'), warn: () => {} });
+    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: () => at('2026-06-01T00:00:00Z'), warn: () => {} });
     log.append(decision('new-1'), req, 1);
     log.flushAll();
     const rows = queryDecisions(db, { principal: 'd-1' });
     expect(rows.map((r) => [r.decisionId, r.outcome, r.matched, r.policyRevision])).toEqual([['old-1', 'allow', ['device-read'], 'sha256:old'], ['new-1', 'deny', [], 'sha256:x']]);
-    expect(db.prepare('SELECT name, rows, format FROM decision_partitions ORDER BY number').all()).toEqual([{ name: 'decisions_0', rows: 1, format: 1 }, { name: 'decisions_1', rows: 1, format: 2 }]);
+    expect(db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all()).toEqual([1, 2]);
     expect(queryDecisions(db, { outcome: 'deny' }).map((r) => r.decisionId)).toEqual(['new-1']);
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a log of coded partitions (schema 4) is sealed as it is: indexed, empty ones dropped, read before the blocks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
+    const file = join(dir, 'old.db');
+    const old = oldDatabase(4, file);
+    // As schema 4 left it: a sealed text partition, the coded one being written, then an empty one.
+    old.exec(`INSERT INTO decision_names (id, text) VALUES (1, 'device'), (2, 'read'), (3, 'fleet'), (4, ''), (5, 'sha256:v4');
+      INSERT INTO decisions_0 VALUES (1, 'v3-1', 0, 'device', 'd-1', 'read', 'fleet', 'f-1', 'deny', '', 'sha256:v3', 1, NULL, NULL);
+      UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0;
+      CREATE TABLE decisions_1 (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL, principal_type INTEGER NOT NULL, principal_id TEXT NOT NULL,
+        action INTEGER NOT NULL, resource_type INTEGER NOT NULL, resource_id TEXT NOT NULL, allowed INTEGER NOT NULL, matched INTEGER NOT NULL,
+        policy_revision INTEGER NOT NULL, latency_us REAL NOT NULL, errors TEXT, request TEXT);
+      INSERT INTO decisions_1 VALUES (2, 'v4-1', 5, 1, 'd-1', 2, 3, 'f-1', 0, 4, 5, 1.5, NULL, NULL), (3, 'v4-2', 6, 1, 'd-2', 2, 3, 'f-1', 0, 4, 5, 1.5, NULL, NULL);
+      INSERT INTO decision_partitions (number, name, rows, first_time, last_time, format) VALUES (1, 'decisions_1', 2, 5, 6, 2);
+      CREATE TABLE decisions_2 AS SELECT * FROM decisions_1 WHERE 0;
+      INSERT INTO decision_partitions (number, name, rows, format) VALUES (2, 'decisions_2', 0, 2);`);
+    old.close();
+
+    const db = openDatabase(file);
+    expect(db.prepare('SELECT name FROM decision_partitions ORDER BY number').pluck().all()).toEqual(['decisions_0', 'decisions_1']);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'decisions_%' ORDER BY name").pluck().all()).toEqual([
+      'decisions_0_principal', 'decisions_0_resource', 'decisions_1_principal', 'decisions_1_resource',
+    ]);
+    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 1, logRequests: false, blockRows: 4096, clock: () => at('2026-06-01T00:00:00Z'), warn: () => {} });
+    log.append(decision('v5-1'), req, 1);
+    log.flushAll();
+    expect(db.prepare('SELECT seq, id, principal_type, action, outcome, policy_revision FROM decisions ORDER BY seq').raw().all()).toEqual([
+      [1, 'v3-1', 'device', 'read', 'deny', 'sha256:v3'], [2, 'v4-1', 'device', 'read', 'deny', 'sha256:v4'], [3, 'v4-2', 'device', 'read', 'deny', 'sha256:v4'], [4, 'v5-1', 'device', 'read', 'deny', 'sha256:x'],
+    ]);
+    expect(queryDecisions(db, { principal: 'd-2' }).map((r) => r.decisionId)).toEqual(['v4-2']);
+    expect(log.prune()).toBe(3); // both partitions are past the retention; the view is rebuilt without them
+    expect(db.prepare('SELECT id FROM decisions').pluck().all()).toEqual(['v5-1']);
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,0 +1,78 @@
+// The decision log in SQLite since migration 5: one row of `decision_blocks` per block of decisions
+// (log-block.ts), their rows as a JSON array that the `decisions` view unfolds with `json_each`, after
+// the rows of the partitions written before (decision-partitions.ts). Writing a block is one insert
+// whatever its size; a query scans the blocks of its time range (no index by principal or resource:
+// the writer is on the machine's hot path, an audit query is not; bench/log-bench.ts measures both).
+// Every write is one IMMEDIATE transaction, so sidecars sharing the file never race on `seq`, which stays
+// global and increasing across partitions and blocks.
+import type { Db } from './database.js';
+import { dropPartitionsBefore, legacyMaxSeq, partitionsSql } from './decision-partitions.js';
+import type { LogBatch } from './log-batch.js';
+import { encodeBlocks } from './log-block.js';
+
+export const BLOCKS_DDL = `CREATE TABLE decision_blocks (
+  first_seq INTEGER PRIMARY KEY,
+  rows INTEGER NOT NULL,
+  base_time INTEGER NOT NULL,
+  first_time INTEGER NOT NULL,
+  last_time INTEGER NOT NULL,
+  names TEXT NOT NULL,
+  data TEXT NOT NULL
+);`;
+
+/** Blocks' rows in the columns of migration 1; `where` filters blocks (by their time range). */
+function blocksSql(where = ''): string {
+  const v = (i: number) => `r.value ->> ${i}`;
+  const name = (i: number) => `b.names ->> (${v(i)})`;
+  return `SELECT b.first_seq + r.key AS seq, ${v(0)} AS id, b.base_time + ${v(1)} AS time,
+     ${name(2)} AS principal_type, ${v(3)} AS principal_id, ${name(4)} AS action, ${name(5)} AS resource_type,
+     ${v(6)} AS resource_id, CASE ${v(7)} WHEN 1 THEN 'allow' ELSE 'deny' END AS outcome, ${name(8)} AS matched,
+     ${name(9)} AS policy_revision, ${v(10)} / 1000.0 AS latency_us, nullif(r.value -> 11, 'null') AS errors, r.value -> 12 AS request
+     FROM decision_blocks b, json_each(b.data) r ${where}`;
+}
+
+/** Every decision; blocks outside [since, until) are skipped when those are given (as `?` parameters, in that order). */
+export function decisionsSql(db: Db, range: { since?: boolean; until?: boolean } = {}): string {
+  const where = [range.since ? 'b.last_time >= ?' : '', range.until ? 'b.first_time < ?' : ''].filter(Boolean);
+  return [...partitionsSql(db), blocksSql(where.length ? `WHERE ${where.join(' AND ')}` : '')].join(' UNION ALL ');
+}
+
+export function rebuildDecisionsView(db: Db): void {
+  db.exec('DROP VIEW IF EXISTS decisions');
+  db.exec(`CREATE VIEW decisions AS ${decisionsSql(db)}`);
+}
+
+export class BlockWriter {
+  private readonly insert;
+  private readonly lastBlock;
+  private readonly write;
+
+  constructor(db: Db, private readonly blockRows: number) {
+    // The text arrives as UTF-8 bytes and is stored as TEXT, so SQLite's JSON functions read it.
+    this.insert = db.prepare('INSERT INTO decision_blocks VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))');
+    this.lastBlock = db.prepare('SELECT first_seq + rows FROM decision_blocks ORDER BY first_seq DESC LIMIT 1').pluck();
+    const legacy = legacyMaxSeq(db);
+    this.write = db.transaction((batches: readonly LogBatch[]) => {
+      let seq = (this.lastBlock.get() as number | undefined) ?? legacy + 1;
+      for (const b of encodeBlocks(batches, this.blockRows)) {
+        this.insert.run(seq, b.rows, b.baseTime, b.firstTime, b.lastTime, b.names, b.data);
+        seq += b.rows;
+      }
+    });
+  }
+
+  /** Writes batches in one transaction under the write lock. */
+  append(batches: readonly LogBatch[]): void {
+    if (batches.some((b) => b.rows > 0)) this.write.immediate(batches);
+  }
+}
+
+/** Drops the decisions older than `cutoff`: whole blocks (and partitions) whose newest row is older. */
+export function dropDecisionsBefore(db: Db, cutoff: number): number {
+  return db.transaction(() => {
+    const blocks = db.prepare('DELETE FROM decision_blocks WHERE last_time < ? RETURNING rows').pluck().all(cutoff) as number[];
+    const partitionRows = dropPartitionsBefore(db, cutoff);
+    if (partitionRows > 0) rebuildDecisionsView(db);
+    return blocks.reduce((a, b) => a + b, 0) + partitionRows;
+  }).immediate();
+}
