@@ -80,8 +80,10 @@ const todoInline = await serve('todo-inline', '--policies', join(ROOT, 'examples
 const sidecarInline = await serve('bench-inline', '--decision-threads', '0');
 
 // A shared 2-core machine drifts by ±10% between runs: each comparison runs its two sides back to back,
-// ROUNDS times, and reports the median of the per-round ratios.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// ROUNDS times, and reports the median of the per-round ratios. The order alternates from one round to
+// the next (base first, then subject first): the second run of a pair measured up to 5% faster than the
+// first whichever it was, a bias that would otherwise always favour the subject.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 interface Pair {
   label: string;
   base: Run[];
@@ -90,8 +92,13 @@ interface Pair {
 async function pair(label: string, base: () => Promise<Run>, subject: () => Promise<Run>): Promise<Pair> {
   const p: Pair = { label, base: [], subject: [] };
   for (let r = 0; r < ROUNDS; r++) {
-    p.base.push(await base());
-    p.subject.push(await subject());
+    if (r % 2 === 0) {
+      p.base.push(await base());
+      p.subject.push(await subject());
+    } else {
+      p.subject.push(await subject());
+      p.base.push(await base());
+    }
   }
   return p;
 }

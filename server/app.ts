@@ -13,6 +13,7 @@ import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
 import { invalidBody } from './schemas.js';
 import { AJV_OPTIONS, parseJsonBody } from './batch/json-body.js';
+import { lazyChildLogger } from './plugins/lazy-request-logger.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionLog } from './store/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
@@ -53,6 +54,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
     // One log line per decision would cost more than the decision: decisions go to the decision log.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.config.bodyLimit,
     // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
     ajv: AJV_OPTIONS,
