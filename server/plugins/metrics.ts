@@ -19,7 +19,7 @@ export class Metrics {
   readonly latency = new RouteLatency(this.registry);
 
   constructor(policies: PolicyHolder, log: { stats: DecisionLogStats; queueDepth: number }, threads?: { status: { running: number; loaded: number } }) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_', eventLoopMonitoringPrecision: 100 });
     const counts = this.decisionCounts;
     new Counter({
       name: 'fleetguard_decisions_total',

@@ -1,13 +1,15 @@
 // The decision log in SQLite since migration 5: one row of `decision_blocks` per block of decisions
 // (log-block.ts), their rows as a JSON array that the `decisions` view unfolds with `json_each`, after
 // the rows of the partitions written before (decision-partitions.ts). Writing a block is one insert
-// whatever its size; a query scans the blocks of its time range (no index by principal or resource:
-// the writer is on the machine's hot path, an audit query is not; bench/log-bench.ts measures both).
+// whatever its size. There is no index by principal or resource (the writer is on the machine's hot
+// path, an audit query is not): a query unfolds the blocks of its time range whose id filter may hold
+// the principal or resource asked for (id-filter.ts; bench/log-bench.ts measures both sides).
 // Every write is one IMMEDIATE transaction, so sidecars sharing the file never race on `seq`, which stays
 // global and increasing across partitions and blocks.
 import type { Db } from './database.js';
 import { dropPartitionsBefore, legacyMaxSeq, partitionsSql } from './decision-partitions.js';
 import type { LogBatch } from './log-batch.js';
+import { mayHold, type IdKind } from './id-filter.js';
 import { encodeBlocks } from './log-block.js';
 
 export const BLOCKS_DDL = `CREATE TABLE decision_blocks (
@@ -17,7 +19,8 @@ export const BLOCKS_DDL = `CREATE TABLE decision_blocks (
   first_time INTEGER NOT NULL,
   last_time INTEGER NOT NULL,
   names TEXT NOT NULL,
-  data TEXT NOT NULL
+  data TEXT NOT NULL,
+  ids BLOB
 );`;
 
 /** Blocks' rows in the columns of migration 1; `where` filters blocks (by their time range). */
@@ -31,15 +34,42 @@ function blocksSql(where = ''): string {
      FROM decision_blocks b, json_each(b.data) r ${where}`;
 }
 
-/** Every decision; blocks outside [since, until) are skipped when those are given (as `?` parameters, in that order). */
-export function decisionsSql(db: Db, range: { since?: boolean; until?: boolean } = {}): string {
-  const where = [range.since ? 'b.last_time >= ?' : '', range.until ? 'b.first_time < ?' : ''].filter(Boolean);
-  return [...partitionsSql(db), blocksSql(where.length ? `WHERE ${where.join(' AND ')}` : '')].join(' UNION ALL ');
+/** What a query may skip whole blocks by: their time range, and the ids their filters may hold. */
+export interface BlockFilter {
+  since?: number | undefined;
+  until?: number | undefined;
+  principal?: string | undefined;
+  resource?: string | undefined;
+}
+
+/** Every decision, as SQL and its parameters; blocks that `filter` rules out are not unfolded. */
+export function decisionsSql(db: Db, filter: BlockFilter = {}): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.since !== undefined) { where.push('b.last_time >= ?'); params.push(filter.since); }
+  if (filter.until !== undefined) { where.push('b.first_time < ?'); params.push(filter.until); }
+  for (const kind of ['principal', 'resource'] as const) {
+    if (filter[kind] === undefined) continue;
+    where.push(`${MAY_HOLD}(b.ids, '${kind}', ?)`);
+    params.push(filter[kind]);
+  }
+  if (where.length > 0) registerMayHold(db);
+  const blocks = blocksSql(where.length ? `WHERE ${where.join(' AND ')}` : '');
+  return { sql: [...partitionsSql(db), blocks].join(' UNION ALL '), params };
+}
+
+/** The filter test as an SQL function, on connections that query with it (plain SQLite has not got it: the view does not use it). */
+const MAY_HOLD = 'fleetguard_may_hold';
+const registered = new WeakSet<Db>();
+function registerMayHold(db: Db): void {
+  if (registered.has(db)) return;
+  db.function(MAY_HOLD, { deterministic: true }, (ids, kind, id) => (mayHold(ids as Uint8Array | null, kind as IdKind, id as string) ? 1 : 0));
+  registered.add(db);
 }
 
 export function rebuildDecisionsView(db: Db): void {
   db.exec('DROP VIEW IF EXISTS decisions');
-  db.exec(`CREATE VIEW decisions AS ${decisionsSql(db)}`);
+  db.exec(`CREATE VIEW decisions AS ${decisionsSql(db).sql}`);
 }
 
 export class BlockWriter {
@@ -49,13 +79,13 @@ export class BlockWriter {
 
   constructor(db: Db, private readonly blockRows: number) {
     // The text arrives as UTF-8 bytes and is stored as TEXT, so SQLite's JSON functions read it.
-    this.insert = db.prepare('INSERT INTO decision_blocks VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))');
+    this.insert = db.prepare('INSERT INTO decision_blocks VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
     this.lastBlock = db.prepare('SELECT first_seq + rows FROM decision_blocks ORDER BY first_seq DESC LIMIT 1').pluck();
     const legacy = legacyMaxSeq(db);
     this.write = db.transaction((batches: readonly LogBatch[]) => {
       let seq = (this.lastBlock.get() as number | undefined) ?? legacy + 1;
       for (const b of encodeBlocks(batches, this.blockRows)) {
-        this.insert.run(seq, b.rows, b.baseTime, b.firstTime, b.lastTime, b.names, b.data);
+        this.insert.run(seq, b.rows, b.baseTime, b.firstTime, b.lastTime, b.names, b.data, b.ids);
         seq += b.rows;
       }
     });

@@ -231,15 +231,15 @@ export interface LoggedDecision {
 }
 
 export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
+  const from = decisionsSql(db, q);
   const where: string[] = [];
-  // The blocks' time range first: their parameters come first in the text.
-  const params: unknown[] = [q.since, q.until].filter((t) => t !== undefined);
+  const params: unknown[] = [...from.params];
   if (q.principal !== undefined) { where.push('principal_id = ?'); params.push(q.principal); }
   if (q.resource !== undefined) { where.push('resource_id = ?'); params.push(q.resource); }
   if (q.outcome !== undefined) { where.push('outcome = ?'); params.push(q.outcome); }
   if (q.since !== undefined) { where.push('time >= ?'); params.push(q.since); }
   if (q.until !== undefined) { where.push('time < ?'); params.push(q.until); }
-  const sql = `SELECT * FROM (${decisionsSql(db, { since: q.since !== undefined, until: q.until !== undefined })}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
+  const sql = `SELECT * FROM (${from.sql}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
   const rows = db.prepare(sql).all(...params, q.limit ?? 1000) as Record<string, unknown>[];
   return rows.map((r) => {
     const out: LoggedDecision = {

@@ -8,6 +8,7 @@
 // A row: [decision id, time − the block's base time (the first row's, in ms), principal type, principal id, action,
 // resource type, resource id, allowed 0/1, matched rules, policy revision, latency in ns, errors?,
 // request?], where types, actions, matched rules and revisions are indexes into the block's names.
+import { buildFilter, hashUnits } from './id-filter.js';
 import * as col from './log-batch.js';
 import type { LogBatch } from './log-batch.js';
 
@@ -21,6 +22,8 @@ export interface LogBlock {
   names: string;
   /** UTF-8 JSON text of the rows. */
   data: Uint8Array;
+  /** A filter of the principal and resource ids the rows hold (id-filter.ts). */
+  ids: Uint8Array;
 }
 
 const COMMA = 44;
@@ -58,6 +61,8 @@ class BlockEncoder {
   private baseTime = 0;
   private firstTime = Infinity;
   private lastTime = -Infinity;
+  /** Hashes of the rows' principal and resource ids, two a row. */
+  private hashes = new Uint32Array(2048);
 
   /** Appends row `row` of `batch`, whose ids start at code unit `cut`; returns where the next row's start. */
   add(batch: LogBatch, row: number, cut: number, extra: LogBatch['extras'][number] | undefined): number {
@@ -87,6 +92,7 @@ class BlockEncoder {
     out[o++] = COMMA;
     o = int(out, o, recode[n[at + col.PRINCIPAL_TYPE]!]!);
     out[o++] = COMMA;
+    this.hash(batch.ids, cut, cut + principalLength, cut + principalLength + resourceLength);
     o = this.id(batch.ids, cut, (cut += principalLength), o);
     out[o++] = COMMA;
     o = int(out, o, recode[n[at + col.ACTION]!]!);
@@ -121,7 +127,7 @@ class BlockEncoder {
     this.out[this.at] = CLOSE;
     const block: LogBlock = {
       rows: this.rows, baseTime: this.baseTime, firstTime: this.firstTime, lastTime: this.lastTime,
-      names: JSON.stringify(this.names), data: this.out.slice(0, this.at + 1),
+      names: JSON.stringify(this.names), data: this.out.slice(0, this.at + 1), ids: buildFilter(this.hashes, 2 * this.rows),
     };
     this.rows = 0;
     this.at = 1;
@@ -148,6 +154,18 @@ class BlockEncoder {
     const grown = new Uint8Array(Math.max(this.out.length * 2, this.at + bytes));
     grown.set(this.out.subarray(0, this.at));
     this.out = grown;
+  }
+
+  /** Notes the row's principal id (code units `from`..`mid`) and resource id (`mid`..`to`) for the filter. */
+  private hash(ids: Uint16Array, from: number, mid: number, to: number): void {
+    const at = 2 * this.rows;
+    if (at + 2 > this.hashes.length) {
+      const grown = new Uint32Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[at] = hashUnits(ids, from, mid, 'principal');
+    this.hashes[at + 1] = hashUnits(ids, mid, to, 'resource');
   }
 
   /** An id as a JSON string: ASCII that needs no escape is copied as it is, anything else stringified. */

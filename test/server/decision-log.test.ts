@@ -204,24 +204,35 @@ describe('what is logged is what is read back', () => {
     );
   });
 
-  it('time filters skip blocks outside the range and agree with filtering every row', () => {
+  it('queries that skip blocks (by time range, by id filter) answer what filtering every row answers', () => {
+    const id = fc.constantFrom('d-1', 'd-2', 'd-3', 'dé-4', 'f-1', 'x');
+    const row = fc.record({ t: fc.integer({ min: 0, max: 10_000 }), principal: id, resource: id });
+    const query = fc.record({
+      a: fc.integer({ min: 0, max: 10_000 }), b: fc.integer({ min: 0, max: 10_000 }),
+      time: fc.boolean(), principal: fc.option(id, { nil: undefined }), resource: fc.option(id, { nil: undefined }),
+    });
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), (offsets, a, b) => {
+      fc.property(fc.array(row, { minLength: 1, maxLength: 60 }), query, (rows, q) => {
         const start = Date.parse('2026-06-01T00:00:00Z');
         let now = start;
         const { db, log } = setup({ queueMax: 100_000, blockRows: 5, clock: () => now });
-        offsets.forEach((t, i) => {
-          now = start + t;
-          log.append(decision(`id-${i}`), req, 1);
+        rows.forEach((r, i) => {
+          now = start + r.t;
+          log.append(decision(`id-${i}`), { ...req, principal: { type: 'device', id: r.principal }, resource: { type: 'device', id: r.resource } }, 1);
           if (i % 7 === 3) log.flushAll();
         });
         log.flushAll();
-        const [since, until] = [start + Math.min(a, b), start + Math.max(a, b)];
-        const expected = offsets.map((t, i) => [start + t, i] as const).filter(([t]) => t >= since && t < until).sort((x, y) => x[0] - y[0] || x[1] - y[1]).map(([, i]) => `id-${i}`);
-        expect(queryDecisions(db, { since, until, limit: 1000 }).map((r) => r.decisionId)).toEqual(expected);
+        const [since, until] = q.time ? [start + Math.min(q.a, q.b), start + Math.max(q.a, q.b)] : [undefined, undefined];
+        const expected = rows
+          .map((r, i) => ({ ...r, time: start + r.t, i }))
+          .filter((r) => (since === undefined || r.time >= since) && (until === undefined || r.time < until))
+          .filter((r) => (q.principal === undefined || r.principal === q.principal) && (q.resource === undefined || r.resource === q.resource))
+          .sort((x, y) => x.time - y.time || x.i - y.i)
+          .map((r) => `id-${r.i}`);
+        expect(queryDecisions(db, { since, until, principal: q.principal, resource: q.resource, limit: 1000 }).map((r) => r.decisionId)).toEqual(expected);
         db.close();
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 
