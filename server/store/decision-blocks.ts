@@ -8,9 +8,9 @@
 // global and increasing across partitions and blocks.
 import type { Db } from './database.js';
 import { dropPartitionsBefore, legacyMaxSeq, partitionsSql } from './decision-partitions.js';
-import type { LogBatch } from './log-batch.js';
 import { mayHold, type IdKind } from './id-filter.js';
-import { encodeBlocks } from './log-block.js';
+import type { LogBatch } from './log-batch.js';
+import { encodeBlocks, type LogBlock } from './log-block.js';
 
 export const BLOCKS_DDL = `CREATE TABLE decision_blocks (
   first_seq INTEGER PRIMARY KEY,
@@ -23,7 +23,7 @@ export const BLOCKS_DDL = `CREATE TABLE decision_blocks (
   ids BLOB
 );`;
 
-/** Blocks' rows in the columns of migration 1; `where` filters blocks (by their time range). */
+/** Blocks' rows in the columns of migration 1; `where` picks the blocks to unfold. */
 function blocksSql(where = ''): string {
   const v = (i: number) => `r.value ->> ${i}`;
   const name = (i: number) => `b.names ->> (${v(i)})`;
@@ -82,18 +82,19 @@ export class BlockWriter {
     this.insert = db.prepare('INSERT INTO decision_blocks VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
     this.lastBlock = db.prepare('SELECT first_seq + rows FROM decision_blocks ORDER BY first_seq DESC LIMIT 1').pluck();
     const legacy = legacyMaxSeq(db);
-    this.write = db.transaction((batches: readonly LogBatch[]) => {
+    this.write = db.transaction((blocks: readonly LogBlock[]) => {
       let seq = (this.lastBlock.get() as number | undefined) ?? legacy + 1;
-      for (const b of encodeBlocks(batches, this.blockRows)) {
+      for (const b of blocks) {
         this.insert.run(seq, b.rows, b.baseTime, b.firstTime, b.lastTime, b.names, b.data, b.ids);
         seq += b.rows;
       }
     });
   }
 
-  /** Writes batches in one transaction under the write lock. */
+  /** Writes batches in one transaction under the write lock (encoded before taking it). */
   append(batches: readonly LogBatch[]): void {
-    if (batches.some((b) => b.rows > 0)) this.write.immediate(batches);
+    const blocks = encodeBlocks(batches, this.blockRows);
+    if (blocks.length > 0) this.write.immediate(blocks);
   }
 }
 
