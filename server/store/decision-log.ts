@@ -1,8 +1,9 @@
 // The decision log. A request only appends a coded row to an in-memory batch (log-batch.ts); every flush
 // interval the batch goes to a writer thread that appends it as blocks (decision-blocks.ts) in one
-// transaction on its own SQLite connection, so SQLite never runs on the request thread. Nothing is lost silently: a full queue either writes synchronously on the request
-// thread (back-pressure, the default) or drops and counts; shutdown drains everything; after kill -9 at
-// most one flush interval (plus one write) is missing.
+// transaction on its own SQLite connection, so SQLite never runs on the request thread. Nothing is lost
+// silently: a full queue either writes synchronously on the request thread (back-pressure, the default)
+// or drops and counts; shutdown drains everything; after kill -9 at most one flush interval (plus one
+// write) is missing.
 import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from './database.js';
