@@ -2,7 +2,7 @@
 // server, each in its own process on one core, loaded by autocannon from this process on the other.
 // Every run is bounded in time. Results go to bench/README.md by hand.
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +13,13 @@ import { generateRequests } from './workload.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = 50;
+const PIN = process.env.BENCH_PIN === '1';
+const ONLY = process.env.BENCH_ONLY;
+if (PIN) spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)]);
 
 async function startProcess(args: string[]): Promise<{ url: string; stop: () => Promise<void>; startupMs: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
@@ -136,30 +139,40 @@ async function mixed(label: string, url: string): Promise<Mixed> {
   return { label, single, batch };
 }
 
+// BENCH_ONLY=single,batch,authzen,mixed runs only the named comparisons.
+const wanted = (name: string) => ONLY === undefined || ONLY.split(',').includes(name);
 let startupMs = 0;
-const [single, batch] = await withServers([baselineServer, sidecarServer], async ([baseline, sidecar]) => {
-  startupMs = sidecar!.startupMs;
-  return [
-    await pair('/v1/authorize vs bare', () => load('bare fastify route, constant body', `${baseline!.url}/bare`, singles), () => load('/v1/authorize, decision log on', `${sidecar!.url}/v1/authorize`, singles)),
-    await pair('batch vs ceiling', () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline!.url}/ceiling`, batches), () => load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar!.url}/v1/authorize/batch`, batches)),
-  ];
-});
-const protocols = await withServers([todoInlineServer], ([todoInline]) =>
-  pair('AuthZEN vs native, both on the request thread', () => load('todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request', `${todoInline!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request', `${todoInline!.url}/access/v1/evaluations`, authzenBatches)),
-);
-const defaults = await withServers([todoServer], ([todo]) =>
-  pair('AuthZEN vs native, default settings', () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack: /access/v1/evaluations, 100 per request', `${todo!.url}/access/v1/evaluations`, authzenBatches)),
-);
-const mixes: Mixed[] = [
-  await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)),
-  await withServers([sidecarServer], ([s]) => mixed('default (1 decision thread)', s!.url)),
-];
+const pairs: Pair[] = [];
+if (wanted('single') || wanted('batch')) {
+  await withServers([baselineServer, sidecarServer], async ([baseline, sidecar]) => {
+    startupMs = sidecar!.startupMs;
+    if (wanted('single')) pairs.push(await pair('single', () => load('bare fastify route, constant body', `${baseline!.url}/bare`, singles), () => load('/v1/authorize, decision log on', `${sidecar!.url}/v1/authorize`, singles)));
+    if (wanted('batch')) pairs.push(await pair('batch', () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline!.url}/ceiling`, batches), () => load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar!.url}/v1/authorize/batch`, batches)));
+  });
+}
+if (wanted('authzen')) {
+  pairs.push(
+    await withServers([todoInlineServer], ([todoInline]) =>
+      pair('authzen', () => load('todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request', `${todoInline!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request', `${todoInline!.url}/access/v1/evaluations`, authzenBatches)),
+    ),
+  );
+  pairs.push(
+    await withServers([todoServer], ([todo]) =>
+      pair('authzen-defaults', () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack: /access/v1/evaluations, 100 per request', `${todo!.url}/access/v1/evaluations`, authzenBatches)),
+    ),
+  );
+}
+const mixes: Mixed[] = [];
+if (wanted('mixed')) {
+  mixes.push(await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)));
+  mixes.push(await withServers([sidecarServer], ([s]) => mixed('default (1 decision thread)', s!.url)));
+}
 
-console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback; sidecar started in ${fmt(startupMs, 0)} ms (spawn to listening)`);
+console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback${PIN ? ', servers pinned to core 1 and the load generator to core 0' : ''}; sidecar started in ${fmt(startupMs, 0)} ms (spawn to listening)`);
 console.log('');
 console.log('| round | run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const p of [single, batch, protocols, defaults]) {
+for (const p of pairs) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const run of [p.base[r]!, p.subject[r]!]) {
       const perRequest = run.name.includes('100') ? 100 : 1;
@@ -168,14 +181,19 @@ for (const p of [single, batch, protocols, defaults]) {
   }
 }
 const pct = (p: Pair) => `${fmt(median(ratios(p)) * 100, 1)}% (rounds: ${ratios(p).map((x) => `${fmt(x * 100, 1)}%`).join(', ')})`;
+const summary: Record<string, (p: Pair) => string> = {
+  single: (p) => `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
+  batch: (p) => `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
+  authzen: (p) => `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
+  'authzen-defaults': (p) => `with default settings (native batches on a decision thread, AuthZEN on the request thread): ${pct(p)}`,
+};
 console.log('');
-console.log(`/v1/authorize keeps ${pct(single)} of the bare route's requests/s (target ≥ 85%); p99 ${median(single.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`);
-console.log(`batch: ${fmtInt(median(batch.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(batch)} of the parse-only ceiling (${fmtInt(median(batch.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`);
-console.log(`AuthZEN evaluations keep ${pct(protocols)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`);
-console.log(`with default settings (native batches on a decision thread, AuthZEN on the request thread): ${pct(defaults)}`);
+for (const p of pairs) console.log(summary[p.label]!(p));
 console.log('');
+if (mixes.length > 0) {
 console.log('| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const m of mixes) {
   console.log(`| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`);
+}
 }

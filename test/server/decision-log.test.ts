@@ -145,7 +145,8 @@ describe('what is logged is what is read back', () => {
     matched: fc.array(ruleId, { maxLength: 3 }),
     revision: name,
     errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
-    latency: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    // Latencies are written as integer nanoseconds: every digit count, and 2^31 ns either side.
+    latency: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 8e12, noNaN: true }), fc.constantFrom(0.009, 0.01, 0.099, 0.1, 2147483.647, 2147483.648, 2147483.649, 999999999999.999)),
     // Time moves on, or back (a clock set back), within a block and between blocks.
     advance: fc.oneof(fc.constant(0), fc.integer({ min: -5_000, max: 5_000 }), fc.integer({ min: 0, max: 40 * 86_400_000 })),
     flushAfter: fc.nat(40).map((n) => n === 0), // batches of all sizes, and blocks cut inside them
