@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultDecisionThreads } from '../server/config.js';
 import { fmt, fmtInt } from './measure.js';
 import { generateRequests } from './workload.js';
 
@@ -165,7 +166,7 @@ if (wanted('authzen')) {
 const mixes: Mixed[] = [];
 if (wanted('mixed')) {
   mixes.push(await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)));
-  mixes.push(await withServers([sidecarServer], ([s]) => mixed('default (1 decision thread)', s!.url)));
+  mixes.push(await withServers([sidecarServer], ([s]) => mixed(`default (${defaultDecisionThreads()} decision threads)`, s!.url)));
 }
 
 console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback${PIN ? ', servers pinned to core 1 and the load generator to core 0' : ''}; sidecar started in ${fmt(startupMs, 0)} ms (spawn to listening)`);
@@ -185,7 +186,7 @@ const summary: Record<string, (p: Pair) => string> = {
   single: (p) => `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
   batch: (p) => `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
   authzen: (p) => `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
-  'authzen-defaults': (p) => `with default settings (native batches on a decision thread, AuthZEN on the request thread): ${pct(p)}`,
+  'authzen-defaults': (p) => `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
 };
 console.log('');
 for (const p of pairs) console.log(summary[p.label]!(p));

@@ -1,5 +1,14 @@
 // Sidecar settings: flags win over environment variables, which win over the defaults (DESIGN.md §2).
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+
+/**
+ * One decision thread a core, at most 4: on 2 cores, 2 threads served 92% of the parse-only ceiling
+ * against 80% for 1 and 89% for 3 (bench/README.md); each thread holds its own compiled policy set.
+ */
+export function defaultDecisionThreads(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(1, cores));
+}
 
 export const ServerConfig = z.object({
   host: z.string().default('127.0.0.1'),
@@ -13,7 +22,7 @@ export const ServerConfig = z.object({
   /** Largest number of requests in one /v1/authorize/batch call. */
   batchLimit: z.coerce.number().int().min(1).default(1000),
   /** Threads that decide /v1/authorize/batch bodies besides the request thread (0: the request thread decides them). */
-  decisionThreads: z.coerce.number().int().min(0).max(64).default(1),
+  decisionThreads: z.coerce.number().int().min(0).max(64).default(defaultDecisionThreads()),
   /** Largest request body, in bytes. */
   bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** Decision log: flush interval, queue bound, what to do when full, retention. */

@@ -117,8 +117,14 @@ export class DecisionPool {
    * when the request thread must decide it.
    */
   run(text: string, revision: string): Promise<DecidedBatch | undefined> | undefined {
+    // The thread with the fewest batches out; among equals, the next in turn (so that idle threads
+    // share the work too).
     let best: Thread | undefined;
-    for (const t of this.threads) if (t.loaded && (best === undefined || t.pending.size < best.pending.size)) best = t;
+    const n = this.threads.length;
+    for (let k = 0; k < n; k++) {
+      const t = this.threads[(this.nextId + k) % n]!;
+      if (t.loaded && (best === undefined || t.pending.size < best.pending.size)) best = t;
+    }
     if (best === undefined) return undefined;
     const id = this.nextId++;
     const thread = best;

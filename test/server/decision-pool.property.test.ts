@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestArb } from '../support/fleet-arbitraries.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { defaultDecisionThreads, resolveConfig } from '../../server/config.js';
 
 const LIMIT = 12;
 let pooled: TestServer;
@@ -107,6 +108,36 @@ describe('batch decisions on a decision thread', () => {
       const after = await server.post('/v1/authorize/batch', { requests });
       expect(after.body.results[0].decision).toBe('allow');
       expect([mainPrefix, prefixOf(before.body.results[0].decisionId)]).not.toContain(prefixOf(after.body.results[0].decisionId));
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('how many decision threads', () => {
+  it('one a core by default, at most four; a flag or the environment says otherwise', () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultDecisionThreads(cores))).toEqual([1, 2, 3, 4, 4]);
+    expect(resolveConfig({}, {}).decisionThreads).toBe(defaultDecisionThreads());
+    expect(resolveConfig({ decisionThreads: '3' }, { FLEETGUARD_DECISION_THREADS: '0' }).decisionThreads).toBe(3);
+    expect(resolveConfig({}, { FLEETGUARD_DECISION_THREADS: '0' }).decisionThreads).toBe(0);
+  });
+
+  it('batches in flight are spread over the threads, none of them the request thread', async () => {
+    const server = await startTestServer({ decisionThreads: 2 });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (server.pool!.status.loaded < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(server.pool!.status).toEqual({ running: 2, loaded: 2 });
+      const mainPrefix = await requestThreadPrefix(server);
+      const requests = Array.from({ length: 50 }, (_, i) => ({ principal: { type: 'device', id: `d-${i}`, attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => server.post('/v1/authorize/batch', { requests })));
+      const prefixes = new Set(answers.map((a) => prefixOf(a.body.results[0].decisionId)));
+      expect(prefixes.size).toBe(2);
+      expect(prefixes.has(mainPrefix)).toBe(false);
+      // One at a time too: idle threads take turns.
+      const oneByOne = new Set<string>();
+      for (let i = 0; i < 4; i++) oneByOne.add(prefixOf((await server.post('/v1/authorize/batch', { requests })).body.results[0].decisionId));
+      expect(oneByOne).toEqual(prefixes);
     } finally {
       await server.stop();
     }
