@@ -1,6 +1,8 @@
 // HTTP benchmark on loopback: the sidecar (`fleetguard serve`, decision logging on) and a baseline
-// server, each in its own process on one core, loaded by autocannon from this process on the other.
-// Every run is bounded in time. Results go to bench/README.md by hand.
+// server, each in its own process, loaded by autocannon from this process. Every run is bounded in
+// time. Results go to bench/README.md by hand. BENCH_ONLY=single,batch,authzen,mixed picks the
+// comparisons; BENCH_ROUNDS and BENCH_SECONDS size them; BENCH_PIN=1 pins the servers (all their
+// threads) to core 1 and the load generator to core 0, which measures a server's CPU per request.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -140,7 +142,6 @@ async function mixed(label: string, url: string): Promise<Mixed> {
   return { label, single, batch };
 }
 
-// BENCH_ONLY=single,batch,authzen,mixed runs only the named comparisons.
 const wanted = (name: string) => ONLY === undefined || ONLY.split(',').includes(name);
 let startupMs = 0;
 const pairs: Pair[] = [];

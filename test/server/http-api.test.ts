@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDecisions } from '../../server/store/decision-log.js';
+import { defaultDecisionThreads } from '../../server/config.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
 const device = { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } };
@@ -103,7 +104,7 @@ describe('operations', () => {
     expect(text).toMatch(/^fleetguard_decisions_total\{outcome="allow",principal_type="device"\} [1-9]\d*$/m);
     expect(text).toMatch(/^fleetguard_http_request_duration_seconds_count\{route="authorize"\} [1-9]\d*$/m);
     expect(text).toContain(`fleetguard_policy_revision_info{revision="${server.policies.engine!.revision}"} 1`);
-    expect(text).toMatch(/^fleetguard_decision_threads_running 1$/m);
+    expect(text).toMatch(new RegExp(`^fleetguard_decision_threads_running ${defaultDecisionThreads()}$`, 'm'));
     for (const name of ['fleetguard_policy_reloads_total', 'fleetguard_policy_reload_failures_total', 'fleetguard_decision_log_queue_depth', 'fleetguard_decision_log_dropped_total', 'fleetguard_decision_log_written_total', 'fleetguard_decision_threads_loaded']) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
