@@ -1,6 +1,6 @@
 // The request logger made on first use: the same lines with the same request id, nothing made otherwise.
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { lazyChildLogger } from '../../server/plugins/lazy-request-logger.js';
 
@@ -8,7 +8,7 @@ describe('lazy request logger', () => {
   it('gives the lines a request logs its request id, as an eager child would', async () => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({ write: (chunk, _e, done) => { lines.push(JSON.parse(String(chunk))); done(); } });
-    const app = Fastify({ logger: { level: 'info', stream }, childLoggerFactory: lazyChildLogger, disableRequestLogging: true });
+    const app = Fastify({ logger: { level: 'info', stream }, childLoggerFactory: lazyChildLogger, logController: new LogController({ disableRequestLogging: true }) });
     app.get('/logs', async (request) => {
       request.log.warn({ n: 1 }, 'first');
       request.log.info('second');
