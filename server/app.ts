@@ -1,5 +1,5 @@
 // buildApp: the fastify instance with every route; it never listens (tests inject or listen themselves).
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { HttpError, type ErrorCode } from './errors.js';
 import type { Metrics } from './plugins/metrics.js';
@@ -13,12 +13,12 @@ import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
 import { invalidBody } from './schemas.js';
 import { AJV_OPTIONS, parseJsonBody } from './batch/json-body.js';
-import { lazyChildLogger } from './plugins/lazy-request-logger.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionLog } from './store/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
 import type { EntityStore } from './store/entity-store.js';
 import type { DecisionPool } from './batch/decision-pool.js';
+import type { Log } from './log.js';
 
 export interface AppDeps {
   config: ServerConfig;
@@ -28,6 +28,8 @@ export interface AppDeps {
   keys: KeyStore;
   entities: EntityStore;
   clock: () => number;
+  /** The sidecar's log (fastify has none: `request.log` logs nothing; see log.ts). */
+  log: Log;
   /** Decision threads for the batch route; without them the request thread decides batches. */
   pool?: DecisionPool | undefined;
 }
@@ -51,10 +53,7 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    logger: deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
-    // One log line per decision would cost more than the decision: decisions go to the decision log.
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLogger,
+    logger: false, // deps.log is the log (log.ts)
     bodyLimit: deps.config.bodyLimit,
     // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
     ajv: AJV_OPTIONS,
@@ -76,7 +75,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       http = new HttpError('invalid_request', error.message);
     } else {
-      request.log.error({ err: error }, 'unexpected error');
+      deps.log.error({ reqId: request.id, err: error }, 'unexpected error');
       http = new HttpError('internal', 'internal error; the request was not allowed');
     }
     if (http.code === 'unsupported_media_type' && request.routeOptions.config?.authzen) {

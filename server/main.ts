@@ -12,9 +12,11 @@ import { KeyStore } from './store/key-store.js';
 import { EntityStore } from './store/entity-store.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool } from './batch/decision-pool.js';
+import { createLog, type Log } from './log.js';
 
 export interface RunningServer {
   app: FastifyInstance;
+  log: Log;
   db: Db;
   policies: PolicyHolder;
   decisionLog: DecisionLog;
@@ -26,14 +28,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+/** `log`: where the sidecar's log lines go (by default stdout at the configured level). */
+export async function startServer(config: ServerConfig, log: Log = createLog(config.logLevel)): Promise<RunningServer> {
   const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
   const first = policies.reload();
   if (!first.ok) throw new StartupError(first.errors ?? []);
 
   const db = openDatabase(config.db);
-  let app: FastifyInstance | undefined;
-  const warn = (message: string, details?: Record<string, unknown>) => (app ? app.log.warn(details ?? {}, message) : process.stderr.write(`${message}\n`));
+  const warn = (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message);
   const decisionLog = new DecisionLog(db, config.db, {
     flushMs: config.logFlushMs,
     queueMax: config.logQueueMax,
@@ -53,13 +55,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const pool = config.decisionThreads > 0 ? new DecisionPool({ threads: config.decisionThreads, batchLimit: config.batchLimit, logRequests: config.logRequests, warn }) : undefined;
   const metrics = new Metrics(policies, decisionLog, pool);
-  app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, pool });
+  const app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
     const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
-    if (packed.errors.length > 0) app!.log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
-    if (s.ok) app!.log.info({ revision: s.revision }, 'policies loaded');
-    else app!.log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
+    if (packed.errors.length > 0) log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
+    if (s.ok) log.info({ revision: s.revision }, 'policies loaded');
+    else log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
   });
 
   let watcher: FSWatcher | undefined;
@@ -80,12 +82,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const close = () =>
     (closing ??= (async () => {
       watcher?.close();
-      await app!.close(); // stops accepting, lets in-flight requests finish
+      await app.close(); // stops accepting, lets in-flight requests finish
       await pool?.close();
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());
-  return { app, db, policies, decisionLog, keys, entities, pool, address, close };
+  return { app, log, db, policies, decisionLog, keys, entities, pool, address, close };
 }
 
 export class StartupError extends Error {

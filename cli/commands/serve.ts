@@ -58,16 +58,16 @@ export async function run(args: string[]): Promise<number> {
     }
     throw e;
   }
-  const { app, policies } = server;
-  app.log.info({ address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision }, 'fleetguard sidecar listening');
+  const { log, policies } = server;
+  log.info({ address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision }, 'fleetguard sidecar listening');
 
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
-      app.log.info({ signal }, 'shutting down: finishing in-flight requests and flushing the decision log');
+      log.info({ signal }, 'shutting down: finishing in-flight requests and flushing the decision log');
       server.close().then(
         () => resolve(EXIT.ok),
         (e) => {
-          app.log.error({ err: e }, 'shutdown failed');
+          log.error({ err: e }, 'shutdown failed');
           resolve(EXIT.found);
         },
       );

@@ -24,7 +24,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const b = parseBody(ProvisioningKeyRequest, request.body);
       const created = keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
-      request.log.info({ keyId: created.id, fleet: b.fleet }, 'provisioning key created');
+      deps.log.info({ reqId: request.id, keyId: created.id, fleet: b.fleet }, 'provisioning key created');
       return reply.code(201).send(created);
     },
   );

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../../server/config.js';
+import type { Log } from '../../server/log.js';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { POLICIES_DIR } from './policies.js';
 
@@ -15,13 +16,13 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Partial<Record<keyof ServerConfig, unknown>> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Record<keyof ServerConfig, unknown>> = {}, log?: Log): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetguard-server-'));
   const config = resolveConfig(
     { host: '127.0.0.1', port: 0, policies: POLICIES_DIR, db: join(dir, 'test.db'), adminToken: ADMIN_TOKEN, logLevel: 'silent', watch: false, ...overrides },
     {},
   );
-  const server = await startServer(config);
+  const server = await startServer(config, log);
   const url = server.address;
   return {
     ...server,
