@@ -22,7 +22,8 @@ if (PIN) spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)]);
 
 async function startProcess(args: string[]): Promise<{ url: string; stop: () => Promise<void>; startupMs: number }> {
   const t0 = performance.now();
-  const child = PIN ? spawn('taskset', ['-c', '1', process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...argv] = PIN ? ['taskset', '-c', '1', process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(command!, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
@@ -47,7 +48,6 @@ interface Run {
 
 const WARMUP_SECONDS = 2;
 
-/** One measured run, after an unmeasured warm-up on the same bodies (JIT, caches, the log's first partition). */
 /** One autocannon run of `seconds` over `bodies`, POSTed as JSON. */
 async function run(name: string, url: string, bodies: string[], seconds: number, connections = CONNECTIONS): Promise<Run> {
   const requests = bodies.map((body) => ({ method: 'POST' as const, body }));
@@ -55,6 +55,7 @@ async function run(name: string, url: string, bodies: string[], seconds: number,
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 
+/** One measured run, after an unmeasured warm-up on the same bodies (JIT, caches, the log's first partition). */
 async function load(name: string, url: string, bodies: string[]): Promise<Run> {
   await run(name, url, bodies, WARMUP_SECONDS);
   return run(name, url, bodies, SECONDS);
@@ -193,9 +194,9 @@ console.log('');
 for (const p of pairs) console.log(summary[p.label]!(p));
 console.log('');
 if (mixes.length > 0) {
-console.log('| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const m of mixes) {
-  console.log(`| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`);
-}
+  console.log('| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const m of mixes) {
+    console.log(`| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`);
+  }
 }
