@@ -23,13 +23,12 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       config: { zod: HttpAuthorizeRequest },
     },
     (request) => {
-      const started = singleLatency.start();
+      const started = singleLatency.start(); // also the decision's start: one clock read fewer
       const engine = policies.serving();
-      const t0 = performance.now();
       const prepared = prepare(engine, keys, request.body, undefined);
       const bad = prepared instanceof BadCredential;
       const decision = bad ? prepared.decision : engine.authorize(prepared);
-      recordDecision(deps, bad ? prepared.request : prepared, decision, (performance.now() - t0) * 1000);
+      recordDecision(deps, bad ? prepared.request : prepared, decision, (performance.now() - started) * 1000);
       singleLatency.end(started);
       return decision;
     },
