@@ -18,7 +18,7 @@ import type { DecisionLog } from './store/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
 import type { EntityStore } from './store/entity-store.js';
 import type { DecisionPool } from './batch/decision-pool.js';
-import type { Log } from './log.js';
+import { requestLog, type Log } from './log.js';
 
 export interface AppDeps {
   config: ServerConfig;
@@ -75,7 +75,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       http = new HttpError('invalid_request', error.message);
     } else {
-      deps.log.error({ reqId: request.id, err: error }, 'unexpected error');
+      requestLog(deps.log, request).error({ err: error }, 'unexpected error');
       http = new HttpError('internal', 'internal error; the request was not allowed');
     }
     if (http.code === 'unsupported_media_type' && request.routeOptions.config?.authzen) {

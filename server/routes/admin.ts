@@ -6,6 +6,7 @@ import { parseTime } from '../../engine/lang/values.js';
 import { EntitiesFile } from '../../engine/schema/entities-file.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
+import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, UsersImport } from '../schemas.js';
 
@@ -24,7 +25,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const b = parseBody(ProvisioningKeyRequest, request.body);
       const created = keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
-      deps.log.info({ reqId: request.id, keyId: created.id, fleet: b.fleet }, 'provisioning key created');
+      requestLog(deps.log, request).info({ keyId: created.id, fleet: b.fleet }, 'provisioning key created');
       return reply.code(201).send(created);
     },
   );

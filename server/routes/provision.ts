@@ -10,6 +10,7 @@ import { keyIdOf } from '../store/key-store.js';
 import { recordDecision } from '../record-decision.js';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { z } from 'zod';
+import { requestLog } from '../log.js';
 
 type Body = z.infer<typeof ProvisionRequest>;
 
@@ -23,7 +24,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
     global: false,
     errorResponseBuilder: (request, context) => {
       metrics.provisionAttempts.inc({ outcome: 'rate_limited' });
-      deps.log.warn({ reqId: request.id, ip: request.ip, limit: context.max }, 'provisioning rate limit reached');
+      requestLog(deps.log, request).warn({ ip: request.ip, limit: context.max }, 'provisioning rate limit reached');
       return new HttpError('rate_limited', `too many provisioning attempts: at most ${context.max} a minute per key and per client address`);
     },
   });
@@ -51,7 +52,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         const denied = (outcome: 'invalid' | 'denied', decision: Decision, logged: AuthorizeRequest) => {
           recordDecision(deps, logged, decision, (performance.now() - t0) * 1000);
           metrics.provisionAttempts.inc({ outcome });
-          deps.log.warn({ reqId: request.id, ip: request.ip, keyId, reason: decision.reason }, outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied');
+          requestLog(deps.log, request).warn({ ip: request.ip, keyId, reason: decision.reason }, outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied');
           return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId: decision.decisionId });
         };
         const invalid = () =>
@@ -81,7 +82,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         if (result.outcome === 'conflict') {
           return reply.code(409).send({ error: { code: 'conflict', message: `a device with id ${deviceId} already exists` }, decisionId });
         }
-        deps.log.info({ reqId: request.id, deviceId, fleet: result.device.fleet, keyId }, 'device provisioned');
+        requestLog(deps.log, request).info({ deviceId, fleet: result.device.fleet, keyId }, 'device provisioned');
         return reply.code(201).send({ device: result.device, deviceKey: result.deviceKey, decisionId });
       },
     );
