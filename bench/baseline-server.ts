@@ -7,7 +7,13 @@
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
-const constant = { decision: 'deny', allowed: false, decisionId: '0000000000000000-00000000', policyRevision: 'sha256:0000000000000000', matched: [] };
+const constant = {
+  decision: 'deny',
+  allowed: false,
+  decisionId: '0000000000000000-00000000',
+  policyRevision: 'sha256:0000000000000000',
+  matched: [],
+};
 const typical = {
   decision: 'allow',
   allowed: true,
@@ -16,7 +22,9 @@ const typical = {
   matched: [{ policy: 'devices.yaml', rule: 'device-read-fleet-content', effect: 'allow' }],
 };
 app.post('/bare', async () => typical);
-app.post<{ Body: { requests: unknown[] } }>('/ceiling', async (request) => ({ results: request.body.requests.map(() => constant) }));
+app.post<{ Body: { requests: unknown[] } }>('/ceiling', async (request) => ({
+  results: request.body.requests.map(() => constant),
+}));
 
 const address = await app.listen({ host: '127.0.0.1', port: Number(process.argv[2] ?? 0) });
 console.log(JSON.stringify({ msg: 'fleetguard sidecar listening', address }));

@@ -45,7 +45,8 @@ const abilities = new Map<string, FleetAbility>();
 const keys = requests.map((_, i) => abilityKey(i));
 const subjects = requests.map((r) => caslSubject(set, r.resource));
 requests.forEach((r, i) => {
-  if (!abilities.has(keys[i]!)) abilities.set(keys[i]!, buildAbility(set, { principal: r.principal, context: r.context ?? {}, now: NOW }));
+  if (!abilities.has(keys[i]!))
+    abilities.set(keys[i]!, buildAbility(set, { principal: r.principal, context: r.context ?? {}, now: NOW }));
 });
 let caslMismatches = 0;
 requests.forEach((r, i) => {
@@ -55,9 +56,19 @@ requests.forEach((r, i) => {
 const engine = createEngine(set, { clock: () => NOW, newDecisionId: decisionIdGenerator() });
 const results: Stats[] = [
   measure('hand-written JS function', COUNT, (i) => handWritten(requests[i]!, NOW)),
-  measure('Fleetguard fast path (decision object, fixed id)', COUNT, (i) => authorize(set, requests[i]!, NOW, 'bench').allowed),
-  measure('Fleetguard engine.authorize (with a decision id per decision)', COUNT, (i) => engine.authorize(requests[i]!).allowed),
-  measure('CASL, ability cached per actor (only can() timed)', COUNT, (i) => abilities.get(keys[i]!)!.can(requests[i]!.action, subjects[i]!)),
+  measure(
+    'Fleetguard fast path (decision object, fixed id)',
+    COUNT,
+    (i) => authorize(set, requests[i]!, NOW, 'bench').allowed,
+  ),
+  measure(
+    'Fleetguard engine.authorize (with a decision id per decision)',
+    COUNT,
+    (i) => engine.authorize(requests[i]!).allowed,
+  ),
+  measure('CASL, ability cached per actor (only can() timed)', COUNT, (i) =>
+    abilities.get(keys[i]!)!.can(requests[i]!.action, subjects[i]!),
+  ),
 ];
 
 // Compile times: the shipped policies, and a generated set of 10,000 rules in 100 files.
@@ -87,7 +98,10 @@ const lines = [
   '',
   '| path | median µs/decision | p99 µs/decision | decisions/s | vs hand-written | vs CASL |',
   '|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.name} | ${fmt(r.medianUs)} | ${fmt(r.p99Us)} | ${fmtInt(r.opsPerSec)} | ${fmt(r.opsPerSec / base.opsPerSec, 2)}× | ${fmt(r.opsPerSec / casl.opsPerSec, 2)}× |`),
+  ...results.map(
+    (r) =>
+      `| ${r.name} | ${fmt(r.medianUs)} | ${fmt(r.p99Us)} | ${fmtInt(r.opsPerSec)} | ${fmt(r.opsPerSec / base.opsPerSec, 2)}× | ${fmt(r.opsPerSec / casl.opsPerSec, 2)}× |`,
+  ),
   '',
   `compile, shipped policies (${set.rules.length} rules): median ${fmt(shippedMs, 2)} ms of 20 runs`,
   `compile, generated ${fmtInt(10_000)} rules in 100 files: median ${fmt(bigMs, 0)} ms of 3 runs (${bigRuns.map((m) => fmt(m, 0)).join(', ')})`,
@@ -112,7 +126,13 @@ function generatedRules(count: number): SourceFile[] {
     'not (resource.fleet in principal.observerOf) and resource.id != "x"',
   ];
   const actions = ['[read]', '[read, update]', '[create, update, delete]', '[ssh, reboot]', '"*"'];
-  const resources = ['[device]', '[device, release]', '[fleet_variable, device_variable]', '[build_log, image]', '{ except: [organization, fleet] }'];
+  const resources = [
+    '[device]',
+    '[device, release]',
+    '[fleet_variable, device_variable]',
+    '[build_log, image]',
+    '{ except: [organization, fleet] }',
+  ];
   const files: SourceFile[] = [schema];
   const perFile = count / 100;
   for (let f = 0; f < 100; f++) {

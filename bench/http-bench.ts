@@ -34,7 +34,15 @@ async function startProcess(args: string[]): Promise<{ url: string; stop: () => 
     child.on('exit', () => reject(new Error(`exited:\n${out}`)));
   });
   const startupMs = performance.now() - t0;
-  return { url, startupMs, stop: () => new Promise((r) => { child.on('exit', () => r()); child.kill('SIGTERM'); }) };
+  return {
+    url,
+    startupMs,
+    stop: () =>
+      new Promise((r) => {
+        child.on('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 interface Run {
@@ -49,10 +57,30 @@ interface Run {
 const WARMUP_SECONDS = 2;
 
 /** One autocannon run of `seconds` over `bodies`, POSTed as JSON. */
-async function run(name: string, url: string, bodies: string[], seconds: number, connections = CONNECTIONS): Promise<Run> {
+async function run(
+  name: string,
+  url: string,
+  bodies: string[],
+  seconds: number,
+  connections = CONNECTIONS,
+): Promise<Run> {
   const requests = bodies.map((body) => ({ method: 'POST' as const, body }));
-  const result = await autocannon({ url, connections, duration: seconds, method: 'POST', headers: { 'content-type': 'application/json' }, requests });
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests,
+  });
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
 }
 
 /** One measured run, after an unmeasured warm-up on the same bodies (JIT, caches, the log's first partition). */
@@ -63,24 +91,62 @@ async function load(name: string, url: string, bodies: string[]): Promise<Run> {
 
 const requests = generateRequests(1000, 7);
 const singles = requests.slice(0, 200).map((r) => JSON.stringify(r));
-const batches = Array.from({ length: 10 }, (_, i) => JSON.stringify({ requests: requests.slice(i * 100, i * 100 + 100) }));
+const batches = Array.from({ length: 10 }, (_, i) =>
+  JSON.stringify({ requests: requests.slice(i * 100, i * 100 + 100) }),
+);
 
 // AuthZEN against the native batch, on the todo pack: the same 100 decisions per request, with the
 // subject's attributes inline (native) or completed from the entity store (AuthZEN).
-const PIDS = ['CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs', 'CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs', 'CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs'];
-const PEOPLE = [{ email: 'rick@the-citadel.com', roles: ['admin', 'evil_genius'] }, { email: 'morty@the-citadel.com', roles: ['editor'] }, { email: 'beth@the-smiths.com', roles: ['viewer'] }];
+const PIDS = [
+  'CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs',
+  'CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs',
+  'CiRmZDM2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs',
+];
+const PEOPLE = [
+  { email: 'rick@the-citadel.com', roles: ['admin', 'evil_genius'] },
+  { email: 'morty@the-citadel.com', roles: ['editor'] },
+  { email: 'beth@the-smiths.com', roles: ['viewer'] },
+];
 const TODO_ACTIONS = ['can_read_todos', 'can_create_todo', 'can_update_todo', 'can_delete_todo'];
-const todoItems = (k: number) => Array.from({ length: 100 }, (_, i) => ({ who: (i + k) % 3, action: TODO_ACTIONS[(i + k) % 4]!, owner: PEOPLE[(i * 7 + k) % 3]!.email, id: `todo-${i}` }));
+const todoItems = (k: number) =>
+  Array.from({ length: 100 }, (_, i) => ({
+    who: (i + k) % 3,
+    action: TODO_ACTIONS[(i + k) % 4]!,
+    owner: PEOPLE[(i * 7 + k) % 3]!.email,
+    id: `todo-${i}`,
+  }));
 const nativeBatches = Array.from({ length: 10 }, (_, k) =>
-  JSON.stringify({ requests: todoItems(k).map((t) => ({ principal: { type: 'user', id: PIDS[t.who], attributes: PEOPLE[t.who] }, action: t.action, resource: { type: 'todo', id: t.id, attributes: { ownerID: t.owner } } })) }),
+  JSON.stringify({
+    requests: todoItems(k).map((t) => ({
+      principal: { type: 'user', id: PIDS[t.who], attributes: PEOPLE[t.who] },
+      action: t.action,
+      resource: { type: 'todo', id: t.id, attributes: { ownerID: t.owner } },
+    })),
+  }),
 );
 const authzenBatches = Array.from({ length: 10 }, (_, k) =>
-  JSON.stringify({ evaluations: todoItems(k).map((t) => ({ subject: { type: 'user', id: PIDS[t.who] }, action: { name: t.action }, resource: { type: 'todo', id: t.id, properties: { ownerID: t.owner } } })) }),
+  JSON.stringify({
+    evaluations: todoItems(k).map((t) => ({
+      subject: { type: 'user', id: PIDS[t.who] },
+      action: { name: t.action },
+      resource: { type: 'todo', id: t.id, properties: { ownerID: t.owner } },
+    })),
+  }),
 );
 
 const dir = mkdtempSync(join(tmpdir(), 'fleetguard-bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const serve = (name: string, ...flags: string[]) => startProcess([join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', join(dir, `${name}.db`), '--no-watch', ...flags]);
+const serve = (name: string, ...flags: string[]) =>
+  startProcess([
+    join(ROOT, 'bin/fleetguard.js'),
+    'serve',
+    '--port',
+    '0',
+    '--db',
+    join(dir, `${name}.db`),
+    '--no-watch',
+    ...flags,
+  ]);
 type Server = Awaited<ReturnType<typeof startProcess>>;
 /**
  * Runs `body` with only the servers it measures on the machine: three idle sidecars beside a pair cost
@@ -99,7 +165,8 @@ async function withServers<T>(starts: (() => Promise<Server>)[], body: (servers:
 const baselineServer = () => startProcess([join(ROOT, 'dist/bench/baseline-server.js')]);
 const sidecarServer = () => serve('bench');
 const todoServer = () => serve('todo', '--policies', join(ROOT, 'examples/authzen-todo'));
-const todoInlineServer = () => serve('todo-inline', '--policies', join(ROOT, 'examples/authzen-todo'), '--decision-threads', '0');
+const todoInlineServer = () =>
+  serve('todo-inline', '--policies', join(ROOT, 'examples/authzen-todo'), '--decision-threads', '0');
 const sidecarInlineServer = () => serve('bench-inline', '--decision-threads', '0');
 
 // A shared 2-core machine drifts by ±10% between runs: each comparison runs its two sides back to back,
@@ -130,14 +197,20 @@ const ratios = (p: Pair) => p.subject.map((s, i) => s.rps / p.base[i]!.rps);
 
 // Mixed load: single decisions (10 connections) while batches of 1,000 run (4 connections), with and
 // without a decision thread: what a batch's parse does to the single decisions queued behind it.
-const bigBatches = [0, 1].map((k) => JSON.stringify({ requests: generateRequests(2000, 7).slice(k * 1000, k * 1000 + 1000) }));
+const bigBatches = [0, 1].map((k) =>
+  JSON.stringify({ requests: generateRequests(2000, 7).slice(k * 1000, k * 1000 + 1000) }),
+);
 interface Mixed {
   label: string;
   single: Run;
   batch: Run;
 }
 async function mixed(label: string, url: string): Promise<Mixed> {
-  const both = (seconds: number) => Promise.all([run('single', `${url}/v1/authorize`, singles, seconds, 10), run('batch', `${url}/v1/authorize/batch`, bigBatches, seconds, 4)]);
+  const both = (seconds: number) =>
+    Promise.all([
+      run('single', `${url}/v1/authorize`, singles, seconds, 10),
+      run('batch', `${url}/v1/authorize/batch`, bigBatches, seconds, 4),
+    ]);
   await both(WARMUP_SECONDS);
   const [single, batch] = await both(SECONDS);
   return { label, single, batch };
@@ -149,29 +222,77 @@ const pairs: Pair[] = [];
 if (wanted('single') || wanted('batch')) {
   await withServers([baselineServer, sidecarServer], async ([baseline, sidecar]) => {
     startupMs = sidecar!.startupMs;
-    if (wanted('single')) pairs.push(await pair('single', () => load('bare fastify route, constant body', `${baseline!.url}/bare`, singles), () => load('/v1/authorize, decision log on', `${sidecar!.url}/v1/authorize`, singles)));
-    if (wanted('batch')) pairs.push(await pair('batch', () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline!.url}/ceiling`, batches), () => load('/v1/authorize/batch, 100 per request, decision log on', `${sidecar!.url}/v1/authorize/batch`, batches)));
+    if (wanted('single'))
+      pairs.push(
+        await pair(
+          'single',
+          () => load('bare fastify route, constant body', `${baseline!.url}/bare`, singles),
+          () => load('/v1/authorize, decision log on', `${sidecar!.url}/v1/authorize`, singles),
+        ),
+      );
+    if (wanted('batch'))
+      pairs.push(
+        await pair(
+          'batch',
+          () => load('ceiling: parse a 100-item batch, 100 constant results', `${baseline!.url}/ceiling`, batches),
+          () =>
+            load(
+              '/v1/authorize/batch, 100 per request, decision log on',
+              `${sidecar!.url}/v1/authorize/batch`,
+              batches,
+            ),
+        ),
+      );
   });
 }
 if (wanted('authzen')) {
   pairs.push(
     await withServers([todoInlineServer], ([todoInline]) =>
-      pair('authzen', () => load('todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request', `${todoInline!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request', `${todoInline!.url}/access/v1/evaluations`, authzenBatches)),
+      pair(
+        'authzen',
+        () =>
+          load(
+            'todo pack, --decision-threads 0: /v1/authorize/batch, 100 per request',
+            `${todoInline!.url}/v1/authorize/batch`,
+            nativeBatches,
+          ),
+        () =>
+          load(
+            'todo pack, --decision-threads 0: /access/v1/evaluations, 100 per request',
+            `${todoInline!.url}/access/v1/evaluations`,
+            authzenBatches,
+          ),
+      ),
     ),
   );
   pairs.push(
     await withServers([todoServer], ([todo]) =>
-      pair('authzen-defaults', () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo!.url}/v1/authorize/batch`, nativeBatches), () => load('todo pack: /access/v1/evaluations, 100 per request', `${todo!.url}/access/v1/evaluations`, authzenBatches)),
+      pair(
+        'authzen-defaults',
+        () => load('todo pack: /v1/authorize/batch, 100 per request', `${todo!.url}/v1/authorize/batch`, nativeBatches),
+        () =>
+          load(
+            'todo pack: /access/v1/evaluations, 100 per request',
+            `${todo!.url}/access/v1/evaluations`,
+            authzenBatches,
+          ),
+      ),
     ),
   );
 }
 const mixes: Mixed[] = [];
 if (wanted('mixed')) {
   mixes.push(await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)));
-  mixes.push(await withServers([sidecarServer], ([s]) => mixed(`default (${defaultDecisionThreads()} decision threads)`, s!.url)));
+  mixes.push(
+    await withServers([sidecarServer], ([s]) =>
+      mixed(`default (${defaultDecisionThreads()} decision threads)`, s!.url),
+    ),
+  );
 }
 
-console.log(`node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback${PIN ? ', servers pinned to core 1 and the load generator to core 0' : ''}; sidecar started in ${fmt(startupMs, 0)} ms (spawn to listening)`);
+console.log(
+  `node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s of warm-up, ${ROUNDS} rounds, loopback${PIN ? ', servers pinned to core 1 and the load generator to core 0' : ''}; sidecar started in ${fmt(startupMs, 0)} ms (spawn to listening)`,
+);
 console.log('');
 console.log('| round | run | requests/s | decisions/s | p50 ms | p99 ms | errors | non-2xx |');
 console.log('|---|---|---|---|---|---|---|---|');
@@ -179,24 +300,37 @@ for (const p of pairs) {
   for (let r = 0; r < ROUNDS; r++) {
     for (const run of [p.base[r]!, p.subject[r]!]) {
       const perRequest = run.name.includes('100') ? 100 : 1;
-      console.log(`| ${r + 1} | ${run.name} | ${fmtInt(run.rps)} | ${fmtInt(run.rps * perRequest)} | ${run.p50} | ${run.p99} | ${run.errors} | ${run.non2xx} |`);
+      console.log(
+        `| ${r + 1} | ${run.name} | ${fmtInt(run.rps)} | ${fmtInt(run.rps * perRequest)} | ${run.p50} | ${run.p99} | ${run.errors} | ${run.non2xx} |`,
+      );
     }
   }
 }
-const pct = (p: Pair) => `${fmt(median(ratios(p)) * 100, 1)}% (rounds: ${ratios(p).map((x) => `${fmt(x * 100, 1)}%`).join(', ')})`;
+const pct = (p: Pair) =>
+  `${fmt(median(ratios(p)) * 100, 1)}% (rounds: ${ratios(p)
+    .map((x) => `${fmt(x * 100, 1)}%`)
+    .join(', ')})`;
 const summary: Record<string, (p: Pair) => string> = {
-  single: (p) => `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
-  batch: (p) => `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
-  authzen: (p) => `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
-  'authzen-defaults': (p) => `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
+  single: (p) =>
+    `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
+  batch: (p) =>
+    `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
+  authzen: (p) =>
+    `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
+  'authzen-defaults': (p) =>
+    `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
 };
 console.log('');
 for (const p of pairs) console.log(summary[p.label]!(p));
 console.log('');
 if (mixes.length > 0) {
-  console.log('| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |');
+  console.log(
+    '| mixed load | single requests/s | single p50 ms | single p99 ms | batch of 1,000: decisions/s | batch p99 ms | errors | non-2xx |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const m of mixes) {
-    console.log(`| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`);
+    console.log(
+      `| ${m.label} | ${fmtInt(m.single.rps)} | ${m.single.p50} | ${m.single.p99} | ${fmtInt(m.batch.rps * 1000)} | ${m.batch.p99} | ${m.single.errors + m.batch.errors} | ${m.single.non2xx + m.batch.non2xx} |`,
+    );
   }
 }

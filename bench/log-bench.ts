@@ -26,9 +26,19 @@ function batches(): col.LogBatch[] {
   const builder = new col.LogBatchBuilder(PER_BATCH);
   for (let i = 0; i < ROWS; i++) {
     const device = `d-${(i * 7919) % 1_000_000}`;
-    const request: AuthorizeRequest = { principal: { type: 'device', id: device }, action: i % 3 ? 'read' : 'update', resource: { type: 'device', id: i % 2 ? device : `d-${(i * 104729) % 1_000_000}` } };
+    const request: AuthorizeRequest = {
+      principal: { type: 'device', id: device },
+      action: i % 3 ? 'read' : 'update',
+      resource: { type: 'device', id: i % 2 ? device : `d-${(i * 104729) % 1_000_000}` },
+    };
     const allowed = i % 2 === 1;
-    const decision: Decision = { allowed, decision: allowed ? 'allow' : 'deny', decisionId: newId(), matched: allowed ? [{ policy: 'devices.yaml', rule: 'device-reads-self', effect: 'allow' }] : [], policyRevision: 'sha256:0123456789abcdef' };
+    const decision: Decision = {
+      allowed,
+      decision: allowed ? 'allow' : 'deny',
+      decisionId: newId(),
+      matched: allowed ? [{ policy: 'devices.yaml', rule: 'device-reads-self', effect: 'allow' }] : [],
+      policyRevision: 'sha256:0123456789abcdef',
+    };
     builder.push(decision, request, T0 + Math.floor(i / 40), 3 + ((i * 37) % 1000) / 100, false);
     if (builder.rows === PER_BATCH) out.push(builder.take());
   }
@@ -42,7 +52,11 @@ function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
     action INTEGER NOT NULL, resource_type INTEGER NOT NULL, resource_id TEXT NOT NULL, allowed INTEGER NOT NULL, matched INTEGER NOT NULL,
     policy_revision INTEGER NOT NULL, latency_us REAL NOT NULL, errors TEXT, request TEXT)`);
   const COLUMNS = 14;
-  const many = db.prepare(`INSERT INTO rows VALUES ${Array(64).fill(`(${Array(COLUMNS).fill('?').join(', ')})`).join(', ')}`);
+  const many = db.prepare(
+    `INSERT INTO rows VALUES ${Array(64)
+      .fill(`(${Array(COLUMNS).fill('?').join(', ')})`)
+      .join(', ')}`,
+  );
   const one = db.prepare(`INSERT INTO rows VALUES (${Array(COLUMNS).fill('?').join(', ')})`);
   const params: unknown[] = new Array(COLUMNS * 64);
   let seq = 0;
@@ -55,8 +69,22 @@ function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
       let cut = 0;
       for (let row = 0; row < batch.rows; row++) {
         const at = row * col.NUMBERS_PER_ROW;
-        const values = [++seq, text.slice(cut, (cut += n[at + col.ID_LENGTH]!)), n[at + col.TIME], n[at + col.PRINCIPAL_TYPE], text.slice(cut, (cut += n[at + col.PRINCIPAL_ID_LENGTH]!)),
-          n[at + col.ACTION], n[at + col.RESOURCE_TYPE], text.slice(cut, (cut += n[at + col.RESOURCE_ID_LENGTH]!)), n[at + col.ALLOWED], n[at + col.MATCHED], n[at + col.REVISION], n[at + col.LATENCY], null, null];
+        const values = [
+          ++seq,
+          text.slice(cut, (cut += n[at + col.ID_LENGTH]!)),
+          n[at + col.TIME],
+          n[at + col.PRINCIPAL_TYPE],
+          text.slice(cut, (cut += n[at + col.PRINCIPAL_ID_LENGTH]!)),
+          n[at + col.ACTION],
+          n[at + col.RESOURCE_TYPE],
+          text.slice(cut, (cut += n[at + col.RESOURCE_ID_LENGTH]!)),
+          n[at + col.ALLOWED],
+          n[at + col.MATCHED],
+          n[at + col.REVISION],
+          n[at + col.LATENCY],
+          null,
+          null,
+        ];
         for (let c = 0; c < COLUMNS; c++) params[filled * COLUMNS + c] = values[c];
         if (++filled === 64) {
           many.run(params);
@@ -68,16 +96,33 @@ function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
   });
 }
 
-interface Result { cpuUsPerRow: number; bytesPerRow: number }
+interface Result {
+  cpuUsPerRow: number;
+  bytesPerRow: number;
+}
 
-function write(kind: 'blocks' | 'rows', data: col.LogBatch[], dir: string, round: number): { result: Result; file: string } {
+function write(
+  kind: 'blocks' | 'rows',
+  data: col.LogBatch[],
+  dir: string,
+  round: number,
+): { result: Result; file: string } {
   const file = join(dir, `${kind}-${round}.db`);
   const db = openDatabase(file);
-  db.pragma(`wal_autocheckpoint = ${Math.ceil((40 * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number))}`);
-  const append = kind === 'blocks' ? ((w) => (bs: col.LogBatch[]) => w.append(bs))(new BlockWriter(db, 4096)) : rowWriter(db);
+  db.pragma(
+    `wal_autocheckpoint = ${Math.ceil((40 * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number))}`,
+  );
+  const append =
+    kind === 'blocks'
+      ? (
+          (w) => (bs: col.LogBatch[]) =>
+            w.append(bs)
+        )(new BlockWriter(db, 4096))
+      : rowWriter(db);
   const cpu = process.cpuUsage();
   for (let i = 0; i < data.length; i += PER_TRANSACTION) append(data.slice(i, i + PER_TRANSACTION));
-  if (kind === 'rows') db.exec('CREATE INDEX rows_principal ON rows (principal_id); CREATE INDEX rows_resource ON rows (resource_id)');
+  if (kind === 'rows')
+    db.exec('CREATE INDEX rows_principal ON rows (principal_id); CREATE INDEX rows_resource ON rows (resource_id)');
   const used = process.cpuUsage(cpu);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -94,7 +139,7 @@ const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-bench-'));
 try {
   const data = batches();
   const runs: Record<'blocks' | 'rows', Result[]> = { blocks: [], rows: [] };
-  let files = { blocks: '', rows: '' };
+  const files = { blocks: '', rows: '' };
   for (let round = 0; round < ROUNDS; round++) {
     for (const kind of ['rows', 'blocks'] as const) {
       const { result, file } = write(kind, data, dir, round);
@@ -103,10 +148,16 @@ try {
     }
   }
   const cpu = (k: 'blocks' | 'rows') => median(runs[k].map((r) => r.cpuUsPerRow));
-  console.log(`node ${process.version}, ${fmtInt(ROWS)} decisions in batches of ${PER_BATCH}, ${PER_TRANSACTION} batches a transaction, median of ${ROUNDS} rounds\n`);
+  console.log(
+    `node ${process.version}, ${fmtInt(ROWS)} decisions in batches of ${PER_BATCH}, ${PER_TRANSACTION} batches a transaction, median of ${ROUNDS} rounds\n`,
+  );
   console.log('| writer | CPU µs a decision | bytes a decision on disk |\n|---|---|---|');
-  console.log(`| coded rows, 64 to an INSERT, indexed after (baseline, schema 4) | ${cpu('rows').toFixed(3)} | ${runs.rows[0]!.bytesPerRow.toFixed(0)} |`);
-  console.log(`| blocks of 4,096 as JSON (schema 5) | ${cpu('blocks').toFixed(3)} | ${runs.blocks[0]!.bytesPerRow.toFixed(0)} |`);
+  console.log(
+    `| coded rows, 64 to an INSERT, indexed after (baseline, schema 4) | ${cpu('rows').toFixed(3)} | ${runs.rows[0]!.bytesPerRow.toFixed(0)} |`,
+  );
+  console.log(
+    `| blocks of 4,096 as JSON (schema 5) | ${cpu('blocks').toFixed(3)} | ${runs.blocks[0]!.bytesPerRow.toFixed(0)} |`,
+  );
   console.log(`\nblocks cost ${((100 * cpu('blocks')) / cpu('rows')).toFixed(1)}% of the baseline's CPU a decision\n`);
 
   // Queries: `fleetguard audit`'s, on the blocks, against the same on the indexed rows.
@@ -115,9 +166,24 @@ try {
   const principal = 'd-7919';
   const since = T0 + Math.floor(ROWS / 40) - 100; // the last 4,000 decisions
   const q = [
-    ['one principal', () => queryDecisions(blocks, { principal }), () => rows.prepare('SELECT * FROM rows WHERE principal_id = ? ORDER BY time, seq LIMIT 1000').all(principal)],
-    ['the last 1% of the time range', () => queryDecisions(blocks, { since }), () => rows.prepare('SELECT * FROM rows WHERE time >= ? ORDER BY time, seq LIMIT 1000').all(since)],
-    ['one principal in the last 1%', () => queryDecisions(blocks, { principal, since }), () => rows.prepare('SELECT * FROM rows WHERE principal_id = ? AND time >= ? ORDER BY time, seq LIMIT 1000').all(principal, since)],
+    [
+      'one principal',
+      () => queryDecisions(blocks, { principal }),
+      () => rows.prepare('SELECT * FROM rows WHERE principal_id = ? ORDER BY time, seq LIMIT 1000').all(principal),
+    ],
+    [
+      'the last 1% of the time range',
+      () => queryDecisions(blocks, { since }),
+      () => rows.prepare('SELECT * FROM rows WHERE time >= ? ORDER BY time, seq LIMIT 1000').all(since),
+    ],
+    [
+      'one principal in the last 1%',
+      () => queryDecisions(blocks, { principal, since }),
+      () =>
+        rows
+          .prepare('SELECT * FROM rows WHERE principal_id = ? AND time >= ? ORDER BY time, seq LIMIT 1000')
+          .all(principal, since),
+    ],
   ] as const;
   console.log('| audit query | blocks ms | indexed rows ms |\n|---|---|---|');
   for (const [name, onBlocks, onRows] of q) {

@@ -16,7 +16,12 @@ export function percentile(sorted: number[], p: number): number {
  * Runs `fn(i)` over `count` items in batches of `batch`, timing each batch: per-operation latency is the
  * batch time divided by the batch size (a single sub-microsecond call is below the timer's resolution).
  */
-export function measure(name: string, count: number, fn: (i: number) => unknown, { batch = 16, rounds = 3 } = {}): Stats {
+export function measure(
+  name: string,
+  count: number,
+  fn: (i: number) => unknown,
+  { batch = 16, rounds = 3 } = {},
+): Stats {
   let sink = 0;
   for (let i = 0; i < Math.min(count, 50_000); i++) if (fn(i)) sink++; // warm up the JIT
   const samples: number[] = [];
@@ -34,7 +39,13 @@ export function measure(name: string, count: number, fn: (i: number) => unknown,
   samples.sort((a, b) => a - b);
   const ops = count * rounds;
   if (sink < 0) console.log(sink);
-  return { name, ops, opsPerSec: ops / (Number(total) / 1e9), medianUs: percentile(samples, 50), p99Us: percentile(samples, 99) };
+  return {
+    name,
+    ops,
+    opsPerSec: ops / (Number(total) / 1e9),
+    medianUs: percentile(samples, 50),
+    p99Us: percentile(samples, 99),
+  };
 }
 
 export function median(xs: number[]): number {
@@ -42,5 +53,6 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-export const fmt = (n: number, digits = 3) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 3) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -13,7 +13,9 @@ const set = loadPolicySet(fileURLToPath(new URL('../../policies', import.meta.ur
 const dir = mkdtempSync(join(tmpdir(), 'fleetguard-plan-'));
 const db = new Database(join(dir, 'devices.db'));
 db.pragma('journal_mode = WAL');
-db.exec('CREATE TABLE devices (id TEXT PRIMARY KEY, fleet TEXT NOT NULL, organization TEXT NOT NULL, supportAccessUntil INTEGER)');
+db.exec(
+  'CREATE TABLE devices (id TEXT PRIMARY KEY, fleet TEXT NOT NULL, organization TEXT NOT NULL, supportAccessUntil INTEGER)',
+);
 const t0 = performance.now();
 const insert = db.prepare('INSERT INTO devices VALUES (?, ?, ?, ?)');
 db.transaction(() => {
@@ -23,14 +25,32 @@ db.transaction(() => {
   }
 })();
 // The recommended indexes: one per attribute the policies filter devices on.
-db.exec('CREATE INDEX devices_fleet ON devices (fleet); CREATE INDEX devices_organization ON devices (organization); CREATE INDEX devices_support ON devices (supportAccessUntil)');
+db.exec(
+  'CREATE INDEX devices_fleet ON devices (fleet); CREATE INDEX devices_organization ON devices (organization); CREATE INDEX devices_support ON devices (supportAccessUntil)',
+);
 db.exec('ANALYZE');
 const loadMs = performance.now() - t0;
 
 const cases: [string, Entity, string][] = [
-  ['device key: its own device', { type: 'device', id: 'd-4242-7', attributes: { fleet: 'f-4242', organization: 'o-242' } }, 'read'],
-  ['developer of 3 fleets: devices', { type: 'user', id: 'u-1', attributes: { developerOf: ['f-1', 'f-2', 'f-3'] } }, 'read'],
-  ['admin of 1 org + observer of 50 fleets: devices', { type: 'user', id: 'u-2', attributes: { adminOf: ['o-7'], observerOf: Array.from({ length: 50 }, (_, i) => `f-${i * 17}`) } }, 'read'],
+  [
+    'device key: its own device',
+    { type: 'device', id: 'd-4242-7', attributes: { fleet: 'f-4242', organization: 'o-242' } },
+    'read',
+  ],
+  [
+    'developer of 3 fleets: devices',
+    { type: 'user', id: 'u-1', attributes: { developerOf: ['f-1', 'f-2', 'f-3'] } },
+    'read',
+  ],
+  [
+    'admin of 1 org + observer of 50 fleets: devices',
+    {
+      type: 'user',
+      id: 'u-2',
+      attributes: { adminOf: ['o-7'], observerOf: Array.from({ length: 50 }, (_, i) => `f-${i * 17}`) },
+    },
+    'read',
+  ],
   ['support agent: devices under a grant (100,000 rows)', { type: 'support_agent', id: 's-1' }, 'read'],
   ['observer: ssh on devices (always denied)', { type: 'user', id: 'u-3', attributes: { observerOf: ['f-1'] } }, 'ssh'],
 ];
@@ -57,7 +77,9 @@ for (const [name, principal, action] of cases) {
   }
   times.sort((a, b) => a - b);
   const where = plan.sql.where.length > 60 ? `${plan.sql.where.slice(0, 57)}…` : plan.sql.where;
-  console.log(`| ${name} | ${plan.kind} | \`${where}\` | ${fmt(median(planTimes), 1)} | ${fmt(median(times), 3)} | ${fmt(times[Math.floor(times.length * 0.99)]!, 3)} | ${rows} |`);
+  console.log(
+    `| ${name} | ${plan.kind} | \`${where}\` | ${fmt(median(planTimes), 1)} | ${fmt(median(times), 3)} | ${fmt(times[Math.floor(times.length * 0.99)]!, 3)} | ${rows} |`,
+  );
 }
 db.close();
 rmSync(dir, { recursive: true, force: true });

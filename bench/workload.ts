@@ -52,7 +52,12 @@ export function generateRequests(count: number, seed = 42): AuthorizeRequest[] {
 
   const resource = (type: string, fleet: number, id?: string): Entity => {
     if (type === 'organization') return { type, id: orgOf(fleet) };
-    if (type === 'fleet') return { type, id: `f-${fleet}`, attributes: { organization: orgOf(fleet), supportAccessUntil: iso(NOW + (rand() < 0.5 ? 1 : -1) * 3_600_000) } };
+    if (type === 'fleet')
+      return {
+        type,
+        id: `f-${fleet}`,
+        attributes: { organization: orgOf(fleet), supportAccessUntil: iso(NOW + (rand() < 0.5 ? 1 : -1) * 3_600_000) },
+      };
     const attributes: Record<string, unknown> = { fleet: `f-${fleet}`, organization: orgOf(fleet) };
     if (type === 'device_variable') attributes.device = `d-${fleet}-${int(DEVICES_PER_FLEET)}`;
     return { type, id: id ?? `${type}-${int(1_000_000)}`, attributes };
@@ -65,7 +70,11 @@ export function generateRequests(count: number, seed = 42): AuthorizeRequest[] {
       // A device: its own device and fleet content half of the time, another fleet's otherwise.
       const fleet = int(FLEETS);
       const n = int(DEVICES_PER_FLEET);
-      const principal: Entity = { type: 'device', id: `d-${fleet}-${n}`, attributes: { fleet: `f-${fleet}`, organization: orgOf(fleet) } };
+      const principal: Entity = {
+        type: 'device',
+        id: `d-${fleet}-${n}`,
+        attributes: { fleet: `f-${fleet}`, organization: orgOf(fleet) },
+      };
       const own = rand() < 0.75;
       const target = own ? fleet : int(FLEETS);
       const type = pick(['device', 'fleet', 'device_variable', 'fleet_variable', 'release', 'image', 'build_log']);
@@ -76,18 +85,44 @@ export function generateRequests(count: number, seed = 42): AuthorizeRequest[] {
       const u = int(USERS);
       const mine = ownFleets[u]!;
       const fleet = mine.length > 0 && rand() < 0.75 ? pick(mine) : int(FLEETS);
-      out.push({ principal: users[u]!, action: rand() < 0.7 ? 'read' : pick(ACTIONS), resource: resource(pick(['fleet', ...SCOPED]), fleet), context: { mfa: rand() < 0.5 } });
+      out.push({
+        principal: users[u]!,
+        action: rand() < 0.7 ? 'read' : pick(ACTIONS),
+        resource: resource(pick(['fleet', ...SCOPED]), fleet),
+        context: { mfa: rand() < 0.5 },
+      });
     } else if (roll < 0.95) {
       const fleet = int(FLEETS);
       const principal: Entity = {
         type: 'provisioning_key',
         id: `pk-${fleet}`,
-        attributes: { fleet: `f-${fleet}`, organization: orgOf(fleet), expiresAt: iso(NOW + (rand() < 0.8 ? 1 : -1) * 86_400_000), allowedCidrs: rand() < 0.5 ? [] : ['10.0.0.0/8'], maxRegistrations: 100, registrations: int(120), revoked: rand() < 0.1 },
+        attributes: {
+          fleet: `f-${fleet}`,
+          organization: orgOf(fleet),
+          expiresAt: iso(NOW + (rand() < 0.8 ? 1 : -1) * 86_400_000),
+          allowedCidrs: rand() < 0.5 ? [] : ['10.0.0.0/8'],
+          maxRegistrations: 100,
+          registrations: int(120),
+          revoked: rand() < 0.1,
+        },
       };
-      out.push({ principal, action: rand() < 0.8 ? 'register' : pick(ACTIONS), resource: resource('fleet', rand() < 0.8 ? fleet : int(FLEETS)), context: { ip: rand() < 0.7 ? '10.1.2.3' : '192.0.2.1' } });
+      out.push({
+        principal,
+        action: rand() < 0.8 ? 'register' : pick(ACTIONS),
+        resource: resource('fleet', rand() < 0.8 ? fleet : int(FLEETS)),
+        context: { ip: rand() < 0.7 ? '10.1.2.3' : '192.0.2.1' },
+      });
     } else {
-      const principal: Entity = rand() < 0.5 ? { type: 'support_agent', id: `s-${int(10)}` } : { type: 'service', id: 'svc', attributes: { name: rand() < 0.7 ? 'builder' : 'metrics' } };
-      out.push({ principal, action: pick(['read', 'create', 'update', 'ssh']), resource: resource(pick(['fleet', 'device', 'release', 'image', 'build_log']), int(FLEETS)), context: {} });
+      const principal: Entity =
+        rand() < 0.5
+          ? { type: 'support_agent', id: `s-${int(10)}` }
+          : { type: 'service', id: 'svc', attributes: { name: rand() < 0.7 ? 'builder' : 'metrics' } };
+      out.push({
+        principal,
+        action: pick(['read', 'create', 'update', 'ssh']),
+        resource: resource(pick(['fleet', 'device', 'release', 'image', 'build_log']), int(FLEETS)),
+        context: {},
+      });
     }
   }
   return out;
@@ -108,7 +143,10 @@ export function handWritten(req: AuthorizeRequest, now: number): boolean {
       if (a !== 'read') return false;
       if (r.type === 'fleet') return r.id === pa.fleet;
       if (r.type === 'device_variable') return ra.device === p.id && ra.fleet === pa.fleet;
-      return (r.type === 'fleet_variable' || r.type === 'release' || r.type === 'build_log' || r.type === 'image') && ra.fleet === pa.fleet;
+      return (
+        (r.type === 'fleet_variable' || r.type === 'release' || r.type === 'build_log' || r.type === 'image') &&
+        ra.fleet === pa.fleet
+      );
     case 'provisioning_key': {
       if (a !== 'register' || r.type !== 'fleet' || r.id !== pa.fleet || pa.revoked !== false) return false;
       if (!(time < Date.parse(pa.expiresAt))) return false;
@@ -127,15 +165,27 @@ export function handWritten(req: AuthorizeRequest, now: number): boolean {
       const op = pa.operatorOf.includes(fleet);
       const obs = pa.observerOf.includes(fleet);
       switch (r.type) {
-        case 'fleet': return a === 'read' && (dev || op || obs);
-        case 'device': return (dev && ['read', 'create', 'update', 'delete', 'ssh', 'reboot'].includes(a)) || (op && ['read', 'update', 'ssh', 'reboot'].includes(a)) || (obs && a === 'read');
+        case 'fleet':
+          return a === 'read' && (dev || op || obs);
+        case 'device':
+          return (
+            (dev && ['read', 'create', 'update', 'delete', 'ssh', 'reboot'].includes(a)) ||
+            (op && ['read', 'update', 'ssh', 'reboot'].includes(a)) ||
+            (obs && a === 'read')
+          );
         case 'device_variable':
-        case 'fleet_variable': return (dev || op) && ['read', 'create', 'update', 'delete'].includes(a);
-        case 'release': return (dev && ['read', 'create', 'update', 'delete'].includes(a)) || ((op || obs) && a === 'read');
-        case 'build_log': return a === 'read' && (dev || op || obs);
-        case 'image': return a === 'read' && (dev || op);
-        case 'provisioning_key': return a === 'create' && (dev || op);
-        default: return false;
+        case 'fleet_variable':
+          return (dev || op) && ['read', 'create', 'update', 'delete'].includes(a);
+        case 'release':
+          return (dev && ['read', 'create', 'update', 'delete'].includes(a)) || ((op || obs) && a === 'read');
+        case 'build_log':
+          return a === 'read' && (dev || op || obs);
+        case 'image':
+          return a === 'read' && (dev || op);
+        case 'provisioning_key':
+          return a === 'create' && (dev || op);
+        default:
+          return false;
       }
     }
     case 'support_agent': {
@@ -145,7 +195,10 @@ export function handWritten(req: AuthorizeRequest, now: number): boolean {
     }
     case 'service':
       if (pa.name !== 'builder') return false;
-      return ((a === 'create' || a === 'update') && (r.type === 'image' || r.type === 'release')) || (a === 'read' && r.type === 'build_log');
+      return (
+        ((a === 'create' || a === 'update') && (r.type === 'image' || r.type === 'release')) ||
+        (a === 'read' && r.type === 'build_log')
+      );
     default:
       return false;
   }

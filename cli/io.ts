@@ -38,7 +38,12 @@ export function requireOption<T>(value: T | undefined, flag: string): T {
 }
 
 /** Validates CLI input with zod; the first problem becomes a usage error naming the field. */
-export function parseOrUsage<T extends z.ZodType>(schema: T, value: unknown, what: string, field = (path: string) => path): z.infer<T> {
+export function parseOrUsage<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  what: string,
+  field = (path: string) => path,
+): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;

@@ -31,12 +31,7 @@ export interface Diagnostic extends SourcePosition {
   hint?: string;
 }
 
-export function diagnostic(
-  code: DiagnosticCode,
-  at: SourcePosition,
-  message: string,
-  hint?: string,
-): Diagnostic {
+export function diagnostic(code: DiagnosticCode, at: SourcePosition, message: string, hint?: string): Diagnostic {
   return hint === undefined ? { code, ...at, message } : { code, ...at, message, hint };
 }
 

@@ -71,7 +71,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       http = schema ? invalidBody(schema, request.body) : new HttpError('invalid_request', error.message);
     } else if (error.code && FASTIFY_ERRORS[error.code]) {
       const code = FASTIFY_ERRORS[error.code]!;
-      http = new HttpError(code, code === 'invalid_json' ? `the body is not valid JSON: ${error.message}` : error.message);
+      http = new HttpError(
+        code,
+        code === 'invalid_json' ? `the body is not valid JSON: ${error.message}` : error.message,
+      );
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       http = new HttpError('invalid_request', error.message);
     } else {

@@ -11,7 +11,12 @@ export const AzContext = z.record(z.string(), z.unknown());
 export type AzEntity = z.infer<typeof AzEntity>;
 export type AzAction = z.infer<typeof AzAction>;
 
-export const AzEvaluation = z.object({ subject: AzEntity, action: AzAction, resource: AzEntity, context: AzContext.optional() });
+export const AzEvaluation = z.object({
+  subject: AzEntity,
+  action: AzAction,
+  resource: AzEntity,
+  context: AzContext.optional(),
+});
 export type AzEvaluation = z.infer<typeof AzEvaluation>;
 /**
  * The check of each item of a batch: AzEvaluation's JSON Schema compiled like fastify's (zod's
@@ -38,12 +43,31 @@ export const AzEvaluations = z.object({
 });
 export type AzEvaluations = z.infer<typeof AzEvaluations>;
 
-const Page = z.object({ token: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() }).optional();
+const Page = z
+  .object({ token: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() })
+  .optional();
 const TypedEntity = z.object({ type: z.string().min(1), id: z.string().optional(), properties: Properties.optional() });
 
-export const AzSubjectSearch = z.object({ subject: TypedEntity, action: AzAction, resource: AzEntity, context: AzContext.optional(), page: Page });
-export const AzResourceSearch = z.object({ subject: AzEntity, action: AzAction, resource: TypedEntity, context: AzContext.optional(), page: Page });
-export const AzActionSearch = z.object({ subject: AzEntity, resource: AzEntity, context: AzContext.optional(), page: Page });
+export const AzSubjectSearch = z.object({
+  subject: TypedEntity,
+  action: AzAction,
+  resource: AzEntity,
+  context: AzContext.optional(),
+  page: Page,
+});
+export const AzResourceSearch = z.object({
+  subject: AzEntity,
+  action: AzAction,
+  resource: TypedEntity,
+  context: AzContext.optional(),
+  page: Page,
+});
+export const AzActionSearch = z.object({
+  subject: AzEntity,
+  resource: AzEntity,
+  context: AzContext.optional(),
+  page: Page,
+});
 export type AzSubjectSearch = z.infer<typeof AzSubjectSearch>;
 export type AzResourceSearch = z.infer<typeof AzResourceSearch>;
 export type AzActionSearch = z.infer<typeof AzActionSearch>;

@@ -24,7 +24,11 @@ export const ServerConfig = z.object({
   /** Threads that decide /v1/authorize/batch bodies besides the request thread (0: the request thread decides them). */
   decisionThreads: z.coerce.number().int().min(0).max(64).default(defaultDecisionThreads()),
   /** Largest request body, in bytes. */
-  bodyLimit: z.coerce.number().int().min(1024).default(1024 * 1024),
+  bodyLimit: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Decision log: flush interval, queue bound, what to do when full, retention. */
   logFlushMs: z.coerce.number().int().min(1).max(250).default(100),
   logQueueMax: z.coerce.number().int().min(1).default(500_000),
@@ -32,12 +36,24 @@ export const ServerConfig = z.object({
   logRetentionDays: z.coerce.number().min(0).default(30),
   /** Most decisions in one block of the decision log (one row of SQLite). */
   logBlockRows: z.coerce.number().int().min(1).max(1_000_000).default(4096),
-  logRequests: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(false),
+  logRequests: z
+    .preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean())
+    .default(false),
   /** Reload when files in the policy directory change. */
   watch: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
   /** false: the client address is the socket's. true, or addresses/CIDRs of trusted proxies: X-Forwarded-For. */
   trustProxy: z
-    .preprocess((v) => (v === 'true' ? true : v === 'false' || v === undefined ? false : typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v), z.union([z.boolean(), z.array(z.string().min(1))]))
+    .preprocess(
+      (v) =>
+        v === 'true'
+          ? true
+          : v === 'false' || v === undefined
+            ? false
+            : typeof v === 'string'
+              ? v.split(',').map((s) => s.trim())
+              : v,
+      z.union([z.boolean(), z.array(z.string().min(1))]),
+    )
     .default(false),
   /** Provisioning attempts per minute, per key and per client address. */
   provisionRateLimit: z.coerce.number().int().min(1).default(60),
@@ -69,7 +85,10 @@ export const ENV: Record<keyof ServerConfig, string> = {
   provisionRateLimit: 'FLEETGUARD_PROVISION_RATE_LIMIT',
 };
 
-export function resolveConfig(flags: Partial<Record<keyof ServerConfig, unknown>>, env: NodeJS.ProcessEnv): ServerConfig {
+export function resolveConfig(
+  flags: Partial<Record<keyof ServerConfig, unknown>>,
+  env: NodeJS.ProcessEnv,
+): ServerConfig {
   const merged: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV)) {
     const value = flags[key as keyof ServerConfig] ?? env[name];
@@ -79,7 +98,9 @@ export function resolveConfig(flags: Partial<Record<keyof ServerConfig, unknown>
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]);
-    throw new Error(`invalid setting ${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} or ${ENV[key as keyof ServerConfig]}): ${issue.message}`);
+    throw new Error(
+      `invalid setting ${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} or ${ENV[key as keyof ServerConfig]}): ${issue.message}`,
+    );
   }
   return parsed.data;
 }

@@ -13,7 +13,8 @@ const revisions = new Map<string, string>();
 
 function refJson(ref: RuleRef): string {
   let json = refs.get(ref);
-  if (json === undefined) refs.set(ref, (json = JSON.stringify({ policy: ref.policy, rule: ref.rule, effect: ref.effect })));
+  if (json === undefined)
+    refs.set(ref, (json = JSON.stringify({ policy: ref.policy, rule: ref.rule, effect: ref.effect })));
   return json;
 }
 
@@ -28,7 +29,9 @@ function revisionJson(revision: string): string {
 
 /** `JSON.stringify(decision)` for a decision in the engine's field order, made from cached pieces. */
 export function decisionJson(d: Decision): string {
-  let s = (d.allowed && d.decision === 'allow' ? ALLOW : !d.allowed && d.decision === 'deny' ? DENY : mixed(d)) + JSON.stringify(d.decisionId);
+  let s =
+    (d.allowed && d.decision === 'allow' ? ALLOW : !d.allowed && d.decision === 'deny' ? DENY : mixed(d)) +
+    JSON.stringify(d.decisionId);
   s += revisionJson(d.policyRevision);
   const m = d.matched;
   for (let i = 0; i < m.length; i++) s += i === 0 ? refJson(m[i]!) : `,${refJson(m[i]!)}`;

@@ -25,12 +25,21 @@ export interface ErrorBody {
 
 export class HttpError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string, readonly path?: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly path?: string,
+  ) {
     super(message);
     this.status = ERRORS[code];
   }
 
   body(): ErrorBody {
-    return { error: this.path === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, path: this.path } };
+    return {
+      error:
+        this.path === undefined
+          ? { code: this.code, message: this.message }
+          : { code: this.code, message: this.message, path: this.path },
+    };
   }
 }

@@ -12,7 +12,12 @@ const CODES: Record<string, ErrorCode> = {
 type Names = { principalType?: string | undefined; action?: string | undefined; resourceType?: string | undefined };
 
 /** The check on the hot path: three lookups, nothing allocated. `undefined` is not asked about. */
-export function knownNames(engine: Engine, principalType: string | undefined, action: string | undefined, resourceType: string | undefined): boolean {
+export function knownNames(
+  engine: Engine,
+  principalType: string | undefined,
+  action: string | undefined,
+  resourceType: string | undefined,
+): boolean {
   const { schema } = engine.policySet;
   return (
     (principalType === undefined || schema.principals.has(principalType)) &&
@@ -24,6 +29,11 @@ export function knownNames(engine: Engine, principalType: string | undefined, ac
 /** The 400 for the first unknown name, with the path of its field in the body. */
 export function unknownNameError(engine: Engine, names: Names, paths: Names): HttpError {
   const [first] = unknownNames(engine.policySet, names);
-  const field = first!.code === 'unknown-principal-type' ? 'principalType' : first!.code === 'unknown-action' ? 'action' : 'resourceType';
+  const field =
+    first!.code === 'unknown-principal-type'
+      ? 'principalType'
+      : first!.code === 'unknown-action'
+        ? 'action'
+        : 'resourceType';
   return new HttpError(CODES[first!.code]!, first!.message, paths[field]);
 }

@@ -53,13 +53,22 @@ export async function startServer(config: ServerConfig, log: Log = createLog(con
     db.close();
     throw new StartupError(packed.errors);
   }
-  const pool = config.decisionThreads > 0 ? new DecisionPool({ threads: config.decisionThreads, batchLimit: config.batchLimit, logRequests: config.logRequests, warn }) : undefined;
+  const pool =
+    config.decisionThreads > 0
+      ? new DecisionPool({
+          threads: config.decisionThreads,
+          batchLimit: config.batchLimit,
+          logRequests: config.logRequests,
+          warn,
+        })
+      : undefined;
   const metrics = new Metrics(policies, decisionLog, pool);
   const app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
     const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
-    if (packed.errors.length > 0) log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
+    if (packed.errors.length > 0)
+      log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
     if (s.ok) log.info({ revision: s.revision }, 'policies loaded');
     else log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
   });

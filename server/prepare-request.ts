@@ -10,7 +10,10 @@ export const INVALID_CREDENTIAL = 'the credential is not valid';
 
 /** A request whose key resolved to nothing: what to log (the key id, never the secret) and the deny. */
 export class BadCredential {
-  constructor(readonly request: AuthorizeRequest, readonly decision: Decision) {}
+  constructor(
+    readonly request: AuthorizeRequest,
+    readonly decision: Decision,
+  ) {}
 }
 
 /** Thrown where no key store is at hand (a decision thread): the request thread must decide this one. */
@@ -20,14 +23,22 @@ export class NeedsKeyStore extends Error {}
  * The request to decide: as sent when the principal is inline (nothing allocated: the hot path), with
  * the principal from the key store when given by a key. `index` locates the request in a batch.
  */
-export function prepare(engine: Engine, keys: KeyStore | undefined, item: HttpAuthorizeRequest, index: number | undefined): AuthorizeRequest | BadCredential {
+export function prepare(
+  engine: Engine,
+  keys: KeyStore | undefined,
+  item: HttpAuthorizeRequest,
+  index: number | undefined,
+): AuthorizeRequest | BadCredential {
   let req: AuthorizeRequest;
   if ('credential' in item.principal) {
     if (!keys) throw new NeedsKeyStore();
     const principal = keys.resolve(item.principal.credential);
     if (!principal) {
       const logged = { ...item, principal: { type: 'credential', id: keyIdOf(item.principal.credential) ?? '-' } };
-      return new BadCredential(logged, engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL }));
+      return new BadCredential(
+        logged,
+        engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL }),
+      );
     }
     req = { ...item, principal };
   } else {
@@ -36,7 +47,11 @@ export function prepare(engine: Engine, keys: KeyStore | undefined, item: HttpAu
   if (!knownNames(engine, req.principal.type, req.action, req.resource.type)) {
     const at = index === undefined ? '' : `requests.${index}.`;
     const names = { principalType: req.principal.type, action: req.action, resourceType: req.resource.type };
-    throw unknownNameError(engine, names, { principalType: `${at}principal.type`, action: `${at}action`, resourceType: `${at}resource.type` });
+    throw unknownNameError(engine, names, {
+      principalType: `${at}principal.type`,
+      action: `${at}action`,
+      resourceType: `${at}resource.type`,
+    });
   }
   return req;
 }

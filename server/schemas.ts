@@ -9,7 +9,9 @@ import { AuthorizeRequestSchema, DecisionSchema, EntitySchema } from '../engine/
 /** A principal given by its key: the sidecar resolves it from the key store. */
 export const CredentialPrincipal = z.object({ credential: z.string().min(1) });
 export const HttpAuthorizeRequest = AuthorizeRequestSchema.extend({
-  principal: z.union([EntitySchema, CredentialPrincipal], { error: 'a principal is { type, id, attributes? } or { credential }' }),
+  principal: z.union([EntitySchema, CredentialPrincipal], {
+    error: 'a principal is { type, id, attributes? } or { credential }',
+  }),
 });
 export type HttpAuthorizeRequest = z.infer<typeof HttpAuthorizeRequest>;
 
@@ -20,14 +22,21 @@ export const ErrorResponse = z.object({
 });
 
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   void $schema;
   return rest;
 }
 
 /** The first zod issue as `{ message, path }`, path in dotted form (`requests.3.principal.type`). */
-export function describeInvalid(schema: z.ZodType, body: unknown): { message: string; path?: string; tooBig?: boolean } {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return { message: 'the body must be a JSON object' };
+export function describeInvalid(
+  schema: z.ZodType,
+  body: unknown,
+): { message: string; path?: string; tooBig?: boolean } {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
+    return { message: 'the body must be a JSON object' };
   const result = schema.safeParse(body);
   if (result.success) return { message: 'the body does not match the schema' };
   const issue = deepestIssue(result.error.issues[0]!);
@@ -54,7 +63,9 @@ export const ProvisioningKeyRequest = z.object({
   fleet: z.string().min(1),
   organization: z.string().min(1),
   expiresAt: Rfc3339,
-  allowedCidrs: z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'a CIDR range such as 203.0.113.0/24')).optional(),
+  allowedCidrs: z
+    .array(z.string().refine((c) => parseCidr(c) !== undefined, 'a CIDR range such as 203.0.113.0/24'))
+    .optional(),
   maxRegistrations: z.number().int().min(0).optional(),
   singleUse: z.boolean().optional(),
 });

@@ -4,7 +4,8 @@ import { queryDecisions } from '../../server/store/decision-log.js';
 import { parseTime } from '../../engine/lang/values.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary = 'audit [--db FILE] [--principal ID] [--resource ID] [--outcome allow|deny] [--since T] [--until T] [--limit N] [--json|--ndjson]';
+export const summary =
+  'audit [--db FILE] [--principal ID] [--resource ID] [--outcome allow|deny] [--since T] [--until T] [--limit N] [--json|--ndjson]';
 
 export function run(args: string[]): number {
   const { values } = parseArgs({
@@ -22,7 +23,8 @@ export function run(args: string[]): number {
       ndjson: { type: 'boolean', default: false },
     },
   });
-  if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny') throw new UsageError('--outcome is allow or deny');
+  if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny')
+    throw new UsageError('--outcome is allow or deny');
   const time = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const t = parseTime(v);
@@ -47,9 +49,21 @@ export function run(args: string[]): number {
       if (rows.length > 0) out(rows.map((r) => JSON.stringify(r)).join('\n'));
     } else {
       const header = ['time', 'outcome', 'principal', 'action', 'resource', 'matched', 'revision'];
-      const table = rows.map((r) => [r.time, r.outcome, `${r.principalType}:${r.principalId}`, r.action, `${r.resourceType}:${r.resourceId}`, r.matched.join(',') || '-', r.policyRevision]);
+      const table = rows.map((r) => [
+        r.time,
+        r.outcome,
+        `${r.principalType}:${r.principalId}`,
+        r.action,
+        `${r.resourceType}:${r.resourceId}`,
+        r.matched.join(',') || '-',
+        r.policyRevision,
+      ]);
       const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+      const line = (cells: string[]) =>
+        cells
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd();
       out([line(header), ...table.map(line), `${rows.length} decision(s)`].join('\n'));
     }
   } finally {

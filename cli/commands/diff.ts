@@ -1,12 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compilePolicies, PolicyError, readPolicySources, type AuthorizeRequest, type PolicySet, type SourceFile } from '../../engine/index.js';
+import {
+  compilePolicies,
+  PolicyError,
+  readPolicySources,
+  type AuthorizeRequest,
+  type PolicySet,
+  type SourceFile,
+} from '../../engine/index.js';
 import { diffPolicies, replayDecisions, type AccessChange } from '../../engine/diff/diff-policies.js';
 import { openDatabase } from '../../server/store/database.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary = 'diff OLD NEW [--replay DB] [--json]   what a policy change allows or denies (OLD/NEW: DIR or REV:DIR)';
+export const summary =
+  'diff OLD NEW [--replay DB] [--json]   what a policy change allows or denies (OLD/NEW: DIR or REV:DIR)';
 
 /** A directory, or `REV:DIR` for the policies as they were at a git revision. */
 function loadSide(spec: string): PolicySet {
@@ -14,12 +22,17 @@ function loadSide(spec: string): PolicySet {
   const rev = /^([^:]+):(.+)$/.exec(spec);
   if (!existsSync(spec) && rev) {
     const [, ref, dir] = rev as unknown as [string, string, string];
-    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     let names: string[];
     try {
-      names = git('ls-tree', '--name-only', `${ref}:${dir}`).split('\n').filter((n) => /\.ya?ml$/.test(n) && n !== 'entities.yaml');
+      names = git('ls-tree', '--name-only', `${ref}:${dir}`)
+        .split('\n')
+        .filter((n) => /\.ya?ml$/.test(n) && n !== 'entities.yaml');
     } catch (e) {
-      throw new UsageError(`${spec}: not a directory and not a git revision:path (${(e as Error).message.split('\n')[0]})`);
+      throw new UsageError(
+        `${spec}: not a directory and not a git revision:path (${(e as Error).message.split('\n')[0]})`,
+      );
     }
     sources = names.map((name) => ({ path: name, text: git('show', `${ref}:${dir.replace(/\/$/, '')}/${name}`) }));
   } else {
@@ -31,16 +44,25 @@ function loadSide(spec: string): PolicySet {
 }
 
 const describe = (c: AccessChange) => {
-  const rules = (list: AccessChange['because']) => list.map((r) => `${r.rule} (${r.policy}:${r.line}) when ${r.when}`).join('; ');
+  const rules = (list: AccessChange['because']) =>
+    list.map((r) => `${r.rule} (${r.policy}:${r.line}) when ${r.when}`).join('; ');
   const head = `${c.change === 'widened' ? 'WIDENED' : 'NARROWED'} ${c.principal} ${c.action} ${c.resource}`;
-  const why = c.change === 'widened' ? `newly allowed by ${rules(c.because)}` : `no longer allowed; was allowed by ${rules(c.because)}${c.deniedBy.length ? `; now denied by ${rules(c.deniedBy)}` : ''}`;
+  const why =
+    c.change === 'widened'
+      ? `newly allowed by ${rules(c.because)}`
+      : `no longer allowed; was allowed by ${rules(c.because)}${c.deniedBy.length ? `; now denied by ${rules(c.deniedBy)}` : ''}`;
   return `${head}: ${why}\n  example: ${JSON.stringify(c.example)}`;
 };
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { replay: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { replay: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
   const [oldSpec, newSpec] = positionals;
-  if (!oldSpec || !newSpec) throw new UsageError('usage: fleetguard diff OLD NEW [--replay DB] [--json]   (OLD, NEW: a directory or REV:DIR)');
+  if (!oldSpec || !newSpec)
+    throw new UsageError('usage: fleetguard diff OLD NEW [--replay DB] [--json]   (OLD, NEW: a directory or REV:DIR)');
   const oldSet = loadSide(oldSpec);
   const newSet = loadSide(newSpec);
   const now = Date.now();
@@ -52,9 +74,21 @@ export async function run(args: string[]): Promise<number> {
     if (!existsSync(values.replay)) throw new UsageError(`${values.replay}: no such database`);
     const db = openDatabase(values.replay);
     try {
-      const rows = db.prepare("SELECT id, time, outcome, request FROM decisions WHERE request IS NOT NULL AND principal_type <> 'credential' ORDER BY seq").all() as { id: string; time: number; outcome: 'allow' | 'deny'; request: string }[];
+      const rows = db
+        .prepare(
+          "SELECT id, time, outcome, request FROM decisions WHERE request IS NOT NULL AND principal_type <> 'credential' ORDER BY seq",
+        )
+        .all() as { id: string; time: number; outcome: 'allow' | 'deny'; request: string }[];
       replayed = rows.length;
-      flips = replayDecisions(newSet, rows.map((r) => ({ decisionId: r.id, time: r.time, outcome: r.outcome, request: JSON.parse(r.request) as AuthorizeRequest })));
+      flips = replayDecisions(
+        newSet,
+        rows.map((r) => ({
+          decisionId: r.id,
+          time: r.time,
+          outcome: r.outcome,
+          request: JSON.parse(r.request) as AuthorizeRequest,
+        })),
+      );
     } finally {
       db.close();
     }
@@ -70,7 +104,10 @@ export async function run(args: string[]): Promise<number> {
     for (const u of result.unknown) out(`UNKNOWN ${u}`);
     if (flips) {
       out(`replay: ${replayed} logged decision(s) re-decided, ${flips.length} flip(s)`);
-      for (const f of flips) out(`  FLIP ${f.decisionId}: ${f.was} → ${f.now} (${f.request.principal.type} ${f.request.principal.id} ${f.request.action} ${f.request.resource.type} ${f.request.resource.id})`);
+      for (const f of flips)
+        out(
+          `  FLIP ${f.decisionId}: ${f.was} → ${f.now} (${f.request.principal.type} ${f.request.principal.id} ${f.request.action} ${f.request.resource.type} ${f.request.resource.id})`,
+        );
     }
     out(widened ? 'access widened' : narrowed ? 'access narrowed only' : 'access unchanged');
   }

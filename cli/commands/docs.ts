@@ -7,7 +7,7 @@ import { buildReport } from '../../engine/docs/report.js';
 import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary = 'docs DIR --out DIR           write the auditors\' report: index.html and report.md';
+export const summary = "docs DIR --out DIR           write the auditors' report: index.html and report.md";
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });

@@ -5,11 +5,16 @@ import { openDatabase } from '../../server/store/database.js';
 import { EntityStore } from '../../server/store/entity-store.js';
 import { EXIT, err, out, UsageError } from '../io.js';
 
-export const summary = 'entities import FILE [--db FILE]   load entities (YAML or JSON: { "entities": [{ type, id, attributes }] })';
+export const summary =
+  'entities import FILE [--db FILE]   load entities (YAML or JSON: { "entities": [{ type, id, attributes }] })';
 
 export function run(args: string[]): number {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { db: { type: 'string', default: process.env.FLEETGUARD_DB ?? 'data/fleetguard.db' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { db: { type: 'string', default: process.env.FLEETGUARD_DB ?? 'data/fleetguard.db' } },
+  });
   const file = positionals[0];
   if (sub !== 'import' || !file) throw new UsageError('usage: fleetguard entities import FILE [--db FILE]');
   const { entities, diagnostics } = readEntitiesFile(file);

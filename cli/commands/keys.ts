@@ -6,7 +6,8 @@ import { KeyStore } from '../../server/store/key-store.js';
 import { EntityStore } from '../../server/store/entity-store.js';
 import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
 
-export const summary = 'keys <create-provisioning|list|revoke|delete-device|import-users|create-token> [--db FILE] …   manage keys';
+export const summary =
+  'keys <create-provisioning|list|revoke|delete-device|import-users|create-token> [--db FILE] …   manage keys';
 
 const USAGE = `usage:
   fleetguard keys create-provisioning --fleet F --organization O --expires-at T [--cidr C]… [--max-registrations N] [--single-use]
@@ -46,7 +47,14 @@ export function run(args: string[]): number {
         const max = values['max-registrations'];
         const input = parseOrUsage(
           ProvisioningKeyRequest,
-          { fleet: values.fleet, organization: values.organization, expiresAt: values['expires-at'], allowedCidrs: values.cidr, maxRegistrations: max === undefined ? undefined : Number(max), singleUse: values['single-use'] },
+          {
+            fleet: values.fleet,
+            organization: values.organization,
+            expiresAt: values['expires-at'],
+            allowedCidrs: values.cidr,
+            maxRegistrations: max === undefined ? undefined : Number(max),
+            singleUse: values['single-use'],
+          },
           'invalid provisioning key',
           (path) => `--${path.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
         );

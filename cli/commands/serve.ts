@@ -3,7 +3,8 @@ import { resolveConfig } from '../../server/config.js';
 import { startServer, StartupError } from '../../server/main.js';
 import { EXIT, err } from '../io.js';
 
-export const summary = 'serve [--host H] [--port P | --socket PATH] [--policies DIR] [--db FILE] [--admin-token T]   run the sidecar';
+export const summary =
+  'serve [--host H] [--port P | --socket PATH] [--policies DIR] [--db FILE] [--admin-token T]   run the sidecar';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -48,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
     },
     process.env,
   );
-  let server;
+  let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config);
   } catch (e) {
@@ -59,7 +60,10 @@ export async function run(args: string[]): Promise<number> {
     throw e;
   }
   const { log, policies } = server;
-  log.info({ address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision }, 'fleetguard sidecar listening');
+  log.info(
+    { address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision },
+    'fleetguard sidecar listening',
+  );
 
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

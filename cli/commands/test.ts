@@ -11,12 +11,17 @@ export function run(args: string[]): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { junit: { type: 'string' }, 'min-coverage': { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      junit: { type: 'string' },
+      'min-coverage': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   });
   const dir = positionals[0];
   if (!dir) throw new UsageError('usage: fleetguard test DIR [--junit FILE] [--min-coverage PCT]');
   const minCoverage = values['min-coverage'] === undefined ? undefined : Number(values['min-coverage']);
-  if (minCoverage !== undefined && !(minCoverage >= 0 && minCoverage <= 100)) throw new UsageError('--min-coverage takes a percentage from 0 to 100');
+  if (minCoverage !== undefined && !(minCoverage >= 0 && minCoverage <= 100))
+    throw new UsageError('--min-coverage takes a percentage from 0 to 100');
 
   const { policySet, diagnostics } = compilePolicyDir(dir);
   if (!policySet) {

@@ -15,6 +15,8 @@ export function run(args: string[]): number {
     return EXIT.usage;
   }
   const files = new Set(policySet.rules.map((r) => r.ref.policy)).size;
-  out(`ok: ${policySet.rules.length} rules in ${files} policy files, ${policySet.invariants.length} invariants, revision ${policySet.revision}`);
+  out(
+    `ok: ${policySet.rules.length} rules in ${files} policy files, ${policySet.invariants.length} invariants, revision ${policySet.revision}`,
+  );
   return EXIT.ok;
 }

@@ -3,10 +3,15 @@ import { loadPolicySet } from '../../engine/index.js';
 import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary = 'verify DIR [--json]         prove every invariant of DIR/invariants.yaml (PROVED, VIOLATED, UNKNOWN)';
+export const summary =
+  'verify DIR [--json]         prove every invariant of DIR/invariants.yaml (PROVED, VIOLATED, UNKNOWN)';
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
   const dir = positionals[0];
   if (!dir) throw new UsageError('usage: fleetguard verify DIR [--json]');
   const set = loadPolicySet(dir);

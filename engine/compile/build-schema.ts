@@ -34,7 +34,13 @@ export function buildSchema(source: YamlSource, file: SchemaFile): { schema: Sch
       const attributes = new Map<string, AttributeDef>();
       for (const [attr, attrSpec] of Object.entries(spec.attributes)) {
         if (attr === 'id') {
-          diagnostics.push(diagnostic('invalid-structure', positionOf(source, [group, name, 'attributes', 'id'], true), '`id` is built in (a string every entity has); do not declare it'));
+          diagnostics.push(
+            diagnostic(
+              'invalid-structure',
+              positionOf(source, [group, name, 'attributes', 'id'], true),
+              '`id` is built in (a string every entity has); do not declare it',
+            ),
+          );
           continue;
         }
         attributes.set(attr, attribute(attrSpec, [group, name, 'attributes', attr]));
@@ -50,11 +56,22 @@ export function buildSchema(source: YamlSource, file: SchemaFile): { schema: Sch
   for (const [name, spec] of Object.entries(file.context)) context.set(name, attribute(spec, ['context', name]));
   const time = context.get('time');
   if (time && (time.type.base !== 'time' || time.type.list)) {
-    diagnostics.push(diagnostic('type-mismatch', positionOf(source, ['context', 'time']), '`context.time` must have type `time` (it defaults to the server clock)'));
+    diagnostics.push(
+      diagnostic(
+        'type-mismatch',
+        positionOf(source, ['context', 'time']),
+        '`context.time` must have type `time` (it defaults to the server clock)',
+      ),
+    );
   }
 
   return {
-    schema: { actions: [...new Set(file.actions)], principals: entityTypes('principals'), resources: entityTypes('resources'), context },
+    schema: {
+      actions: [...new Set(file.actions)],
+      principals: entityTypes('principals'),
+      resources: entityTypes('resources'),
+      context,
+    },
     diagnostics,
   };
 }

@@ -18,11 +18,19 @@ export function checkInvariants(
   const { source, file } = input;
   const invariants: InvariantDef[] = [];
   const seen = new Set<string>();
-  const defs = (names: string[], map: Map<string, EntityTypeDef>) => names.map((n) => map.get(n)).filter((d): d is EntityTypeDef => d !== undefined);
+  const defs = (names: string[], map: Map<string, EntityTypeDef>) =>
+    names.map((n) => map.get(n)).filter((d): d is EntityTypeDef => d !== undefined);
 
   file.invariants.forEach((inv, i) => {
     const path = ['invariants', i];
-    if (seen.has(inv.id)) diagnostics.push(diagnostic('duplicate-invariant-id', positionOf(source, [...path, 'id']), `invariant id \`${inv.id}\` is used twice`));
+    if (seen.has(inv.id))
+      diagnostics.push(
+        diagnostic(
+          'duplicate-invariant-id',
+          positionOf(source, [...path, 'id']),
+          `invariant id \`${inv.id}\` is used twice`,
+        ),
+      );
     seen.add(inv.id);
     const at = positionOf(source, path);
     if ('builtin' in inv) {
@@ -32,20 +40,53 @@ export function checkInvariants(
     const checks: InvariantCheck[] = [];
     inv.checks.forEach((check, j) => {
       const cpath = [...path, 'checks', j];
-      const principals = expandSelector(check.principals, [...schema.principals.keys()], 'principal type', source, [...cpath, 'principals'], diagnostics);
-      const actions = expandSelector(check.actions, schema.actions, 'action', source, [...cpath, 'actions'], diagnostics);
-      const resources = expandSelector(check.resources, [...schema.resources.keys()], 'resource type', source, [...cpath, 'resources'], diagnostics);
+      const principals = expandSelector(
+        check.principals,
+        [...schema.principals.keys()],
+        'principal type',
+        source,
+        [...cpath, 'principals'],
+        diagnostics,
+      );
+      const actions = expandSelector(
+        check.actions,
+        schema.actions,
+        'action',
+        source,
+        [...cpath, 'actions'],
+        diagnostics,
+      );
+      const resources = expandSelector(
+        check.resources,
+        [...schema.resources.keys()],
+        'resource type',
+        source,
+        [...cpath, 'resources'],
+        diagnostics,
+      );
       const cond = check.allowedOnlyIf;
       let ir: IR | undefined = FALSE_IR;
       let text = 'false';
       if (cond !== false) {
-        const scope = { principals: defs(principals, schema.principals), resources: defs(resources, schema.resources), context: schema.context };
+        const scope = {
+          principals: defs(principals, schema.principals),
+          resources: defs(resources, schema.resources),
+          context: schema.context,
+        };
         const parts = resolveConditions(cond, scope, source, [...cpath, 'allowedOnlyIf'], diagnostics);
         ir = parts && conjunction(parts.map((p) => p.ir));
         text = typeof cond === 'string' ? cond : cond.join(' and ');
       }
       if (!ir) return;
-      checks.push({ principals, actions, resources, source: text, at: positionOf(source, cpath), ir, test: compileCondition(ir) });
+      checks.push({
+        principals,
+        actions,
+        resources,
+        source: text,
+        at: positionOf(source, cpath),
+        ir,
+        test: compileCondition(ir),
+      });
     });
     invariants.push({ id: inv.id, description: inv.description, at, checks });
   });

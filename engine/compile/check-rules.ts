@@ -26,18 +26,40 @@ export function checkRules(
       const at = positionOf(source, path);
       const previous = seen.get(rule.id);
       if (previous) {
-        diagnostics.push(diagnostic('duplicate-rule-id', positionOf(source, [...path, 'id']), `rule id \`${rule.id}\` is already used at ${previous}`));
+        diagnostics.push(
+          diagnostic(
+            'duplicate-rule-id',
+            positionOf(source, [...path, 'id']),
+            `rule id \`${rule.id}\` is already used at ${previous}`,
+          ),
+        );
       }
       seen.set(rule.id, `${at.file}:${at.line}:${at.col}`);
 
       const principal = schema.principals.get(rule.principal);
       if (!principal) {
-        diagnostics.push(diagnostic('unknown-principal-type', positionOf(source, [...path, 'principal']), `unknown principal type \`${rule.principal}\``, didYouMean(rule.principal, principalNames)));
+        diagnostics.push(
+          diagnostic(
+            'unknown-principal-type',
+            positionOf(source, [...path, 'principal']),
+            `unknown principal type \`${rule.principal}\``,
+            didYouMean(rule.principal, principalNames),
+          ),
+        );
         return;
       }
       const actions = expandSelector(rule.actions, schema.actions, 'action', source, [...path, 'actions'], diagnostics);
-      const resources = expandSelector(rule.resources, resourceNames, 'resource type', source, [...path, 'resources'], diagnostics);
-      const resourceTypes = resources.map((r) => schema.resources.get(r)).filter((r): r is EntityTypeDef => r !== undefined);
+      const resources = expandSelector(
+        rule.resources,
+        resourceNames,
+        'resource type',
+        source,
+        [...path, 'resources'],
+        diagnostics,
+      );
+      const resourceTypes = resources
+        .map((r) => schema.resources.get(r))
+        .filter((r): r is EntityTypeDef => r !== undefined);
       const scope = { principals: [principal], resources: resourceTypes, context: schema.context };
       const conditions = resolveConditions(rule.when, scope, source, [...path, 'when'], diagnostics, cache);
       if (!conditions) return;

@@ -20,7 +20,11 @@ export function rawAccessor(root: Root, name: string): Evaluator {
     bag === undefined || bag === null || (own && !Object.hasOwn(bag, name)) ? undefined : bag[name];
   if (root === 'principal') return name === 'id' ? (r) => r.principal.id : (r) => read(r.principal.attributes);
   if (root === 'resource') return name === 'id' ? (r) => r.resource.id : (r) => read(r.resource.attributes);
-  if (name === 'time') return (r, now) => { const t = read(r.context); return t === undefined ? now : t; };
+  if (name === 'time')
+    return (r, now) => {
+      const t = read(r.context);
+      return t === undefined ? now : t;
+    };
   return (r) => read(r.context);
 }
 
@@ -59,7 +63,8 @@ class CodeGen {
   /** Property read of the raw value, inline when the name is safe to read from a plain object. */
   raw(root: Root, name: string): string {
     if (root !== 'context' && name === 'id') return `req.${root}.id`;
-    if (name in Object.prototype || (root === 'context' && name === 'time')) return `${this.slot(rawAccessor(root, name))}(req, now)`;
+    if (name in Object.prototype || (root === 'context' && name === 'time'))
+      return `${this.slot(rawAccessor(root, name))}(req, now)`;
     const bag = root === 'context' ? 'req.context' : `req.${root}.attributes`;
     return `${bag}?.[${JSON.stringify(name)}]`;
   }
@@ -67,7 +72,9 @@ class CodeGen {
   expr(ir: IR): string {
     switch (ir.k) {
       case 'const':
-        return ir.value === null || ['string', 'number', 'boolean'].includes(typeof ir.value) ? JSON.stringify(ir.value) : this.slot(ir.value);
+        return ir.value === null || ['string', 'number', 'boolean'].includes(typeof ir.value)
+          ? JSON.stringify(ir.value)
+          : this.slot(ir.value);
       case 'attr': {
         const slow = `${this.slot(accessor(ir.root, ir.name, ir.def))}(req, now)`;
         if (ir.def.type.list || !PRIMITIVE.has(ir.def.type.base)) return slow;
@@ -86,7 +93,8 @@ class CodeGen {
         const l = this.expr(ir.left);
         const r = this.expr(ir.right);
         const primitive = !ir.type.list && (PRIMITIVE.has(ir.type.base) || ir.type.base === 'time');
-        if (!primitive) return `${this.slot(compareValues)}(${JSON.stringify(ir.op)}, ${this.slot(ir.type)}, ${l}, ${r})`;
+        if (!primitive)
+          return `${this.slot(compareValues)}(${JSON.stringify(ir.op)}, ${this.slot(ir.type)}, ${l}, ${r})`;
         const op = ir.op === '==' ? '===' : ir.op === '!=' ? '!==' : ir.op;
         return `(${l} ${op} ${r})`;
       }
@@ -111,7 +119,10 @@ function memberOfStrings(value: unknown, list: unknown, slow: Evaluator, req: Au
   let found = false;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (typeof item !== 'string') return (convertValue({ base: 'string', list: true }, items, 'a list'), false);
+    if (typeof item !== 'string') {
+      convertValue({ base: 'string', list: true }, items, 'a list');
+      return false;
+    }
     if (item === value) found = true;
   }
   return found;
@@ -137,4 +148,3 @@ function generate(ir: IR): CompiledCondition {
   const source = `return function condition(req, now) { ${gen.declarations()} return ${body}; };`;
   return new Function('s', source)(gen.slots) as CompiledCondition;
 }
-

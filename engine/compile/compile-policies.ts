@@ -31,57 +31,84 @@ interface CompileState {
 type Stage = (state: CompileState) => void;
 
 export const STAGES: readonly (readonly [string, Stage])[] = [
-  ['parse-yaml', (s) => {
-    for (const file of s.sources) {
-      const { source, diagnostics } = parseYaml(file);
-      s.diagnostics.push(...diagnostics);
-      if (source) s.yaml.push(source);
-    }
-    if (!s.sources.some((f) => f.path === SCHEMA_FILE)) {
-      s.diagnostics.push(diagnostic('missing-schema', { file: SCHEMA_FILE, line: 1, col: 1 }, 'the policy directory needs a schema.yaml declaring principal types, resource types and actions'));
-    }
-  }],
-  ['validate-structure', (s) => {
-    for (const source of s.yaml) {
-      if (source.file === SCHEMA_FILE) {
-        const { value, diagnostics } = validateStructure(source, SchemaFile);
+  [
+    'parse-yaml',
+    (s) => {
+      for (const file of s.sources) {
+        const { source, diagnostics } = parseYaml(file);
         s.diagnostics.push(...diagnostics);
-        if (value) s.schemaFile = { source, file: value };
-      } else if (source.file === INVARIANTS_FILE) {
-        const { value, diagnostics } = validateStructure(source, InvariantsFile);
-        s.diagnostics.push(...diagnostics);
-        if (value) s.invariantsFile = { source, file: value };
-      } else {
-        const { value, diagnostics } = validateStructure(source, PolicyFile);
-        s.diagnostics.push(...diagnostics);
-        if (value) s.policyFiles.push({ source, file: value });
+        if (source) s.yaml.push(source);
       }
-    }
-  }],
-  ['build-schema', (s) => {
-    if (!s.schemaFile) return;
-    const { schema, diagnostics } = buildSchema(s.schemaFile.source, s.schemaFile.file);
-    s.schema = schema;
-    s.diagnostics.push(...diagnostics);
-  }],
-  ['check-rules', (s) => {
-    if (!s.schema) return;
-    const { rules, diagnostics } = checkRules(s.policyFiles, s.schema);
-    s.rules = rules;
-    s.diagnostics.push(...diagnostics);
-  }],
-  ['check-invariants', (s) => {
-    if (!s.schema) return;
-    const { invariants, diagnostics } = checkInvariants(s.invariantsFile, s.schema);
-    s.invariants = invariants;
-    s.diagnostics.push(...diagnostics);
-  }],
-  ['build-index', (s) => {
-    if (s.rules) s.index = buildIndex(s.rules);
-  }],
-  ['hash-revision', (s) => {
-    s.revision = policyRevision(s.sources);
-  }],
+      if (!s.sources.some((f) => f.path === SCHEMA_FILE)) {
+        s.diagnostics.push(
+          diagnostic(
+            'missing-schema',
+            { file: SCHEMA_FILE, line: 1, col: 1 },
+            'the policy directory needs a schema.yaml declaring principal types, resource types and actions',
+          ),
+        );
+      }
+    },
+  ],
+  [
+    'validate-structure',
+    (s) => {
+      for (const source of s.yaml) {
+        if (source.file === SCHEMA_FILE) {
+          const { value, diagnostics } = validateStructure(source, SchemaFile);
+          s.diagnostics.push(...diagnostics);
+          if (value) s.schemaFile = { source, file: value };
+        } else if (source.file === INVARIANTS_FILE) {
+          const { value, diagnostics } = validateStructure(source, InvariantsFile);
+          s.diagnostics.push(...diagnostics);
+          if (value) s.invariantsFile = { source, file: value };
+        } else {
+          const { value, diagnostics } = validateStructure(source, PolicyFile);
+          s.diagnostics.push(...diagnostics);
+          if (value) s.policyFiles.push({ source, file: value });
+        }
+      }
+    },
+  ],
+  [
+    'build-schema',
+    (s) => {
+      if (!s.schemaFile) return;
+      const { schema, diagnostics } = buildSchema(s.schemaFile.source, s.schemaFile.file);
+      s.schema = schema;
+      s.diagnostics.push(...diagnostics);
+    },
+  ],
+  [
+    'check-rules',
+    (s) => {
+      if (!s.schema) return;
+      const { rules, diagnostics } = checkRules(s.policyFiles, s.schema);
+      s.rules = rules;
+      s.diagnostics.push(...diagnostics);
+    },
+  ],
+  [
+    'check-invariants',
+    (s) => {
+      if (!s.schema) return;
+      const { invariants, diagnostics } = checkInvariants(s.invariantsFile, s.schema);
+      s.invariants = invariants;
+      s.diagnostics.push(...diagnostics);
+    },
+  ],
+  [
+    'build-index',
+    (s) => {
+      if (s.rules) s.index = buildIndex(s.rules);
+    },
+  ],
+  [
+    'hash-revision',
+    (s) => {
+      s.revision = policyRevision(s.sources);
+    },
+  ],
 ];
 
 export interface CompileResult {
@@ -102,6 +129,7 @@ export function compilePolicies(sources: SourceFile[], options: { clock?: () => 
   }
   const diagnostics = sortDiagnostics(state.diagnostics);
   const { schema, rules, invariants, index, revision } = state;
-  if (diagnostics.length > 0 || !schema || !rules || !invariants || !index || !revision) return { diagnostics, timings };
+  if (diagnostics.length > 0 || !schema || !rules || !invariants || !index || !revision)
+    return { diagnostics, timings };
   return { policySet: { revision, schema, rules, invariants, index, sources }, diagnostics, timings };
 }

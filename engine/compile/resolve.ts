@@ -26,7 +26,14 @@ export function expandSelector(
   const check = (names: readonly string[], base: PathSegment[]) =>
     names.forEach((name, i) => {
       if (name !== '*' && !universe.includes(name)) {
-        diagnostics.push(diagnostic(UNKNOWN_CODE[what]!, positionOf(source, [...base, i]), `unknown ${what} \`${name}\``, didYouMean(name, universe)));
+        diagnostics.push(
+          diagnostic(
+            UNKNOWN_CODE[what]!,
+            positionOf(source, [...base, i]),
+            `unknown ${what} \`${name}\``,
+            didYouMean(name, universe),
+          ),
+        );
       }
     });
   if (selector === '*') return [...universe];
@@ -45,7 +52,8 @@ export function expandSelector(
  */
 export type ConditionCache = Map<string, IR>;
 
-const scopeKey = (scope: Scope) => `${scope.principals.map((p) => p.name).join(',')}|${scope.resources.map((r) => r.name).join(',')}`;
+const scopeKey = (scope: Scope) =>
+  `${scope.principals.map((p) => p.name).join(',')}|${scope.resources.map((r) => r.name).join(',')}`;
 
 /** Parses and type-checks each entry of a `when` list; errors point at the offending token. */
 export function resolveConditions(
@@ -57,7 +65,10 @@ export function resolveConditions(
   cache?: ConditionCache,
 ): ConditionPart[] | undefined {
   if (condition === undefined) return [];
-  const entries = typeof condition === 'string' ? [{ text: condition, path }] : condition.map((text, i) => ({ text, path: [...path, i] }));
+  const entries =
+    typeof condition === 'string'
+      ? [{ text: condition, path }]
+      : condition.map((text, i) => ({ text, path: [...path, i] }));
   const parts: ConditionPart[] = [];
   let ok = true;
   for (const { text, path: at } of entries) {
@@ -85,7 +96,9 @@ export function resolveCondition(
 ): IR | undefined {
   const parsed = parseCondition(text);
   if ('error' in parsed) {
-    diagnostics.push(diagnostic('condition-syntax', positionInScalar(source, path, parsed.error.offset), parsed.error.message));
+    diagnostics.push(
+      diagnostic('condition-syntax', positionInScalar(source, path, parsed.error.offset), parsed.error.message),
+    );
     return undefined;
   }
   const checked = checkCondition(parsed.expr, scope);
@@ -96,4 +109,3 @@ export function resolveCondition(
   }
   return checked.ir;
 }
-

@@ -18,8 +18,13 @@ function issueToDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagno
   const path = issue.path.filter((p): p is PathSegment => typeof p !== 'symbol');
   const field = path.length > 0 ? `\`${path.join('.')}\`: ` : '';
   if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) =>
-      diagnostic('invalid-structure', positionOf(source, [...path, key], true), `${field}unknown field \`${key}\``, didYouMean(key, FIELD_NAMES)),
+    return issue.keys.map((key) =>
+      diagnostic(
+        'invalid-structure',
+        positionOf(source, [...path, key], true),
+        `${field}unknown field \`${key}\``,
+        didYouMean(key, FIELD_NAMES),
+      ),
     );
   }
   // A union failed as a whole: report what the branch that got furthest found.
@@ -30,7 +35,29 @@ function issueToDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagno
 
 /** Every field name of Fleetguard's file formats: the candidates for "did you mean" on an unknown field. */
 const FIELD_NAMES = [
-  'id', 'description', 'effect', 'principal', 'actions', 'resources', 'when', 'rules', 'name', 'tests', 'expect',
-  'principals', 'context', 'contexts', 'now', 'resource', 'type', 'attributes', 'invariants', 'checks',
-  'allowedOnlyIf', 'builtin', 'optional', 'default', 'except',
+  'id',
+  'description',
+  'effect',
+  'principal',
+  'actions',
+  'resources',
+  'when',
+  'rules',
+  'name',
+  'tests',
+  'expect',
+  'principals',
+  'context',
+  'contexts',
+  'now',
+  'resource',
+  'type',
+  'attributes',
+  'invariants',
+  'checks',
+  'allowedOnlyIf',
+  'builtin',
+  'optional',
+  'default',
+  'except',
 ];

@@ -58,7 +58,15 @@ function result(
   reason: string | undefined,
   errors: DecisionError[] | undefined,
 ): Decision {
-  return { decision: allowed ? 'allow' : 'deny', allowed, decisionId, policyRevision: set.revision, matched, reason, errors };
+  return {
+    decision: allowed ? 'allow' : 'deny',
+    allowed,
+    decisionId,
+    policyRevision: set.revision,
+    matched,
+    reason,
+    errors,
+  };
 }
 
 export function ruleError(ref: RuleRef, e: unknown): DecisionError {
@@ -69,19 +77,27 @@ export function ruleError(ref: RuleRef, e: unknown): DecisionError {
 
 /** Default deny, saying why when the request names something the schema does not declare. */
 function noBucket(set: PolicySet, req: AuthorizeRequest, decisionId: string): Decision {
-  const problems = unknownNames(set, { principalType: req.principal.type, action: req.action, resourceType: req.resource.type });
+  const problems = unknownNames(set, {
+    principalType: req.principal.type,
+    action: req.action,
+    resourceType: req.resource.type,
+  });
   if (problems.length === 0) return result(set, decisionId, false, NO_MATCH, REASONS.noAllow, undefined);
   return result(set, decisionId, false, NO_MATCH, REASONS.unknown, problems);
 }
 
 /** What the schema does not declare among a principal type, an action and a resource type. */
-export function unknownNames(set: PolicySet, names: { principalType?: string; action?: string; resourceType?: string }): DecisionError[] {
+export function unknownNames(
+  set: PolicySet,
+  names: { principalType?: string; action?: string; resourceType?: string },
+): DecisionError[] {
   const errors: DecisionError[] = [];
   const { principalType, action, resourceType } = names;
   if (principalType !== undefined && !set.schema.principals.has(principalType)) {
     errors.push({ code: 'unknown-principal-type', message: `unknown principal type \`${principalType}\`` });
   }
-  if (action !== undefined && !set.schema.actions.includes(action)) errors.push({ code: 'unknown-action', message: `unknown action \`${action}\`` });
+  if (action !== undefined && !set.schema.actions.includes(action))
+    errors.push({ code: 'unknown-action', message: `unknown action \`${action}\`` });
   if (resourceType !== undefined && !set.schema.resources.has(resourceType)) {
     errors.push({ code: 'unknown-resource-type', message: `unknown resource type \`${resourceType}\`` });
   }

@@ -2,7 +2,14 @@
 // Deny-overrides is compiled in: every `cannot` is emitted after every `can` (CASL lets later rules win,
 // casl#376), and a rule whose principal or context part cannot be evaluated becomes an unconditional
 // `cannot` for its actions and types, as the fast path fails closed.
-import { buildMongoQueryMatcher, createMongoAbility, subject as tagSubject, type MongoAbility, type RawRuleOf, type Subject } from '@casl/ability';
+import {
+  buildMongoQueryMatcher,
+  createMongoAbility,
+  subject as tagSubject,
+  type MongoAbility,
+  type RawRuleOf,
+  type Subject,
+} from '@casl/ability';
 import { $and, $nor, $or, and, nor, or } from '@ucast/mongo2js';
 import { findUnsupported, partialEvaluate, type KnownParts, type Residual } from '../lang/partial-evaluate.js';
 import { convertValue } from '../lang/values.js';
@@ -14,7 +21,10 @@ export type CaslRule = RawRuleOf<FleetAbility>;
 const conditionsMatcher = buildMongoQueryMatcher({ $and, $or, $nor }, { and, or, nor });
 
 export class NotExpressibleError extends Error {
-  constructor(readonly rule: string, reason: string) {
+  constructor(
+    readonly rule: string,
+    reason: string,
+  ) {
     super(`rule ${rule} cannot be expressed as a CASL condition: ${reason}`);
     this.name = 'NotExpressibleError';
   }
@@ -55,7 +65,7 @@ export function caslRulesFor(set: PolicySet, known: KnownParts, options: CaslRul
   for (const rule of set.rules) {
     if (rule.principal !== known.principal.type) continue;
     const base = { action: rule.actions, subject: rule.resources, reason: rule.id };
-    let residual;
+    let residual: ReturnType<typeof partialEvaluate>;
     try {
       residual = partialEvaluate(rule.ir, known);
     } catch {

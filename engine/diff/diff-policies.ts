@@ -46,7 +46,12 @@ const summary = (r: CompiledRule): RuleSummary => ({
 });
 
 const signature = (b: Bucket | undefined) =>
-  b === undefined ? '' : [...b.deny, ...b.allow].map((r) => `${r.effect}:${r.conditions.map((c) => c.source).join('&&')}`).sort().join('|');
+  b === undefined
+    ? ''
+    : [...b.deny, ...b.allow]
+        .map((r) => `${r.effect}:${r.conditions.map((c) => c.source).join('&&')}`)
+        .sort()
+        .join('|');
 
 export async function diffPolicies(oldSet: PolicySet, newSet: PolicySet, now: number): Promise<PolicyDiff> {
   const z3 = await solverContext();
@@ -62,14 +67,24 @@ export async function diffPolicies(oldSet: PolicySet, newSet: PolicySet, now: nu
         const oldBucket = bucketFor(oldSet.index, p, a, r);
         const newBucket = bucketFor(newSet.index, p, a, r);
         if (signature(oldBucket) === signature(newBucket)) continue;
-        const schema = newSet.schema.principals.has(p) && newSet.schema.resources.has(r) ? newSet.schema : oldSet.schema;
-        const irs = [...[...(oldBucket?.deny ?? []), ...(oldBucket?.allow ?? []), ...(newBucket?.deny ?? []), ...(newBucket?.allow ?? [])].map((x) => x.ir)];
+        const schema =
+          newSet.schema.principals.has(p) && newSet.schema.resources.has(r) ? newSet.schema : oldSet.schema;
+        const irs = [
+          ...[
+            ...(oldBucket?.deny ?? []),
+            ...(oldBucket?.allow ?? []),
+            ...(newBucket?.deny ?? []),
+            ...(newBucket?.allow ?? []),
+          ].map((x) => x.ir),
+        ];
         for (const change of ['widened', 'narrowed'] as const) {
           try {
             const outcome = await findRequest(z3, schema, p, r, irs, (enc) => {
               const allowedOld = encodeAllowed(enc, oldBucket);
               const allowedNew = encodeAllowed(enc, newBucket);
-              return change === 'widened' ? z3.And(allowedNew, z3.Not(allowedOld)) : z3.And(allowedOld, z3.Not(allowedNew));
+              return change === 'widened'
+                ? z3.And(allowedNew, z3.Not(allowedOld))
+                : z3.And(allowedOld, z3.Not(allowedNew));
             });
             if (outcome.kind === 'unsat') continue;
             if (outcome.kind === 'unknown') {
@@ -83,7 +98,8 @@ export async function diffPolicies(oldSet: PolicySet, newSet: PolicySet, now: nu
               unknown.push(`${p} ${a} ${r} (${change}): the solver's example does not reproduce`);
               continue;
             }
-            const rulesOf = (set: PolicySet, refs: typeof before.matched) => refs.map((m) => summary(set.rules.find((x) => x.ref === m)!));
+            const rulesOf = (set: PolicySet, refs: typeof before.matched) =>
+              refs.map((m) => summary(set.rules.find((x) => x.ref === m)!));
             changes.push({
               principal: p,
               action: a,
@@ -91,7 +107,13 @@ export async function diffPolicies(oldSet: PolicySet, newSet: PolicySet, now: nu
               change,
               example,
               because: change === 'widened' ? rulesOf(newSet, after.matched) : rulesOf(oldSet, before.matched),
-              deniedBy: change === 'narrowed' ? rulesOf(newSet, after.matched.filter((m) => m.effect === 'deny')) : [],
+              deniedBy:
+                change === 'narrowed'
+                  ? rulesOf(
+                      newSet,
+                      after.matched.filter((m) => m.effect === 'deny'),
+                    )
+                  : [],
             });
           } catch (e) {
             unknown.push(`${p} ${a} ${r} (${change}): ${(e as Error).message}`);
@@ -112,11 +134,21 @@ export interface ReplayFlip {
 }
 
 /** Re-decides logged requests with NEW, at the time each was first decided; lists those that flip. */
-export function replayDecisions(newSet: PolicySet, logged: { decisionId: string; time: number; outcome: 'allow' | 'deny'; request: AuthorizeRequest }[]): ReplayFlip[] {
+export function replayDecisions(
+  newSet: PolicySet,
+  logged: { decisionId: string; time: number; outcome: 'allow' | 'deny'; request: AuthorizeRequest }[],
+): ReplayFlip[] {
   const flips: ReplayFlip[] = [];
   for (const row of logged) {
     const d = authorize(newSet, row.request, row.time, 'replay');
-    if (d.decision !== row.outcome) flips.push({ decisionId: row.decisionId, request: row.request, was: row.outcome, now: d.decision, matched: d.matched.map((m) => m.rule) });
+    if (d.decision !== row.outcome)
+      flips.push({
+        decisionId: row.decisionId,
+        request: row.request,
+        was: row.outcome,
+        now: d.decision,
+        matched: d.matched.map((m) => m.rule),
+      });
   }
   return flips;
 }

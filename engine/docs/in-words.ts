@@ -24,11 +24,15 @@ export function inWords(ir: IR): string {
     case 'const':
       return literal(ir);
     case 'attr':
-      return ir.def.type.base === 'bool' && !ir.def.type.list ? `${noun(ir.root, ir.name)} is true` : noun(ir.root, ir.name);
+      return ir.def.type.base === 'bool' && !ir.def.type.list
+        ? `${noun(ir.root, ir.name)} is true`
+        : noun(ir.root, ir.name);
     case 'has':
       return `${noun(ir.root, ir.name)} is given`;
     case 'not':
-      return ir.operand.k === 'has' ? `${noun(ir.operand.root, ir.operand.name)} is not given` : `it is not the case that ${inWords(ir.operand)}`;
+      return ir.operand.k === 'has'
+        ? `${noun(ir.operand.root, ir.operand.name)} is not given`
+        : `it is not the case that ${inWords(ir.operand)}`;
     case 'and':
       return `${inWords(ir.left)}, and ${inWords(ir.right)}`;
     case 'or':
@@ -37,15 +41,26 @@ export function inWords(ir: IR): string {
       const l = ir.left.k === 'attr' ? noun(ir.left.root, ir.left.name) : inWords(ir.left);
       const r = ir.right.k === 'attr' ? noun(ir.right.root, ir.right.name) : inWords(ir.right);
       const time = ir.type.base === 'time';
-      if (ir.right.k === 'const' && Array.isArray(ir.right.value) && ir.right.value.length === 0) return ir.op === '==' ? `${l} is empty` : `${l} is not empty`;
-      const verb = { '==': 'is', '!=': 'is not', '<': time ? 'is before' : 'is less than', '<=': time ? 'is at or before' : 'is at most', '>': time ? 'is after' : 'is more than', '>=': time ? 'is at or after' : 'is at least' }[ir.op];
+      if (ir.right.k === 'const' && Array.isArray(ir.right.value) && ir.right.value.length === 0)
+        return ir.op === '==' ? `${l} is empty` : `${l} is not empty`;
+      const verb = {
+        '==': 'is',
+        '!=': 'is not',
+        '<': time ? 'is before' : 'is less than',
+        '<=': time ? 'is at or before' : 'is at most',
+        '>': time ? 'is after' : 'is more than',
+        '>=': time ? 'is at or after' : 'is at least',
+      }[ir.op];
       return `${l} ${verb} ${r}`;
     }
     case 'in': {
       const l = ir.left.k === 'attr' ? noun(ir.left.root, ir.left.name) : inWords(ir.left);
-      if (ir.right.k === 'const') return ir.mode === 'member' ? `${l} is ${literal(ir.right)}` : `${l} is within ${literal(ir.right)}`;
+      if (ir.right.k === 'const')
+        return ir.mode === 'member' ? `${l} is ${literal(ir.right)}` : `${l} is within ${literal(ir.right)}`;
       const r = ir.right.k === 'attr' ? noun(ir.right.root, ir.right.name) : inWords(ir.right);
-      return ir.mode === 'member' ? `${l} is one of ${r}` : `${l} is within ${ir.mode === 'ip-in-cidrs' ? 'one of ' : ''}${r}`;
+      return ir.mode === 'member'
+        ? `${l} is one of ${r}`
+        : `${l} is within ${ir.mode === 'ip-in-cidrs' ? 'one of ' : ''}${r}`;
     }
   }
 }

@@ -24,7 +24,10 @@ ${m.rows
   .map(
     (row) =>
       `        <tr><th scope="row">${esc(row.resource)}</th>${row.cells
-        .map((c, i) => `<td class="${c.kind}" data-cell="${esc(`${m.principal}/${row.resource}/${report.actions[i]}`)}">${c.kind === 'conditional' ? `<span class="tag">conditional</span> ${esc(cellText(c))}` : esc(c.kind)}</td>`)
+        .map(
+          (c, i) =>
+            `<td class="${c.kind}" data-cell="${esc(`${m.principal}/${row.resource}/${report.actions[i]}`)}">${c.kind === 'conditional' ? `<span class="tag">conditional</span> ${esc(cellText(c))}` : esc(c.kind)}</td>`,
+        )
         .join('')}</tr>`,
   )
   .join('\n')}
@@ -97,20 +100,45 @@ ${rules}
 }
 
 export function renderMarkdown(report: Report): string {
-  const lines = [`# Fleetguard policy report`, '', `Policy revision \`${report.revision}\`, ${report.rules.length} rules.`, '', '## Invariants', '', '| result | invariant | what it says | source |', '|---|---|---|---|'];
+  const lines = [
+    `# Fleetguard policy report`,
+    '',
+    `Policy revision \`${report.revision}\`, ${report.rules.length} rules.`,
+    '',
+    '## Invariants',
+    '',
+    '| result | invariant | what it says | source |',
+    '|---|---|---|---|',
+  ];
   for (const i of report.invariants) {
-    const extra = i.status === 'VIOLATED' ? ` Granted by ${i.rule!.rule} (${i.rule!.at.file}:${i.rule!.at.line}); counterexample: \`${JSON.stringify(i.counterexample)}\`` : '';
+    const extra =
+      i.status === 'VIOLATED'
+        ? ` Granted by ${i.rule!.rule} (${i.rule!.at.file}:${i.rule!.at.line}); counterexample: \`${JSON.stringify(i.counterexample)}\``
+        : '';
     lines.push(`| **${i.status}** | ${i.id} | ${i.description}${extra} | ${i.at.file}:${i.at.line} |`);
   }
   lines.push('', '## Permission matrix', '');
   for (const m of report.matrix) {
-    lines.push(`### ${m.principal}`, '', `| resource type | ${report.actions.join(' | ')} |`, `|---|${report.actions.map(() => '---').join('|')}|`);
-    for (const row of m.rows) lines.push(`| ${row.resource} | ${row.cells.map((c) => cellText(c).replace(/\|/g, '\\|')).join(' | ')} |`);
+    lines.push(
+      `### ${m.principal}`,
+      '',
+      `| resource type | ${report.actions.join(' | ')} |`,
+      `|---|${report.actions.map(() => '---').join('|')}|`,
+    );
+    for (const row of m.rows)
+      lines.push(`| ${row.resource} | ${row.cells.map((c) => cellText(c).replace(/\|/g, '\\|')).join(' | ')} |`);
     lines.push('');
   }
   lines.push('## Rules', '');
   for (const r of report.rules) {
-    lines.push(`### ${r.effect}: ${r.id}`, '', r.description, '', `${r.principal} may${r.effect === 'deny' ? ' not' : ''} ${r.actions.join(', ')} on ${r.resources.join(', ')}${r.conditionInWords ? ` when ${r.conditionInWords}` : ', always'}.`, '');
+    lines.push(
+      `### ${r.effect}: ${r.id}`,
+      '',
+      r.description,
+      '',
+      `${r.principal} may${r.effect === 'deny' ? ' not' : ''} ${r.actions.join(', ')} on ${r.resources.join(', ')}${r.conditionInWords ? ` when ${r.conditionInWords}` : ', always'}.`,
+      '',
+    );
     if (r.condition) lines.push('```', r.condition, '```', '');
     lines.push(`Source: ${r.at.file}:${r.at.line}`, '');
   }

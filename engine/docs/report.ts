@@ -29,7 +29,8 @@ export interface Report {
   invariants: (VerifyResult & { at: SourcePosition })[];
 }
 
-const words = (conditions: { ir: Parameters<typeof inWords>[0] }[]) => (conditions.length === 0 ? 'always' : conditions.map((c) => inWords(c.ir)).join(', and '));
+const words = (conditions: { ir: Parameters<typeof inWords>[0] }[]) =>
+  conditions.length === 0 ? 'always' : conditions.map((c) => inWords(c.ir)).join(', and ');
 
 export function buildReport(set: PolicySet, verification: VerifyResult[]): Report {
   const { actions } = set.schema;
@@ -44,7 +45,11 @@ export function buildReport(set: PolicySet, verification: VerifyResult[]): Repor
         const unconditionalDeny = bucket.deny.some((r) => r.conditions.length === 0);
         if (unconditionalDeny) return { kind: 'deny' };
         if (unconditional && bucket.deny.length === 0) return { kind: 'allow' };
-        return { kind: 'conditional', allowIf: bucket.allow.map((r) => words(r.conditions)), unless: bucket.deny.map((r) => words(r.conditions)) };
+        return {
+          kind: 'conditional',
+          allowIf: bucket.allow.map((r) => words(r.conditions)),
+          unless: bucket.deny.map((r) => words(r.conditions)),
+        };
       }),
     })),
   }));

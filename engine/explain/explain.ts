@@ -32,16 +32,27 @@ export function explain(set: PolicySet, req: AuthorizeRequest, now: number, deci
 }
 
 function traceRule(rule: CompiledRule, req: AuthorizeRequest, now: number): RuleTrace {
-  const base = { policy: rule.ref.policy, rule: rule.id, effect: rule.effect, description: rule.description, at: rule.at };
+  const base = {
+    policy: rule.ref.policy,
+    rule: rule.id,
+    effect: rule.effect,
+    description: rule.description,
+    at: rule.at,
+  };
   if (!rule.actions.includes(req.action)) {
     return { ...base, outcome: 'not-applicable', why: `covers actions ${rule.actions.join(', ')}, not ${req.action}` };
   }
   if (!rule.resources.includes(req.resource.type)) {
-    return { ...base, outcome: 'not-applicable', why: `covers resource types ${rule.resources.join(', ')}, not ${req.resource.type}` };
+    return {
+      ...base,
+      outcome: 'not-applicable',
+      why: `covers resource types ${rule.resources.join(', ')}, not ${req.resource.type}`,
+    };
   }
   for (const part of rule.conditions) {
     try {
-      if (!part.test(req, now)) return { ...base, outcome: 'condition-false', condition: part.source, conditionAt: part.at };
+      if (!part.test(req, now))
+        return { ...base, outcome: 'condition-false', condition: part.source, conditionAt: part.at };
     } catch (e) {
       return { ...base, outcome: 'error', error: ruleError(rule.ref, e) };
     }
@@ -61,7 +72,8 @@ export function renderExplanation(x: Explanation): string {
   for (const t of x.rules) {
     const head = `  ${t.effect.padEnd(5)} ${t.rule} (${t.policy}:${t.at.line})`;
     if (t.outcome === 'matched') lines.push(`${head}: MATCHED`);
-    else if (t.outcome === 'condition-false') lines.push(`${head}: did not apply, because this is false (line ${t.conditionAt.line}): ${t.condition}`);
+    else if (t.outcome === 'condition-false')
+      lines.push(`${head}: did not apply, because this is false (line ${t.conditionAt.line}): ${t.condition}`);
     else if (t.outcome === 'error') lines.push(`${head}: ERROR ${t.error.message}`);
   }
   if (skipped > 0) {

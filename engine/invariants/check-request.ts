@@ -12,7 +12,11 @@ export interface Violation {
 }
 
 export function checkApplies(check: InvariantCheck, req: AuthorizeRequest): boolean {
-  return check.principals.includes(req.principal.type) && check.actions.includes(req.action) && check.resources.includes(req.resource.type);
+  return (
+    check.principals.includes(req.principal.type) &&
+    check.actions.includes(req.action) &&
+    check.resources.includes(req.resource.type)
+  );
 }
 
 /** The invariants an allowed request breaks (a denied request breaks none). */
@@ -28,7 +32,8 @@ export function violations(set: PolicySet, req: AuthorizeRequest, decision: Deci
     }
     for (const check of inv.checks) {
       if (!checkApplies(check, req)) continue;
-      if (!holds(check, req, now)) out.push({ invariant: inv.id, description: inv.description, requirement: check.source });
+      if (!holds(check, req, now))
+        out.push({ invariant: inv.id, description: inv.description, requirement: check.source });
     }
   }
   return out;

@@ -54,7 +54,12 @@ function lookup(attr: AttrExpr, scope: Scope): AttributeDef {
   if (attr.root === 'context') {
     const def = scope.context.get(attr.name);
     if (!def) {
-      fail('unknown-attribute', attr.span, `unknown context attribute \`${attr.name}\``, didYouMean(attr.name, scope.context.keys()));
+      fail(
+        'unknown-attribute',
+        attr.span,
+        `unknown context attribute \`${attr.name}\``,
+        didYouMean(attr.name, scope.context.keys()),
+      );
     }
     return def;
   }
@@ -72,7 +77,11 @@ function lookup(attr: AttrExpr, scope: Scope): AttributeDef {
       );
     }
     if (found && !sameType(found.type, def.type)) {
-      fail('type-mismatch', attr.span, `\`${attr.root}.${attr.name}\` has different types across the listed ${attr.root} types`);
+      fail(
+        'type-mismatch',
+        attr.span,
+        `\`${attr.root}.${attr.name}\` has different types across the listed ${attr.root} types`,
+      );
     }
     found ??= def;
   }
@@ -109,7 +118,10 @@ function infer(e: Expr, scope: Scope): Checked {
     case 'and':
     case 'or': {
       const word = e.kind === 'and' ? '`and`' : '`or`';
-      return { ir: { k: e.kind, left: expectBool(e.left, scope, word), right: expectBool(e.right, scope, word) }, type: BOOL };
+      return {
+        ir: { k: e.kind, left: expectBool(e.left, scope, word), right: expectBool(e.right, scope, word) },
+        type: BOOL,
+      };
     }
     case 'compare': {
       const [left, right] = inferPair(e.left, e.right, scope);
@@ -151,7 +163,10 @@ function inferIn(e: Extract<Expr, { kind: 'in' }>, scope: Scope): Checked {
   if (isLiteral(e.right)) {
     if (!left) left = infer(e.left, scope);
     const element = left.type.base === 'ip' && !left.type.list ? 'cidr' : left.type.base;
-    right = e.right.kind === 'literal' && element === 'cidr' ? coerce(e.right, { base: 'cidr', list: false }) : coerce(e.right, { base: element, list: true });
+    right =
+      e.right.kind === 'literal' && element === 'cidr'
+        ? coerce(e.right, { base: 'cidr', list: false })
+        : coerce(e.right, { base: element, list: true });
   } else {
     right = infer(e.right, scope);
     if (!left) {
@@ -167,7 +182,11 @@ function inferIn(e: Extract<Expr, { kind: 'in' }>, scope: Scope): Checked {
   } else if (rt.list && !lt.list && (rt.base === lt.base || rt.base === 'any')) {
     mode = 'member';
   } else {
-    fail('type-mismatch', e.span, `\`in\` needs a list of ${typeName(lt)} on its right (or CIDRs for an ip), not a ${typeName(rt)}`);
+    fail(
+      'type-mismatch',
+      e.span,
+      `\`in\` needs a list of ${typeName(lt)} on its right (or CIDRs for an ip), not a ${typeName(rt)}`,
+    );
   }
   return { ir: { k: 'in', mode, base: lt.base, left: left.ir, right: right.ir }, type: BOOL };
 }
@@ -192,8 +211,17 @@ function literalValue(e: Extract<Expr, { kind: 'literal' }>, target: ValueType):
   if (target.base === 'any') return e.value;
   const v = convertScalar(target.base, e.value);
   if (v === undefined) {
-    const wanted = target.base === 'time' ? 'an RFC 3339 time such as "2026-01-01T00:00:00Z"' : target.base === 'cidr' ? 'a CIDR range such as "10.0.0.0/8"' : `a ${target.base}`;
-    fail(typeof e.value === 'string' && ['time', 'ip', 'cidr'].includes(target.base) ? 'invalid-literal' : 'type-mismatch', e.span, `${JSON.stringify(e.value)} is not ${wanted}`);
+    const wanted =
+      target.base === 'time'
+        ? 'an RFC 3339 time such as "2026-01-01T00:00:00Z"'
+        : target.base === 'cidr'
+          ? 'a CIDR range such as "10.0.0.0/8"'
+          : `a ${target.base}`;
+    fail(
+      typeof e.value === 'string' && ['time', 'ip', 'cidr'].includes(target.base) ? 'invalid-literal' : 'type-mismatch',
+      e.span,
+      `${JSON.stringify(e.value)} is not ${wanted}`,
+    );
   }
   return v;
 }

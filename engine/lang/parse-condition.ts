@@ -20,7 +20,10 @@ const NUMBER = /-?\d+(\.\d+)?/y;
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 class SyntaxFailure extends Error {
-  constructor(readonly offset: number, message: string) {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -30,7 +33,10 @@ function tokenize(src: string): Token[] {
   let i = 0;
   while (i < src.length) {
     const ch = src[i]!;
-    if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') { i++; continue; }
+    if (ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r') {
+      i++;
+      continue;
+    }
     const start = i;
     if (ch === '"' || ch === "'") {
       let v = '';
@@ -83,10 +89,18 @@ class Parser {
   private pos = 0;
   constructor(private readonly tokens: Token[]) {}
 
-  private peek(): Token { return this.tokens[this.pos]!; }
-  private next(): Token { return this.tokens[this.pos++]!; }
-  private isWord(tok: Token, word: string): boolean { return tok.t === 'ident' && tok.v === word; }
-  private isOp(tok: Token, op: string): boolean { return tok.t === 'op' && tok.v === op; }
+  private peek(): Token {
+    return this.tokens[this.pos]!;
+  }
+  private next(): Token {
+    return this.tokens[this.pos++]!;
+  }
+  private isWord(tok: Token, word: string): boolean {
+    return tok.t === 'ident' && tok.v === word;
+  }
+  private isOp(tok: Token, op: string): boolean {
+    return tok.t === 'op' && tok.v === op;
+  }
 
   private expectOp(op: string, what: string): Token {
     const tok = this.next();
@@ -97,7 +111,8 @@ class Parser {
   parseAll(): Expr {
     const e = this.parseOr();
     const tok = this.peek();
-    if (tok.t !== 'eof') throw new SyntaxFailure(tok.start, `unexpected ${describe(tok)}; join conditions with \`and\` or \`or\``);
+    if (tok.t !== 'eof')
+      throw new SyntaxFailure(tok.start, `unexpected ${describe(tok)}; join conditions with \`and\` or \`or\``);
     return e;
   }
 
@@ -178,9 +193,13 @@ class Parser {
   }
 
   private parseAttr(tok: Token): AttrExpr {
-    if (tok.t !== 'ident') throw new SyntaxFailure(tok.start, `expected an attribute such as \`resource.fleet\`, found ${describe(tok)}`);
+    if (tok.t !== 'ident')
+      throw new SyntaxFailure(tok.start, `expected an attribute such as \`resource.fleet\`, found ${describe(tok)}`);
     if (!(ROOTS as readonly string[]).includes(tok.v)) {
-      throw new SyntaxFailure(tok.start, `unknown name \`${tok.v}\`; attributes start with principal., resource. or context.`);
+      throw new SyntaxFailure(
+        tok.start,
+        `unknown name \`${tok.v}\`; attributes start with principal., resource. or context.`,
+      );
     }
     this.expectOp('.', `after \`${tok.v}\``);
     const name = this.next();
@@ -201,7 +220,8 @@ class Parser {
       items.push(this.parsePrimary());
       const tok = this.next();
       if (this.isOp(tok, ']')) return { kind: 'list', items, span: { start: open.start, end: tok.end } };
-      if (!this.isOp(tok, ',')) throw new SyntaxFailure(tok.start, `expected \`,\` or \`]\` in a list, found ${describe(tok)}`);
+      if (!this.isOp(tok, ','))
+        throw new SyntaxFailure(tok.start, `expected \`,\` or \`]\` in a list, found ${describe(tok)}`);
     }
   }
 }

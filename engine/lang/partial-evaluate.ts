@@ -32,7 +32,12 @@ type Operand = { known: true; value: unknown } | { known: false; field: string; 
 
 /** Throws EvaluationError when a principal or context attribute is missing or mistyped (fail closed). */
 export function partialEvaluate(ir: IR, known: KnownParts): PartialResult {
-  const req: AuthorizeRequest = { principal: known.principal, action: '', resource: { type: '', id: '' }, context: known.context ?? {} };
+  const req: AuthorizeRequest = {
+    principal: known.principal,
+    action: '',
+    resource: { type: '', id: '' },
+    context: known.context ?? {},
+  };
   return cond(ir, req, known.now);
 }
 
@@ -81,18 +86,25 @@ function cond(ir: IR, req: AuthorizeRequest, now: number): PartialResult {
       if (ir.type.list || ir.type.base === 'ip' || ir.type.base === 'cidr') {
         return unsupported(`compares a ${ir.type.list ? 'list' : ir.type.base} resource attribute`);
       }
-      const [field, value, op] = l.known ? [r as Extract<Operand, { known: false }>, l.value, FLIP[ir.op]] : [l, (r as { value: unknown }).value, ir.op];
+      const [field, value, op] = l.known
+        ? [r as Extract<Operand, { known: false }>, l.value, FLIP[ir.op]]
+        : [l, (r as { value: unknown }).value, ir.op];
       return { operator: OP[op], field: field.field, value, type: field.def.type };
     }
     case 'in': {
       const l = operand(ir.left, req, now);
       const r = operand(ir.right, req, now);
       if (l.known && r.known) return isMember(ir.mode, ir.base, l.value, r.value);
-      if (ir.mode !== 'member' || (ir.base !== 'string' && ir.base !== 'number' && ir.base !== 'bool' && ir.base !== 'time')) {
+      if (
+        ir.mode !== 'member' ||
+        (ir.base !== 'string' && ir.base !== 'number' && ir.base !== 'bool' && ir.base !== 'time')
+      ) {
         return unsupported('an address-in-range test on a resource attribute');
       }
       if (!l.known && r.known) {
-        return (r.value as unknown[]).length === 0 ? false : { operator: 'in', field: l.field, value: r.value, type: l.def.type };
+        return (r.value as unknown[]).length === 0
+          ? false
+          : { operator: 'in', field: l.field, value: r.value, type: l.def.type };
       }
       if (l.known && !r.known) return { operator: 'contains', field: r.field, value: l.value, type: r.def.type };
       return unsupported('membership between two resource attributes');

@@ -8,7 +8,10 @@ export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /** A failure while deciding: it makes the decision deny and is reported in `errors`. */
 export class EvaluationError extends Error {
-  constructor(readonly code: 'missing-attribute' | 'type-error', message: string) {
+  constructor(
+    readonly code: 'missing-attribute' | 'type-error',
+    message: string,
+  ) {
     super(message);
     this.name = 'EvaluationError';
   }
@@ -37,7 +40,9 @@ export function parseIp(value: unknown): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   if (typeof value !== 'string' || !ipaddr.isValid(value)) return undefined;
   const addr = ipaddr.parse(value);
   // An IPv4-mapped IPv6 address (::ffff:10.0.0.1, as Node reports IPv4 clients on dual-stack sockets) is IPv4.
-  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (addr as ipaddr.IPv6).toIPv4Address()
+    : addr;
 }
 
 export function parseCidr(value: unknown): Cidr | undefined {

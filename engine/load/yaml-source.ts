@@ -23,7 +23,11 @@ export function parseYaml(file: SourceFile): { source?: YamlSource; diagnostics:
   const doc = parseDocument(file.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const diagnostics = doc.errors.map((e) => {
     const pos = lines.linePos(e.pos[0]);
-    return diagnostic('yaml-syntax', { file: file.path, line: pos.line, col: pos.col }, e.message.split('\n')[0] ?? e.message);
+    return diagnostic(
+      'yaml-syntax',
+      { file: file.path, line: pos.line, col: pos.col },
+      e.message.split('\n')[0] ?? e.message,
+    );
   });
   if (diagnostics.length > 0) return { diagnostics };
   return { source: { file: file.path, text: file.text, doc, lines, value: doc.toJS() }, diagnostics };

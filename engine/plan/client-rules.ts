@@ -12,12 +12,21 @@ export interface ClientRules {
   reason?: string;
 }
 
-export function clientRules(set: PolicySet, principal: Entity, context: Record<string, unknown>, now: number): ClientRules {
+export function clientRules(
+  set: PolicySet,
+  principal: Entity,
+  context: Record<string, unknown>,
+  now: number,
+): ClientRules {
   const reasons: string[] = [];
-  const rules = caslRulesFor(set, { principal, context, now }, {
-    unsupported: 'approximate',
-    onApproximation: (rule, reason) => reasons.push(`rule ${rule}: ${reason}`),
-  });
+  const rules = caslRulesFor(
+    set,
+    { principal, context, now },
+    {
+      unsupported: 'approximate',
+      onApproximation: (rule, reason) => reasons.push(`rule ${rule}: ${reason}`),
+    },
+  );
   const out: ClientRules = { rules: packRules(rules), policyRevision: set.revision };
   if (reasons.length > 0) {
     out.partial = true;

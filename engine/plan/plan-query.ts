@@ -3,7 +3,15 @@
 // evaluation as the CASL lowering, honouring deny-overrides and failing closed; a plan that cannot be
 // exact says `partial: true` with the reason, and then returns a subset of the allowed rows, never more.
 import { bucketFor } from '../compile/build-index.js';
-import { allOf, anyOf, findUnsupported, negate, partialEvaluate, type PartialResult, type Residual } from '../lang/partial-evaluate.js';
+import {
+  allOf,
+  anyOf,
+  findUnsupported,
+  negate,
+  partialEvaluate,
+  type PartialResult,
+  type Residual,
+} from '../lang/partial-evaluate.js';
 import { EvaluationError } from '../lang/values.js';
 import type { IR } from '../lang/ir.js';
 import type { ValueType } from '../lang/types.js';
@@ -53,7 +61,9 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
     }
     const unsupported = findUnsupported(r);
     if (unsupported) {
-      reasons.push(`rule ${rule}: ${unsupported} (${unsupportedAs ? 'treated as matching: more is denied' : 'treated as not matching: less is allowed'})`);
+      reasons.push(
+        `rule ${rule}: ${unsupported} (${unsupportedAs ? 'treated as matching: more is denied' : 'treated as not matching: less is allowed'})`,
+      );
       return replaceUnsupported(r, unsupportedAs);
     }
     return r;
@@ -64,7 +74,9 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
   if (bucket) {
     for (const rule of [...bucket.deny, ...bucket.allow]) {
       for (const field of unguardedOptionalReads(rule.ir)) {
-        reasons.push(`rule ${rule.id} reads the optional resource attribute ${field} outside has(): rows where it is NULL may be decided differently`);
+        reasons.push(
+          `rule ${rule.id} reads the optional resource attribute ${field} outside has(): rows where it is NULL may be decided differently`,
+        );
       }
     }
     const denies = bucket.deny.map((rule) => evaluate(rule.ir, rule.id, true));
@@ -83,7 +95,11 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
   };
   if (errored || result === false) return plan('always_denied', null, { where: '1 = 0', params: [] });
   if (result === true) return plan('always_allowed', null, { where: '1 = 1', params: [] });
-  return plan('conditional', toCondition(result), toSql(result, req.columnSql ?? ((field) => quoteIdentifier(req.columns?.[field] ?? field))));
+  return plan(
+    'conditional',
+    toCondition(result),
+    toSql(result, req.columnSql ?? ((field) => quoteIdentifier(req.columns?.[field] ?? field))),
+  );
 }
 
 function replaceUnsupported(r: PartialResult, value: boolean): PartialResult {
@@ -116,7 +132,11 @@ function toCondition(r: Residual): Condition {
     default: {
       const time = r.type.base === 'time';
       const show = (v: unknown) => (time && typeof v === 'number' ? new Date(v).toISOString() : v);
-      return { operator: r.operator, field: r.field, value: Array.isArray(r.value) ? r.value.map(show) : show(r.value) };
+      return {
+        operator: r.operator,
+        field: r.field,
+        value: Array.isArray(r.value) ? r.value.map(show) : show(r.value),
+      };
     }
   }
 }
@@ -128,7 +148,9 @@ function toCondition(r: Residual): Condition {
 export function unguardedOptionalReads(ir: IR, guarded: ReadonlySet<string> = new Set()): string[] {
   switch (ir.k) {
     case 'attr':
-      return ir.root === 'resource' && ir.def.optional && ir.def.default === undefined && !guarded.has(ir.name) ? [ir.name] : [];
+      return ir.root === 'resource' && ir.def.optional && ir.def.default === undefined && !guarded.has(ir.name)
+        ? [ir.name]
+        : [];
     case 'and': {
       const left = unguardedOptionalReads(ir.left, guarded);
       const inner = ir.left.k === 'has' && ir.left.root === 'resource' ? new Set([...guarded, ir.left.name]) : guarded;

@@ -20,7 +20,9 @@ export const SuiteTest = z.strictObject({
   /** Overrides the suite's `now` (RFC 3339) for this test. */
   now: z.string().optional(),
   /** Expected outcome per action. */
-  expect: z.record(Name, z.enum(['allow', 'deny'])).refine((e) => Object.keys(e).length > 0, 'expect at least one action'),
+  expect: z
+    .record(Name, z.enum(['allow', 'deny']))
+    .refine((e) => Object.keys(e).length > 0, 'expect at least one action'),
 });
 
 /** A policy test suite (`tests/*.yaml` beside the policies). */

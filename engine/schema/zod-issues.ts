@@ -5,7 +5,8 @@ import type { z } from 'zod';
 
 type Issue = z.core.$ZodIssue;
 
-const score = (i: Issue) => i.path.length * 2 + (i.code === 'unrecognized_keys' ? 1 : 0) + (i.message.endsWith('received undefined') ? 0 : 1);
+const score = (i: Issue) =>
+  i.path.length * 2 + (i.code === 'unrecognized_keys' ? 1 : 0) + (i.message.endsWith('received undefined') ? 0 : 1);
 
 /** The issues of the union's best branch, with absolute paths; undefined when no branch says more. */
 export function bestUnionBranch(issue: Issue): Issue[] | undefined {
@@ -21,7 +22,7 @@ export function bestUnionBranch(issue: Issue): Issue[] | undefined {
     }
   }
   // A branch that failed only at the union's own level says nothing more than the union.
-  return best && best.some((i) => i.path.length > issue.path.length || i.code === 'unrecognized_keys') ? best : undefined;
+  return best?.some((i) => i.path.length > issue.path.length || i.code === 'unrecognized_keys') ? best : undefined;
 }
 
 /** The single most telling issue, looking through unions. */

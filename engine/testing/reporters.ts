@@ -26,7 +26,8 @@ export function renderSummary(run: SuiteRun): string {
     if (c.passed) s.passed++;
     bySuite.set(c.suite, s);
   }
-  for (const [name, s] of bySuite) lines.push(`${s.passed === s.total ? 'ok  ' : 'FAIL'} ${name}: ${s.passed}/${s.total} cases`);
+  for (const [name, s] of bySuite)
+    lines.push(`${s.passed === s.total ? 'ok  ' : 'FAIL'} ${name}: ${s.passed}/${s.total} cases`);
   const { coverage } = run;
   lines.push(`${run.cases.length - failed.length}/${run.cases.length} cases passed in ${run.suites.length} suite(s)`);
   lines.push(`rule coverage: ${coverage.covered}/${coverage.total} rules (${coverage.percent}%)`);
@@ -39,7 +40,9 @@ const xml = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};
 export function renderJUnit(run: SuiteRun): string {
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const failures = run.cases.filter((c) => !c.passed).length + run.diagnostics.length;
-  out.push(`<testsuites name="fleetguard" tests="${run.cases.length + run.diagnostics.length}" failures="${failures}">`);
+  out.push(
+    `<testsuites name="fleetguard" tests="${run.cases.length + run.diagnostics.length}" failures="${failures}">`,
+  );
   const suites = new Map<string, CaseResult[]>();
   for (const c of run.cases) suites.set(c.suite, [...(suites.get(c.suite) ?? []), c]);
   for (const [name, cases] of suites) {
@@ -53,12 +56,16 @@ export function renderJUnit(run: SuiteRun): string {
     out.push('  </testsuite>');
   }
   if (run.diagnostics.length > 0) {
-    out.push(`  <testsuite name="invalid suites" tests="${run.diagnostics.length}" failures="${run.diagnostics.length}">`);
+    out.push(
+      `  <testsuite name="invalid suites" tests="${run.diagnostics.length}" failures="${run.diagnostics.length}">`,
+    );
     for (const d of run.diagnostics) {
-      out.push(`    <testcase classname="diagnostics" name="${xml(`${d.file}:${d.line}:${d.col}`)}">\n      <failure message="${xml(formatDiagnostic(d))}"/>\n    </testcase>`);
+      out.push(
+        `    <testcase classname="diagnostics" name="${xml(`${d.file}:${d.line}:${d.col}`)}">\n      <failure message="${xml(formatDiagnostic(d))}"/>\n    </testcase>`,
+      );
     }
     out.push('  </testsuite>');
   }
   out.push('</testsuites>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -16,7 +16,13 @@ interface Pools {
 }
 
 function literalPools(set: PolicySet, now: number): Pools {
-  const pools: Pools = { string: ['a', 'b'], number: [0, 1, 2, 5], time: [now, now - 3_600_000, now + 3_600_000], ip: ['10.0.0.1', '192.0.2.1', '2001:db8::1'], cidr: ['10.0.0.0/8', '2001:db8::/32'] };
+  const pools: Pools = {
+    string: ['a', 'b'],
+    number: [0, 1, 2, 5],
+    time: [now, now - 3_600_000, now + 3_600_000],
+    ip: ['10.0.0.1', '192.0.2.1', '2001:db8::1'],
+    cidr: ['10.0.0.0/8', '2001:db8::/32'],
+  };
   const collect = (ir: IR) => {
     for (const node of nodesOf(ir)) {
       if (node.k !== 'const') continue;
@@ -57,8 +63,12 @@ function valueArb(def: AttributeDef, pools: Pools): fc.Arbitrary<unknown> {
 }
 
 function attributesArb(attrs: Map<string, AttributeDef>, pools: Pools): fc.Arbitrary<Record<string, unknown>> {
-  const entries = [...attrs.entries()].map(([name, def]) => [name, fc.option(valueArb(def, pools), { nil: undefined, freq: 8 })] as const);
-  return fc.record(Object.fromEntries(entries)).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
+  const entries = [...attrs.entries()].map(
+    ([name, def]) => [name, fc.option(valueArb(def, pools), { nil: undefined, freq: 8 })] as const,
+  );
+  return fc
+    .record(Object.fromEntries(entries))
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
 }
 
 export function searchCounterexample(
@@ -73,9 +83,17 @@ export function searchCounterexample(
   const pools = literalPools(set, options.now);
   const id = fc.constantFrom(...pools.string);
   const arb = fc.record({
-    principal: fc.record({ type: fc.constant(p), id, attributes: attributesArb(set.schema.principals.get(p)!.attributes, pools) }),
+    principal: fc.record({
+      type: fc.constant(p),
+      id,
+      attributes: attributesArb(set.schema.principals.get(p)!.attributes, pools),
+    }),
     action: fc.constant(a),
-    resource: fc.record({ type: fc.constant(r), id, attributes: attributesArb(set.schema.resources.get(r)!.attributes, pools) }),
+    resource: fc.record({
+      type: fc.constant(r),
+      id,
+      attributes: attributesArb(set.schema.resources.get(r)!.attributes, pools),
+    }),
     context: attributesArb(set.schema.context, pools),
   });
   for (const req of fc.sample(arb, { numRuns: options.searchRuns ?? 2000, seed: 42 })) {

@@ -88,7 +88,11 @@ export class Encoder {
         const net = z3.BitVec.const(`${n}.net`, 128);
         const prefix = z3.Int.const(`${n}.prefix`);
         const width = z3.If(v6, z3.Int.val(128), z3.Int.val(32));
-        this.constraints.push(prefix.ge(0), prefix.le(width), z3.Implies(z3.Not(v6), net.ult(z3.BitVec.val(1n << 32n, 128))));
+        this.constraints.push(
+          prefix.ge(0),
+          prefix.le(width),
+          z3.Implies(z3.Not(v6), net.ult(z3.BitVec.val(1n << 32n, 128))),
+        );
         // No host bits: the network address is its own masked form.
         this.constraints.push(net.and(this.mask(v6, prefix)).eq(net));
         return { t: 'cidr', v6, net, prefix };
@@ -100,7 +104,11 @@ export class Encoder {
     if (!type.list) return this.scalar(type.base as ScalarType, name);
     const len = this.z3.Int.const(`${name}.len#${this.fresh++}`);
     this.constraints.push(len.ge(0), len.le(this.listBound));
-    return { t: 'list', len, items: Array.from({ length: this.listBound }, (_, i) => this.scalar(type.base as ScalarType, `${name}[${i}]`)) };
+    return {
+      t: 'list',
+      len,
+      items: Array.from({ length: this.listBound }, (_, i) => this.scalar(type.base as ScalarType, `${name}[${i}]`)),
+    };
   }
 
   attribute(root: Root, name: string, def: AttributeDef): SymAttribute {
@@ -108,7 +116,8 @@ export class Encoder {
     let a = this.attributes.get(key);
     if (!a) {
       // `id` is always there (the request shape requires it); other attributes may be absent.
-      const present = root !== 'context' && name === 'id' ? this.z3.Bool.val(true) : this.z3.Bool.const(`${key}.present`);
+      const present =
+        root !== 'context' && name === 'id' ? this.z3.Bool.val(true) : this.z3.Bool.const(`${key}.present`);
       a = { root, name, def, present, value: this.value(def.type, key) };
       this.attributes.set(key, a);
     }
@@ -149,11 +158,20 @@ export class Encoder {
         return { t: 'time', v: z3.Int.val(value as number) };
       case 'ip': {
         const ip = value as { kind(): string; toByteArray(): number[] };
-        return { t: 'ip', v6: z3.Bool.val(ip.kind() === 'ipv6'), addr: z3.BitVec.val(bytesToBigInt(ip.toByteArray()), 128) };
+        return {
+          t: 'ip',
+          v6: z3.Bool.val(ip.kind() === 'ipv6'),
+          addr: z3.BitVec.val(bytesToBigInt(ip.toByteArray()), 128),
+        };
       }
       case 'cidr': {
         const [net, prefix] = value as Cidr;
-        return { t: 'cidr', v6: z3.Bool.val(net.kind() === 'ipv6'), net: z3.BitVec.val(bytesToBigInt(net.toByteArray()), 128), prefix: z3.Int.val(prefix) };
+        return {
+          t: 'cidr',
+          v6: z3.Bool.val(net.kind() === 'ipv6'),
+          net: z3.BitVec.val(bytesToBigInt(net.toByteArray()), 128),
+          prefix: z3.Int.val(prefix),
+        };
       }
       case 'any':
         return { t: 'list', len: z3.Int.val(0), items: [] };
@@ -223,7 +241,10 @@ export class Encoder {
         const lv = this.bool(l.val);
         const rv = this.bool(r.val);
         const reachesRight = ir.k === 'and' ? lv : z3.Not(lv);
-        return { val: { t: 'bool', v: ir.k === 'and' ? z3.And(lv, rv) : z3.Or(lv, rv) }, err: z3.Or(l.err, z3.And(reachesRight, r.err)) };
+        return {
+          val: { t: 'bool', v: ir.k === 'and' ? z3.And(lv, rv) : z3.Or(lv, rv) },
+          err: z3.Or(l.err, z3.And(reachesRight, r.err)),
+        };
       }
       case 'compare': {
         const l = this.encode(ir.left);
@@ -249,7 +270,10 @@ export class Encoder {
         if (ir.mode === 'ip-in-cidr') return { val: { t: 'bool', v: this.inCidr(x, list) }, err };
         if (list.t !== 'list') throw new Error('membership in a non-list');
         const test = (item: Sym) => (ir.mode === 'ip-in-cidrs' ? this.inCidr(x, item) : this.equal(x, item));
-        const v = list.items.length === 0 ? z3.Bool.val(false) : z3.Or(...list.items.map((item, k) => z3.And(list.len.gt(k), test(item))));
+        const v =
+          list.items.length === 0
+            ? z3.Bool.val(false)
+            : z3.Or(...list.items.map((item, k) => z3.And(list.len.gt(k), test(item))));
         return { val: { t: 'bool', v }, err };
       }
     }
@@ -264,22 +288,37 @@ export class Encoder {
     if (a.t === 'list' && b.t === 'list') {
       const n = Math.max(a.items.length, b.items.length);
       const items: Sym[] = [];
-      for (let k = 0; k < n; k++) items.push((a.items[k] ? (b.items[k] ? this.ite(c, a.items[k]!, b.items[k]!) : a.items[k]) : b.items[k]) as Sym);
+      for (let k = 0; k < n; k++)
+        items.push(
+          (a.items[k] ? (b.items[k] ? this.ite(c, a.items[k]!, b.items[k]!) : a.items[k]) : b.items[k]) as Sym,
+        );
       return { t: 'list', len: z3.If(c, a.len, b.len) as Arith<'main'>, items };
     }
     switch (a.t) {
       case 'ip': {
         const y = b as typeof a;
-        return { t: 'ip', v6: z3.If(c, a.v6, y.v6) as Bool<'main'>, addr: z3.If(c, a.addr, y.addr) as BitVec<128, 'main'> };
+        return {
+          t: 'ip',
+          v6: z3.If(c, a.v6, y.v6) as Bool<'main'>,
+          addr: z3.If(c, a.addr, y.addr) as BitVec<128, 'main'>,
+        };
       }
       case 'cidr': {
         const y = b as typeof a;
-        return { t: 'cidr', v6: z3.If(c, a.v6, y.v6) as Bool<'main'>, net: z3.If(c, a.net, y.net) as BitVec<128, 'main'>, prefix: z3.If(c, a.prefix, y.prefix) as Arith<'main'> };
+        return {
+          t: 'cidr',
+          v6: z3.If(c, a.v6, y.v6) as Bool<'main'>,
+          net: z3.If(c, a.net, y.net) as BitVec<128, 'main'>,
+          prefix: z3.If(c, a.prefix, y.prefix) as Arith<'main'>,
+        };
       }
       case 'bool':
         return { t: 'bool', v: z3.If(c, a.v, (b as typeof a).v) as Bool<'main'> };
       default:
-        return { t: a.t, v: z3.If(c, (a as { v: Arith<"main"> }).v, (b as { v: Arith<"main"> }).v) as Arith<"main"> } as Sym;
+        return {
+          t: a.t,
+          v: z3.If(c, (a as { v: Arith<'main'> }).v, (b as { v: Arith<'main'> }).v) as Arith<'main'>,
+        } as Sym;
     }
   }
 }

@@ -12,11 +12,26 @@ export function solverContext(): Promise<Z3> {
   return (z3Promise ??= init().then(({ Context }) => Context('main')));
 }
 
-export type Outcome = { kind: 'unsat' } | { kind: 'sat'; request: Omit<AuthorizeRequest, 'action'> } | { kind: 'unknown'; why: string };
+export type Outcome =
+  | { kind: 'unsat' }
+  | { kind: 'sat'; request: Omit<AuthorizeRequest, 'action'> }
+  | { kind: 'unknown'; why: string };
 
 /** Solves `build(enc)` over every attribute of principal type `p`, resource type `r` and the context. */
-export async function findRequest(z3: Z3, schema: Schema, p: string, r: string, irs: IR[], build: (enc: Encoder) => Bool<'main'>): Promise<Outcome> {
-  const enc = new Encoder(z3, new StringTable(), { principal: schema.principals.get(p)!, resource: schema.resources.get(r)!, context: schema.context }, listBoundFor(irs));
+export async function findRequest(
+  z3: Z3,
+  schema: Schema,
+  p: string,
+  r: string,
+  irs: IR[],
+  build: (enc: Encoder) => Bool<'main'>,
+): Promise<Outcome> {
+  const enc = new Encoder(
+    z3,
+    new StringTable(),
+    { principal: schema.principals.get(p)!, resource: schema.resources.get(r)!, context: schema.context },
+    listBoundFor(irs),
+  );
   enc.declareAll();
   const formula = build(enc);
   const solver = new z3.Solver();

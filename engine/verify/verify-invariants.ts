@@ -76,12 +76,27 @@ async function verifyOne(z3: Z3, set: PolicySet, inv: InvariantDef, options: Ver
     }
   }
   if (unknown.length > 0) {
-    return { ...base, status: 'UNKNOWN', why: `${unknown.join('; ')} (a randomized search of ${options.searchRuns ?? 2000} requests per case found no counterexample)`, queries };
+    return {
+      ...base,
+      status: 'UNKNOWN',
+      why: `${unknown.join('; ')} (a randomized search of ${options.searchRuns ?? 2000} requests per case found no counterexample)`,
+      queries,
+    };
   }
-  return { ...base, status: 'PROVED', why: queries === 0 ? 'no allow rule covers any request in scope' : `${queries} case(s) proved by the solver`, queries };
+  return {
+    ...base,
+    status: 'PROVED',
+    why: queries === 0 ? 'no allow rule covers any request in scope' : `${queries} case(s) proved by the solver`,
+    queries,
+  };
 }
 
-function reproduce(set: PolicySet, inv: InvariantDef, req: AuthorizeRequest, now: number): Pick<VerifyResult, 'rule' | 'counterexample'> | undefined {
+function reproduce(
+  set: PolicySet,
+  inv: InvariantDef,
+  req: AuthorizeRequest,
+  now: number,
+): Pick<VerifyResult, 'rule' | 'counterexample'> | undefined {
   const decision = authorize(set, req, now, 'verify');
   if (!decision.allowed) return undefined;
   if (!violations(set, req, decision, now).some((v) => v.invariant === inv.id)) return undefined;
@@ -91,7 +106,14 @@ function reproduce(set: PolicySet, inv: InvariantDef, req: AuthorizeRequest, now
 }
 
 /** A request the engine allows and the check's condition rejects (or fails on), if there is one. */
-function findViolation(z3: Z3, set: PolicySet, bucket: Bucket, check: InvariantCheck, p: string, r: string): Promise<Outcome> {
+function findViolation(
+  z3: Z3,
+  set: PolicySet,
+  bucket: Bucket,
+  check: InvariantCheck,
+  p: string,
+  r: string,
+): Promise<Outcome> {
   const irs = [...bucket.deny, ...bucket.allow].map((x) => x.ir);
   return findRequest(z3, set.schema, p, r, [...irs, check.ir], (enc) => {
     const q = enc.encode(check.ir);

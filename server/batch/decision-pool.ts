@@ -15,8 +15,12 @@ import type { PolicySet, SourceFile } from '../../engine/index.js';
 import { workerUrl } from '../worker-url.js';
 import type { DecidedBatch } from './decide-batch.js';
 
-export type PoolRequest = { kind: 'policies'; sources: SourceFile[]; revision: string } | { kind: 'batch'; id: number; text: string; revision: string };
-export type PoolReply = { kind: 'loaded'; revision: string | undefined } | { kind: 'decided'; id: number; decided?: DecidedBatch };
+export type PoolRequest =
+  | { kind: 'policies'; sources: SourceFile[]; revision: string }
+  | { kind: 'batch'; id: number; text: string; revision: string };
+export type PoolReply =
+  | { kind: 'loaded'; revision: string | undefined }
+  | { kind: 'decided'; id: number; decided?: DecidedBatch };
 
 export interface DecisionPoolOptions {
   threads: number;
@@ -73,13 +77,18 @@ export class DecisionPool {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(workerUrl('batch/decision-worker.js'), { workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests } });
+    const worker = new Worker(workerUrl('batch/decision-worker.js'), {
+      workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests },
+    });
     const thread: Thread = { worker, loaded: false, pending: new Map() };
     worker.on('message', (m: PoolReply) => {
       if (m.kind === 'loaded') {
         thread.loaded = m.revision !== undefined;
         if (thread.loaded) this.restartMs = FIRST_RESTART_MS;
-        else this.options.warn('a decision thread did not compile the policy set; the request thread decides batches instead');
+        else
+          this.options.warn(
+            'a decision thread did not compile the policy set; the request thread decides batches instead',
+          );
         return;
       }
       const resolve = thread.pending.get(m.id);
@@ -92,7 +101,10 @@ export class DecisionPool {
       for (const resolve of thread.pending.values()) resolve(undefined);
       thread.pending.clear();
       if (this.closing) return;
-      this.options.warn('a decision thread stopped; the request thread decides batches until it is replaced', { why, restartInMs: this.restartMs });
+      this.options.warn('a decision thread stopped; the request thread decides batches until it is replaced', {
+        why,
+        restartInMs: this.restartMs,
+      });
       this.restartLater();
     };
     worker.on('error', (e) => lost(e.message));

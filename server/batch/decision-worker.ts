@@ -2,7 +2,13 @@
 // whole batches from their text. Anything it cannot answer with a 200 (a bad body, a key to resolve, a
 // revision it does not hold, an error) goes back undecided, and the request thread answers it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { compilePolicies, createEngine, decisionIdGenerator, type Engine, type SourceFile } from '../../engine/index.js';
+import {
+  compilePolicies,
+  createEngine,
+  decisionIdGenerator,
+  type Engine,
+  type SourceFile,
+} from '../../engine/index.js';
 import { BatchRequest, jsonSchema } from '../schemas.js';
 import { decideBatch } from './decide-batch.js';
 import { compileBodyValidator } from './json-body.js';

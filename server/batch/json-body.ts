@@ -7,7 +7,9 @@ import { errorCodes } from 'fastify';
 import secureJson from 'secure-json-parse';
 
 /** Validate exactly what was sent: no type coercion, no defaults, nothing removed. */
-export const AJV_OPTIONS = { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false } };
+export const AJV_OPTIONS = {
+  customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false },
+};
 
 export type BodyValidator = (body: unknown) => boolean;
 
@@ -35,7 +37,9 @@ function plain(text: string): boolean {
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
   try {
-    return plain(text) ? JSON.parse(text) : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    return plain(text)
+      ? JSON.parse(text)
+      : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch {
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
   }

@@ -8,14 +8,19 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 function checkBearer(request: FastifyRequest, expected: Buffer, what: string): void {
   const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
   // Compare digests in constant time: neither the token's length nor its prefix leaks through timing.
-  if (!match || !timingSafeEqual(digest(match[1]!), expected)) throw new HttpError('unauthorized', `a valid bearer token is required for ${what}`);
+  if (!match || !timingSafeEqual(digest(match[1]!), expected))
+    throw new HttpError('unauthorized', `a valid bearer token is required for ${what}`);
 }
 
 /** Admin endpoints: a bearer token is required, and without a configured token they do not exist. */
 export function requireAdmin(token: string | undefined) {
   const expected = token === undefined ? undefined : digest(token);
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (!expected) throw new HttpError('not_found', `no route ${request.method} ${request.url} (admin endpoints are disabled: no admin token is configured)`);
+    if (!expected)
+      throw new HttpError(
+        'not_found',
+        `no route ${request.method} ${request.url} (admin endpoints are disabled: no admin token is configured)`,
+      );
     checkBearer(request, expected, 'admin endpoints');
   };
 }

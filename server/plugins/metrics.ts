@@ -18,7 +18,11 @@ export class Metrics {
   private readonly decisionCounts = new Map<string, [number, number]>();
   readonly latency = new RouteLatency(this.registry);
 
-  constructor(policies: PolicyHolder, log: { stats: DecisionLogStats; queueDepth: number }, threads?: { status: { running: number; loaded: number } }) {
+  constructor(
+    policies: PolicyHolder,
+    log: { stats: DecisionLogStats; queueDepth: number },
+    threads?: { status: { running: number; loaded: number } },
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_', eventLoopMonitoringPrecision: 100 });
     const counts = this.decisionCounts;
     new Counter({
@@ -46,21 +50,70 @@ export class Metrics {
     });
     // Values owned by the policy holder and the decision log, read when Prometheus scrapes.
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
     const counter = (name: string, help: string, read: () => number) =>
-      new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(read()); } });
-    counter('fleetguard_policy_reloads_total', 'Policy sets loaded successfully (including the first).', () => policies.reloads);
-    counter('fleetguard_policy_reload_failures_total', 'Reloads rejected because the policies did not compile.', () => policies.reloadFailures);
-    gauge('fleetguard_policy_last_reload_ok', '1 when the last reload succeeded, 0 when it failed.', () => (policies.lastReload?.ok === false ? 0 : 1));
-    gauge('fleetguard_decision_log_queue_depth', 'Decisions waiting to be written to the decision log.', () => log.queueDepth);
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter(
+      'fleetguard_policy_reloads_total',
+      'Policy sets loaded successfully (including the first).',
+      () => policies.reloads,
+    );
+    counter(
+      'fleetguard_policy_reload_failures_total',
+      'Reloads rejected because the policies did not compile.',
+      () => policies.reloadFailures,
+    );
+    gauge('fleetguard_policy_last_reload_ok', '1 when the last reload succeeded, 0 when it failed.', () =>
+      policies.lastReload?.ok === false ? 0 : 1,
+    );
+    gauge(
+      'fleetguard_decision_log_queue_depth',
+      'Decisions waiting to be written to the decision log.',
+      () => log.queueDepth,
+    );
     counter('fleetguard_decision_log_written_total', 'Decisions written to the decision log.', () => log.stats.written);
-    counter('fleetguard_decision_log_dropped_total', 'Decisions not written because the queue was full (overflow=drop).', () => log.stats.dropped);
-    counter('fleetguard_decision_log_write_errors_total', 'Failed decision log writes (retried).', () => log.stats.writeErrors);
+    counter(
+      'fleetguard_decision_log_dropped_total',
+      'Decisions not written because the queue was full (overflow=drop).',
+      () => log.stats.dropped,
+    );
+    counter(
+      'fleetguard_decision_log_write_errors_total',
+      'Failed decision log writes (retried).',
+      () => log.stats.writeErrors,
+    );
     if (threads) {
-      gauge('fleetguard_decision_threads_running', 'Decision threads running (a thread that stops is replaced after a delay; meanwhile its batches go to the request thread).', () => threads.status.running);
-      gauge('fleetguard_decision_threads_loaded', 'Decision threads holding the policy set being served.', () => threads.status.loaded);
+      gauge(
+        'fleetguard_decision_threads_running',
+        'Decision threads running (a thread that stops is replaced after a delay; meanwhile its batches go to the request thread).',
+        () => threads.status.running,
+      );
+      gauge(
+        'fleetguard_decision_threads_loaded',
+        'Decision threads holding the policy set being served.',
+        () => threads.status.loaded,
+      );
     }
-    counter('fleetguard_decision_log_blocked_total', 'Requests that wrote the decision log synchronously because the queue was full.', () => log.stats.blockedFlushes);
+    counter(
+      'fleetguard_decision_log_blocked_total',
+      'Requests that wrote the decision log synchronously because the queue was full.',
+      () => log.stats.blockedFlushes,
+    );
   }
 
   countDecision(principalType: string, allowed: boolean): void {

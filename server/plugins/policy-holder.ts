@@ -24,7 +24,10 @@ export class PolicyHolder {
   reloadFailures = 0;
   private readonly listeners: ((status: ReloadStatus) => void)[] = [];
 
-  constructor(readonly dir: string, private readonly options: PolicyHolderOptions) {}
+  constructor(
+    readonly dir: string,
+    private readonly options: PolicyHolderOptions,
+  ) {}
 
   get engine(): Engine | undefined {
     return this.current;

@@ -55,7 +55,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   );
 
   app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { preHandler }, async (request, reply) => {
-    if (!entities.has('user', request.params.id)) throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
+    if (!entities.has('user', request.params.id))
+      throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
     const { id, key } = keys.issue('user', request.params.id);
     return reply.code(201).send({ id, token: key });
   });

@@ -46,7 +46,9 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       const engine = policies.serving(); // one engine for the whole batch: one revision
       const text = request.body as string;
       const pooled = pool?.run(text, engine.revision);
-      const decided = (pooled && (await pooled)) ?? decideBatch(text, { engine, validate, schema, keys, clock: deps.clock, logRequests: deps.config.logRequests });
+      const decided =
+        (pooled && (await pooled)) ??
+        decideBatch(text, { engine, validate, schema, keys, clock: deps.clock, logRequests: deps.config.logRequests });
       recordBatch(deps, decided.log);
       batchLatency.end(started);
       return reply.type('application/json; charset=utf-8').send(decided.json);

@@ -39,11 +39,21 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   const complete = (e: { type: string; id: string; properties?: Record<string, unknown> }): Entity => {
     const stored = entities.attributes(e.type, e.id);
     // Merged only when both sides have attributes; otherwise one side is used as it is (nothing mutates them).
-    const attributes = stored === undefined ? (e.properties ?? {}) : e.properties === undefined ? stored : { ...e.properties, ...stored };
+    const attributes =
+      stored === undefined
+        ? (e.properties ?? {})
+        : e.properties === undefined
+          ? stored
+          : { ...e.properties, ...stored };
     return { type: e.type, id: e.id, attributes: attributes as Record<string, unknown> };
   };
 
-  const toRequest = (subject: AzEntity, action: AzAction, resource: AzEntity, context?: Record<string, unknown>): AuthorizeRequest => ({
+  const toRequest = (
+    subject: AzEntity,
+    action: AzAction,
+    resource: AzEntity,
+    context?: Record<string, unknown>,
+  ): AuthorizeRequest => ({
     principal: complete(subject),
     action: action.name,
     resource: complete(resource),
@@ -65,11 +75,19 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     ...(d.errors ? { errors: d.errors } : {}),
   });
 
-  const route = <T>(path: string, schema: import('zod').ZodType, handler: (body: T, request: FastifyRequest) => unknown) =>
-    app.post<{ Body: T }>(path, { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } }, async (request) => {
-      entities.refresh();
-      return handler(request.body as T, request);
-    });
+  const route = <T>(
+    path: string,
+    schema: import('zod').ZodType,
+    handler: (body: T, request: FastifyRequest) => unknown,
+  ) =>
+    app.post<{ Body: T }>(
+      path,
+      { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } },
+      async (request) => {
+        entities.refresh();
+        return handler(request.body as T, request);
+      },
+    );
 
   route<AzEvaluation>(AUTHZEN_PATHS.access_evaluation_endpoint, AzEvaluation, (body) => {
     const d = decide(policies.serving(), toRequest(body.subject, body.action, body.resource, body.context));
@@ -86,7 +104,10 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
         const { message, path } = describeInvalid(AzEvaluation, body);
         throw new HttpError('invalid_request', message, path);
       }
-      const d = decide(e, toRequest(single.data.subject, single.data.action, single.data.resource, single.data.context));
+      const d = decide(
+        e,
+        toRequest(single.data.subject, single.data.action, single.data.resource, single.data.context),
+      );
       return { decision: d.allowed, context: decisionContext(d) };
     }
     const semantic = body.options?.evaluations_semantic ?? 'execute_all';
@@ -94,7 +115,10 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     const results: { decision: boolean; context?: unknown }[] = [];
     for (const raw of items) {
       // An item's own subject, action, resource or context replaces the default wholesale.
-      const item = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+      const item = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<
+        string,
+        unknown
+      >;
       const merged = {
         subject: item.subject ?? body.subject,
         action: item.action ?? body.action,
@@ -122,14 +146,26 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
    * The stored entities of a type for which `ask(entity)` is allowed, deciding one by one (each decision
    * logged); the search's own properties, if any, go with every candidate.
    */
-  const allowedAmong = (e: Engine, searched: { type: string; properties?: Record<string, unknown> | undefined }, ask: (candidate: AzEntity) => AuthorizeRequest) =>
+  const allowedAmong = (
+    e: Engine,
+    searched: { type: string; properties?: Record<string, unknown> | undefined },
+    ask: (candidate: AzEntity) => AuthorizeRequest,
+  ) =>
     entities
       .list(searched.type)
-      .filter((c) => decide(e, ask({ type: c.type, id: c.id, ...(searched.properties ? { properties: searched.properties } : {}) })).allowed)
+      .filter(
+        (c) =>
+          decide(
+            e,
+            ask({ type: c.type, id: c.id, ...(searched.properties ? { properties: searched.properties } : {}) }),
+          ).allowed,
+      )
       .map((c) => ({ type: c.type, id: c.id }));
 
   route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) => {
-    const found = allowedAmong(policies.serving(), body.subject, (subject) => toRequest(subject, body.action, body.resource, body.context));
+    const found = allowedAmong(policies.serving(), body.subject, (subject) =>
+      toRequest(subject, body.action, body.resource, body.context),
+    );
     return page(found, body.page);
   });
 
@@ -138,10 +174,26 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     // Resources come from the store only, so a query plan over the store answers exactly, in SQL;
     // properties sent with the search (or a plan that says it is partial) mean deciding row by row.
     if (!body.resource.properties) {
-      const plan = planQuery(e.policySet, { principal: complete(body.subject), action: body.action.name, resourceType: body.resource.type, context: { ...body.action.properties, ...body.context }, columnSql: entityColumn }, Date.now());
-      if (!plan.partial) return page(entities.select(body.resource.type, plan.sql).map((id) => ({ type: body.resource.type, id })), body.page);
+      const plan = planQuery(
+        e.policySet,
+        {
+          principal: complete(body.subject),
+          action: body.action.name,
+          resourceType: body.resource.type,
+          context: { ...body.action.properties, ...body.context },
+          columnSql: entityColumn,
+        },
+        Date.now(),
+      );
+      if (!plan.partial)
+        return page(
+          entities.select(body.resource.type, plan.sql).map((id) => ({ type: body.resource.type, id })),
+          body.page,
+        );
     }
-    const found = allowedAmong(e, body.resource, (resource) => toRequest(body.subject, body.action, resource, body.context));
+    const found = allowedAmong(e, body.resource, (resource) =>
+      toRequest(body.subject, body.action, resource, body.context),
+    );
     return page(found, body.page);
   });
 
@@ -155,15 +207,22 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get('/.well-known/authzen-configuration', async (request) => {
     const base = `${request.protocol}://${request.host}`;
-    return { policy_decision_point: base, ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])) };
+    return {
+      policy_decision_point: base,
+      ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])),
+    };
   });
 }
 
 /** Results in pages: the token is the offset of the next page, opaque to clients. */
-function page<T>(all: T[], requested: { token?: string | undefined; limit?: number | undefined } | undefined): { results: T[]; page?: { next_token: string } } {
+function page<T>(
+  all: T[],
+  requested: { token?: string | undefined; limit?: number | undefined } | undefined,
+): { results: T[]; page?: { next_token: string } } {
   if (!requested) return { results: all };
   const offset = requested.token ? Number.parseInt(Buffer.from(requested.token, 'base64url').toString(), 10) : 0;
-  if (!Number.isInteger(offset) || offset < 0) throw new HttpError('invalid_request', 'page.token is not a token this PDP issued', 'page.token');
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new HttpError('invalid_request', 'page.token is not a token this PDP issued', 'page.token');
   const limit = requested.limit ?? 1000;
   const results = all.slice(offset, offset + limit);
   const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : '';

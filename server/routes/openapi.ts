@@ -2,38 +2,66 @@
 import type { FastifyInstance } from 'fastify';
 import { AuthorizeRequestSchema, DecisionSchema, PlanRequestSchema, RulesRequestSchema } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
-import { BatchRequest, BatchResponse, ErrorResponse, jsonSchema, ProvisioningKeyRequest, ProvisionRequest, UsersImport } from '../schemas.js';
+import {
+  BatchRequest,
+  BatchResponse,
+  ErrorResponse,
+  jsonSchema,
+  ProvisioningKeyRequest,
+  ProvisionRequest,
+  UsersImport,
+} from '../schemas.js';
 
 export function openApiDocument(batchLimit: number): Record<string, unknown> {
   const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
   const errors = {
-    400: { description: 'Malformed request, or a type or action the schema does not declare', ...json({ $ref: '#/components/schemas/Error' }) },
+    400: {
+      description: 'Malformed request, or a type or action the schema does not declare',
+      ...json({ $ref: '#/components/schemas/Error' }),
+    },
     413: { description: 'Body too large', ...json({ $ref: '#/components/schemas/Error' }) },
     503: { description: 'No policy set loaded', ...json({ $ref: '#/components/schemas/Error' }) },
   };
   return {
     openapi: '3.1.0',
-    info: { title: 'Fleetguard', version: '1', description: 'Authorization decisions for fleets of devices (DESIGN.md §2).' },
+    info: {
+      title: 'Fleetguard',
+      version: '1',
+      description: 'Authorization decisions for fleets of devices (DESIGN.md §2).',
+    },
     paths: {
       '/v1/authorize': {
         post: {
           summary: 'Decide one request',
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/AuthorizeRequest' }) },
-          responses: { 200: { description: 'The decision (a deny is a 200 too)', ...json({ $ref: '#/components/schemas/Decision' }) }, ...errors },
+          responses: {
+            200: {
+              description: 'The decision (a deny is a 200 too)',
+              ...json({ $ref: '#/components/schemas/Decision' }),
+            },
+            ...errors,
+          },
         },
       },
       '/v1/authorize/batch': {
         post: {
           summary: `Decide up to ${batchLimit} requests; results in request order`,
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/BatchRequest' }) },
-          responses: { 200: { description: 'One decision per request', ...json({ $ref: '#/components/schemas/BatchResponse' }) }, ...errors },
+          responses: {
+            200: { description: 'One decision per request', ...json({ $ref: '#/components/schemas/BatchResponse' }) },
+            ...errors,
+          },
         },
       },
       '/v1/plan': {
         post: {
-          summary: 'A filter for list queries: the condition over resource attributes and a parameterized SQL WHERE clause',
+          summary:
+            'A filter for list queries: the condition over resource attributes and a parameterized SQL WHERE clause',
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/PlanRequest' }) },
-          responses: { 200: { description: '{ kind, condition, sql: { where, params }, partial?, reason? }' }, ...errors },
+          responses: {
+            200: { description: '{ kind, condition, sql: { where, params }, partial?, reason? }' },
+            ...errors,
+          },
         },
       },
       '/v1/rules': {
@@ -60,12 +88,34 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
           summary: 'Create a provisioning key (admin)',
           security: [{ admin: [] }],
           requestBody: { required: true, ...json({ $ref: '#/components/schemas/ProvisioningKeyRequest' }) },
-          responses: { 201: { description: '{ id, key }: the key is shown only here' }, 400: errors[400], 401: { description: 'No or wrong token' } },
+          responses: {
+            201: { description: '{ id, key }: the key is shown only here' },
+            400: errors[400],
+            401: { description: 'No or wrong token' },
+          },
         },
       },
-      '/v1/admin/keys': { get: { summary: 'List keys, never secrets (admin)', security: [{ admin: [] }], responses: { 200: { description: '{ keys: [...] }' } } } },
-      '/v1/admin/keys/{id}/revoke': { post: { summary: 'Revoke a key (admin)', security: [{ admin: [] }], responses: { 200: { description: 'Revoked' }, 404: { description: 'No such key' } } } },
-      '/v1/admin/devices/{id}': { delete: { summary: 'Delete a device and its key (admin)', security: [{ admin: [] }], responses: { 204: { description: 'Deleted' }, 404: { description: 'No such device' } } } },
+      '/v1/admin/keys': {
+        get: {
+          summary: 'List keys, never secrets (admin)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: '{ keys: [...] }' } },
+        },
+      },
+      '/v1/admin/keys/{id}/revoke': {
+        post: {
+          summary: 'Revoke a key (admin)',
+          security: [{ admin: [] }],
+          responses: { 200: { description: 'Revoked' }, 404: { description: 'No such key' } },
+        },
+      },
+      '/v1/admin/devices/{id}': {
+        delete: {
+          summary: 'Delete a device and its key (admin)',
+          security: [{ admin: [] }],
+          responses: { 204: { description: 'Deleted' }, 404: { description: 'No such device' } },
+        },
+      },
       '/v1/admin/users': {
         post: {
           summary: 'Create or replace users and their roles (admin)',
@@ -74,15 +124,31 @@ export function openApiDocument(batchLimit: number): Record<string, unknown> {
           responses: { 200: { description: '{ imported }' } },
         },
       },
-      '/v1/admin/users/{id}/tokens': { post: { summary: 'Issue an API token for a user (admin)', security: [{ admin: [] }], responses: { 201: { description: '{ id, token }' }, 404: { description: 'No such user' } } } },
-      '/health': { get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } } },
-      '/ready': { get: { summary: 'A policy set is loaded', responses: { 200: { description: 'Ready' }, 503: errors[503] } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
+      '/v1/admin/users/{id}/tokens': {
+        post: {
+          summary: 'Issue an API token for a user (admin)',
+          security: [{ admin: [] }],
+          responses: { 201: { description: '{ id, token }' }, 404: { description: 'No such user' } },
+        },
+      },
+      '/health': {
+        get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } },
+      },
+      '/ready': {
+        get: { summary: 'A policy set is loaded', responses: { 200: { description: 'Ready' }, 503: errors[503] } },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } },
+      },
       '/v1/admin/reload': {
         post: {
           summary: 'Reload the policies (admin bearer token)',
           security: [{ admin: [] }],
-          responses: { 200: { description: 'Reloaded' }, 401: { description: 'No or wrong token' }, 422: { description: 'The new policies do not compile; the old set is still served' } },
+          responses: {
+            200: { description: 'Reloaded' },
+            401: { description: 'No or wrong token' },
+            422: { description: 'The new policies do not compile; the old set is still served' },
+          },
         },
       },
     },

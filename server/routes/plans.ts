@@ -5,19 +5,32 @@ import type { AppDeps } from '../app.js';
 import { knownNames, unknownNameError } from '../known-names.js';
 import { jsonSchema } from '../schemas.js';
 
-type PlanBody = { principal: Entity; action: string; resourceType: string; context?: Record<string, unknown>; columns?: Record<string, string> };
+type PlanBody = {
+  principal: Entity;
+  action: string;
+  resourceType: string;
+  context?: Record<string, unknown>;
+  columns?: Record<string, string>;
+};
 
 export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
-
-  app.post<{ Body: PlanBody }>('/v1/plan', { schema: { body: jsonSchema(PlanRequestSchema) }, config: { zod: PlanRequestSchema } }, async (request) => {
-    const e = deps.policies.serving();
-    const body = request.body;
-    if (!knownNames(e, body.principal.type, body.action, body.resourceType)) {
-      const names = { principalType: body.principal.type, action: body.action, resourceType: body.resourceType };
-      throw unknownNameError(e, names, { principalType: 'principal.type', action: 'action', resourceType: 'resourceType' });
-    }
-    return planQuery(e.policySet, body, Date.now());
-  });
+  app.post<{ Body: PlanBody }>(
+    '/v1/plan',
+    { schema: { body: jsonSchema(PlanRequestSchema) }, config: { zod: PlanRequestSchema } },
+    async (request) => {
+      const e = deps.policies.serving();
+      const body = request.body;
+      if (!knownNames(e, body.principal.type, body.action, body.resourceType)) {
+        const names = { principalType: body.principal.type, action: body.action, resourceType: body.resourceType };
+        throw unknownNameError(e, names, {
+          principalType: 'principal.type',
+          action: 'action',
+          resourceType: 'resourceType',
+        });
+      }
+      return planQuery(e.policySet, body, Date.now());
+    },
+  );
 
   app.post<{ Body: { principal: Entity; context?: Record<string, unknown> } }>(
     '/v1/rules',
@@ -25,7 +38,8 @@ export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const e = deps.policies.serving();
       const principalType = request.body.principal.type;
-      if (!knownNames(e, principalType, undefined, undefined)) throw unknownNameError(e, { principalType }, { principalType: 'principal.type' });
+      if (!knownNames(e, principalType, undefined, undefined))
+        throw unknownNameError(e, { principalType }, { principalType: 'principal.type' });
       return clientRules(e.policySet, request.body.principal, request.body.context ?? {}, Date.now());
     },
   );

@@ -25,14 +25,18 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
     errorResponseBuilder: (request, context) => {
       metrics.provisionAttempts.inc({ outcome: 'rate_limited' });
       requestLog(deps.log, request).warn({ ip: request.ip, limit: context.max }, 'provisioning rate limit reached');
-      return new HttpError('rate_limited', `too many provisioning attempts: at most ${context.max} a minute per key and per client address`);
+      return new HttpError(
+        'rate_limited',
+        `too many provisioning attempts: at most ${context.max} a minute per key and per client address`,
+      );
     },
   });
 
   app.register(async (scope) => {
     const limit = (name: string, key: (request: FastifyRequest) => string) =>
       scope.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (request) => `${name}:${key(request)}` });
-    const keyOf = (request: FastifyRequest) => keyIdOf((request.body as Partial<Body> | undefined)?.provisioningKey ?? '') ?? 'malformed';
+    const keyOf = (request: FastifyRequest) =>
+      keyIdOf((request.body as Partial<Body> | undefined)?.provisioningKey ?? '') ?? 'malformed';
 
     scope.post<{ Body: Body }>(
       '/v1/provision',
@@ -52,25 +56,37 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         const denied = (outcome: 'invalid' | 'denied', decision: Decision, logged: AuthorizeRequest) => {
           recordDecision(deps, logged, decision, (performance.now() - t0) * 1000);
           metrics.provisionAttempts.inc({ outcome });
-          requestLog(deps.log, request).warn({ ip: request.ip, keyId, reason: decision.reason }, outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied');
+          requestLog(deps.log, request).warn(
+            { ip: request.ip, keyId, reason: decision.reason },
+            outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied',
+          );
           return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId: decision.decisionId });
         };
         const invalid = () =>
-          denied('invalid', engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }), {
-            principal: { type: 'credential', id: keyId ?? '-' },
-            action: 'register',
-            resource: { type: 'fleet', id: '-' },
-            context,
-          });
+          denied(
+            'invalid',
+            engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }),
+            {
+              principal: { type: 'credential', id: keyId ?? '-' },
+              action: 'register',
+              resource: { type: 'fleet', id: '-' },
+              context,
+            },
+          );
 
         // The secret is checked here; the key's attributes are read once, under the write lock.
         const key = keys.verify(provisioningKey);
-        if (!key || key.kind !== 'provisioning_key') return invalid();
+        if (key?.kind !== 'provisioning_key') return invalid();
 
         let asked: AuthorizeRequest | undefined;
         const result = keys.provision(key.subject, deviceId, metadata, (principal) => {
           const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
-          asked = { principal, action: 'register', resource: { type: 'fleet', id: fleet, attributes: { organization } }, context };
+          asked = {
+            principal,
+            action: 'register',
+            resource: { type: 'fleet', id: fleet, attributes: { organization } },
+            context,
+          };
           return engine.authorize(asked);
         });
         if (!result.decision || !asked) return invalid(); // the key was deleted between the two reads
@@ -80,7 +96,9 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         metrics.provisionAttempts.inc({ outcome: result.outcome });
         const decisionId = result.decision.decisionId;
         if (result.outcome === 'conflict') {
-          return reply.code(409).send({ error: { code: 'conflict', message: `a device with id ${deviceId} already exists` }, decisionId });
+          return reply
+            .code(409)
+            .send({ error: { code: 'conflict', message: `a device with id ${deviceId} already exists` }, decisionId });
         }
         requestLog(deps.log, request).info({ deviceId, fleet: result.device.fleet, keyId }, 'device provisioned');
         return reply.code(201).send({ device: result.device, deviceKey: result.deviceKey, decisionId });

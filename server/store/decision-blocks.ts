@@ -46,8 +46,14 @@ export interface BlockFilter {
 export function decisionsSql(db: Db, filter: BlockFilter = {}): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (filter.since !== undefined) { where.push('b.last_time >= ?'); params.push(filter.since); }
-  if (filter.until !== undefined) { where.push('b.first_time < ?'); params.push(filter.until); }
+  if (filter.since !== undefined) {
+    where.push('b.last_time >= ?');
+    params.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    where.push('b.first_time < ?');
+    params.push(filter.until);
+  }
   for (const kind of ['principal', 'resource'] as const) {
     if (filter[kind] === undefined) continue;
     where.push(`${MAY_HOLD}(b.ids, '${kind}', ?)`);
@@ -63,7 +69,9 @@ const MAY_HOLD = 'fleetguard_may_hold';
 const registered = new WeakSet<Db>();
 function registerMayHold(db: Db): void {
   if (registered.has(db)) return;
-  db.function(MAY_HOLD, { deterministic: true }, (ids, kind, id) => (mayHold(ids as Uint8Array | null, kind as IdKind, id as string) ? 1 : 0));
+  db.function(MAY_HOLD, { deterministic: true }, (ids, kind, id) =>
+    mayHold(ids as Uint8Array | null, kind as IdKind, id as string) ? 1 : 0,
+  );
   registered.add(db);
 }
 
@@ -77,7 +85,10 @@ export class BlockWriter {
   private readonly lastBlock;
   private readonly write;
 
-  constructor(db: Db, private readonly blockRows: number) {
+  constructor(
+    db: Db,
+    private readonly blockRows: number,
+  ) {
     // The text arrives as UTF-8 bytes and is stored as TEXT, so SQLite's JSON functions read it.
     this.insert = db.prepare('INSERT INTO decision_blocks VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
     this.lastBlock = db.prepare('SELECT first_seq + rows FROM decision_blocks ORDER BY first_seq DESC LIMIT 1').pluck();
@@ -100,10 +111,15 @@ export class BlockWriter {
 
 /** Drops the decisions older than `cutoff`: whole blocks (and partitions) whose newest row is older. */
 export function dropDecisionsBefore(db: Db, cutoff: number): number {
-  return db.transaction(() => {
-    const blocks = db.prepare('DELETE FROM decision_blocks WHERE last_time < ? RETURNING rows').pluck().all(cutoff) as number[];
-    const partitionRows = dropPartitionsBefore(db, cutoff);
-    if (partitionRows > 0) rebuildDecisionsView(db);
-    return blocks.reduce((a, b) => a + b, 0) + partitionRows;
-  }).immediate();
+  return db
+    .transaction(() => {
+      const blocks = db
+        .prepare('DELETE FROM decision_blocks WHERE last_time < ? RETURNING rows')
+        .pluck()
+        .all(cutoff) as number[];
+      const partitionRows = dropPartitionsBefore(db, cutoff);
+      if (partitionRows > 0) rebuildDecisionsView(db);
+      return blocks.reduce((a, b) => a + b, 0) + partitionRows;
+    })
+    .immediate();
 }

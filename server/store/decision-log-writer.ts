@@ -11,7 +11,9 @@ db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
 // Rarer checkpoints (a block is written once, and a checkpoint writes it again): one every ~40 MiB of
 // WAL, whatever the file's page size.
-db.pragma(`wal_autocheckpoint = ${Math.ceil((40 * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number))}`);
+db.pragma(
+  `wal_autocheckpoint = ${Math.ceil((40 * 1024 * 1024) / (db.pragma('page_size', { simple: true }) as number))}`,
+);
 const writer = new BlockWriter(db, blockRows);
 
 let queue: LogBatch[] = [];

@@ -49,10 +49,16 @@ export class DecisionLog {
   private readonly inline: BlockWriter;
 
   /** `file` is the database path for the writer thread; without one (`:memory:`) rows are written inline. */
-  constructor(private readonly db: Db, file: string | undefined, private readonly options: DecisionLogOptions) {
+  constructor(
+    private readonly db: Db,
+    file: string | undefined,
+    private readonly options: DecisionLogOptions,
+  ) {
     this.inline = new BlockWriter(db, options.blockRows);
     if (file !== undefined && file !== ':memory:') {
-      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), { workerData: { file, blockRows: options.blockRows } });
+      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), {
+        workerData: { file, blockRows: options.blockRows },
+      });
       this.worker.unref();
       this.worker.on('message', (m: { written?: number; error?: string; queued?: number }) => {
         if (m.written !== undefined) {
@@ -80,7 +86,10 @@ export class DecisionLog {
     if (!this.worker) return;
     this.worker = undefined;
     this.stats.dropped += this.inflight;
-    this.options.warn('decision log writer stopped; writing on the request thread from now on', { why, dropped: this.inflight });
+    this.options.warn('decision log writer stopped; writing on the request thread from now on', {
+      why,
+      dropped: this.inflight,
+    });
     this.inflight = 0;
     this.idle.splice(0).forEach((resolve) => resolve());
   }
@@ -113,12 +122,17 @@ export class DecisionLog {
       const before = this.stats.dropped;
       this.stats.dropped += rows;
       if (before === 0 || Math.floor(before / 10_000) < Math.floor(this.stats.dropped / 10_000)) {
-        this.options.warn('decision log queue is full: dropping decisions', { queueMax: this.options.queueMax, dropped: this.stats.dropped });
+        this.options.warn('decision log queue is full: dropping decisions', {
+          queueMax: this.options.queueMax,
+          dropped: this.stats.dropped,
+        });
       }
       return false;
     }
     if (this.stats.blockedFlushes++ % 100 === 0) {
-      this.options.warn('decision log queue is full: writing synchronously on the request path', { queueMax: this.options.queueMax });
+      this.options.warn('decision log queue is full: writing synchronously on the request path', {
+        queueMax: this.options.queueMax,
+      });
     }
     this.flushAll();
     return true;
@@ -194,7 +208,8 @@ export class DecisionLog {
       await new Promise<void>((resolve) => {
         worker.on('message', (m: { closed?: boolean; unwritten?: number }) => {
           if (!m.closed) return;
-          if (m.unwritten) this.options.warn('decision log closed with unwritten decisions', { unwritten: m.unwritten });
+          if (m.unwritten)
+            this.options.warn('decision log closed with unwritten decisions', { unwritten: m.unwritten });
           resolve();
         });
         worker.once('exit', () => resolve()); // a writer that died while closing must not hang shutdown
@@ -235,11 +250,26 @@ export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
   const from = decisionsSql(db, q);
   const where: string[] = [];
   const params: unknown[] = [...from.params];
-  if (q.principal !== undefined) { where.push('principal_id = ?'); params.push(q.principal); }
-  if (q.resource !== undefined) { where.push('resource_id = ?'); params.push(q.resource); }
-  if (q.outcome !== undefined) { where.push('outcome = ?'); params.push(q.outcome); }
-  if (q.since !== undefined) { where.push('time >= ?'); params.push(q.since); }
-  if (q.until !== undefined) { where.push('time < ?'); params.push(q.until); }
+  if (q.principal !== undefined) {
+    where.push('principal_id = ?');
+    params.push(q.principal);
+  }
+  if (q.resource !== undefined) {
+    where.push('resource_id = ?');
+    params.push(q.resource);
+  }
+  if (q.outcome !== undefined) {
+    where.push('outcome = ?');
+    params.push(q.outcome);
+  }
+  if (q.since !== undefined) {
+    where.push('time >= ?');
+    params.push(q.since);
+  }
+  if (q.until !== undefined) {
+    where.push('time < ?');
+    params.push(q.until);
+  }
   const sql = `SELECT * FROM (${from.sql}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
   const rows = db.prepare(sql).all(...params, q.limit ?? 1000) as Record<string, unknown>[];
   return rows.map((r) => {

@@ -26,7 +26,11 @@ function partitionSelect(name: string, format: number): string {
 }
 
 function partitions(db: Db): { number: number; name: string; format: number }[] {
-  return db.prepare('SELECT number, name, format FROM decision_partitions ORDER BY number').all() as { number: number; name: string; format: number }[];
+  return db.prepare('SELECT number, name, format FROM decision_partitions ORDER BY number').all() as {
+    number: number;
+    name: string;
+    format: number;
+  }[];
 }
 
 /** One SELECT per partition, in order. */
@@ -36,7 +40,8 @@ export function partitionsSql(db: Db): string[] {
 
 export function legacyMaxSeq(db: Db): number {
   let max = 0;
-  for (const p of partitions(db)) max = Math.max(max, (db.prepare(`SELECT max(seq) FROM ${p.name}`).pluck().get() as number | null) ?? 0);
+  for (const p of partitions(db))
+    max = Math.max(max, (db.prepare(`SELECT max(seq) FROM ${p.name}`).pluck().get() as number | null) ?? 0);
   return max;
 }
 
@@ -58,7 +63,11 @@ function dropPartition(db: Db, number: number, name: string): void {
 
 /** Drops the partitions whose newest row is older than `cutoff`; returns the rows dropped (the caller rebuilds the view). */
 export function dropPartitionsBefore(db: Db, cutoff: number): number {
-  const old = db.prepare('SELECT number, name, rows FROM decision_partitions WHERE last_time < ?').all(cutoff) as { number: number; name: string; rows: number }[];
+  const old = db.prepare('SELECT number, name, rows FROM decision_partitions WHERE last_time < ?').all(cutoff) as {
+    number: number;
+    name: string;
+    rows: number;
+  }[];
   for (const p of old) dropPartition(db, p.number, p.name);
   return old.reduce((n, p) => n + p.rows, 0);
 }

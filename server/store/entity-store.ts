@@ -14,7 +14,10 @@ export class EntityStore {
   private version = -1;
   private readonly stmts;
 
-  constructor(private readonly db: Db, private readonly clock: () => number) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => number,
+  ) {
     this.stmts = {
       get: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
       list: db.prepare('SELECT id, attributes FROM entities WHERE type = ? ORDER BY id'),
@@ -52,13 +55,20 @@ export class EntityStore {
 
   list(type: string): Entity[] {
     this.refresh();
-    return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({ type, id: r.id, attributes: JSON.parse(r.attributes) }));
+    return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({
+      type,
+      id: r.id,
+      attributes: JSON.parse(r.attributes),
+    }));
   }
 
   /** Ids of the stored entities of `type` that satisfy a query plan built with `entityColumn`. */
   select(type: string, sql: SqlClause): string[] {
     this.refresh();
-    return this.db.prepare(`SELECT id FROM entities WHERE type = ? AND (${sql.where}) ORDER BY id`).pluck().all(type, ...sql.params) as string[];
+    return this.db
+      .prepare(`SELECT id FROM entities WHERE type = ? AND (${sql.where}) ORDER BY id`)
+      .pluck()
+      .all(type, ...sql.params) as string[];
   }
 
   upsert(entities: StoredEntity[]): number {

@@ -64,10 +64,16 @@ export function keyIdOf(credential: string): string | undefined {
 export class KeyStore {
   private readonly stmts;
 
-  constructor(private readonly db: Db, private readonly clock: () => number, private readonly entities: EntityStore) {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => number,
+    private readonly entities: EntityStore,
+  ) {
     this.stmts = {
       credential: db.prepare('SELECT kind, subject, salt, digest, revoked FROM credentials WHERE id = ?'),
-      insertCredential: db.prepare('INSERT INTO credentials (id, kind, subject, salt, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertCredential: db.prepare(
+        'INSERT INTO credentials (id, kind, subject, salt, digest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       device: db.prepare('SELECT id, fleet, organization FROM devices WHERE id = ?'),
       provisioningKey: db.prepare('SELECT * FROM provisioning_keys WHERE id = ?'),
     };
@@ -85,7 +91,9 @@ export class KeyStore {
   verify(credential: string): { kind: KeyKind; subject: string } | undefined {
     const m = KEY_FORMAT.exec(credential);
     if (!m) return undefined;
-    const row = this.stmts.credential.get(m[1]) as { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number } | undefined;
+    const row = this.stmts.credential.get(m[1]) as
+      | { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number }
+      | undefined;
     if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
     return row;
   }
@@ -128,8 +136,19 @@ export class KeyStore {
     return this.db.transaction(() => {
       const id = newId();
       this.db
-        .prepare('INSERT INTO provisioning_keys (id, fleet, organization, expires_at, allowed_cidrs, max_registrations, single_use, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, input.fleet, input.organization, input.expiresAt, JSON.stringify(input.allowedCidrs ?? []), input.maxRegistrations ?? null, input.singleUse ? 1 : 0, this.clock());
+        .prepare(
+          'INSERT INTO provisioning_keys (id, fleet, organization, expires_at, allowed_cidrs, max_registrations, single_use, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          id,
+          input.fleet,
+          input.organization,
+          input.expiresAt,
+          JSON.stringify(input.allowedCidrs ?? []),
+          input.maxRegistrations ?? null,
+          input.singleUse ? 1 : 0,
+          this.clock(),
+        );
       return this.issue('provisioning_key', id, id);
     })();
   }
@@ -142,9 +161,22 @@ export class KeyStore {
            FROM credentials c LEFT JOIN provisioning_keys p ON c.kind = 'provisioning_key' AND p.id = c.subject
           ORDER BY c.created_at, c.id`,
       )
-      .all() as ({ id: string; kind: KeyKind; subject: string; revoked: number; created_at: number; key_revoked: number | null } & Partial<ProvisioningKeyRow>)[];
+      .all() as ({
+      id: string;
+      kind: KeyKind;
+      subject: string;
+      revoked: number;
+      created_at: number;
+      key_revoked: number | null;
+    } & Partial<ProvisioningKeyRow>)[];
     return rows.map((r) => {
-      const info: KeyInfo = { id: r.id, kind: r.kind, subject: r.subject, revoked: r.revoked === 1 || r.key_revoked === 1, createdAt: new Date(r.created_at).toISOString() };
+      const info: KeyInfo = {
+        id: r.id,
+        kind: r.kind,
+        subject: r.subject,
+        revoked: r.revoked === 1 || r.key_revoked === 1,
+        createdAt: new Date(r.created_at).toISOString(),
+      };
       if (r.kind === 'provisioning_key' && r.fleet !== undefined) {
         info.provisioning = {
           fleet: r.fleet,
@@ -188,18 +220,43 @@ export class KeyStore {
     deviceId: string,
     metadata: Record<string, unknown> | undefined,
     decide: (principal: Entity) => D,
-  ): { outcome: 'created'; decision: D; device: { id: string; fleet: string; organization: string }; deviceKey: string } | { outcome: 'denied'; decision: D | undefined } | { outcome: 'conflict'; decision: D } {
-    return this.db.transaction(() => {
-      const principal = this.provisioningPrincipal(keyId);
-      if (!principal) return { outcome: 'denied' as const, decision: undefined };
-      const decision = decide(principal);
-      if (!decision.allowed) return { outcome: 'denied' as const, decision };
-      if (this.stmts.device.get(deviceId)) return { outcome: 'conflict' as const, decision };
-      const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
-      this.db.prepare('INSERT INTO devices (id, fleet, organization, metadata, provisioned_by, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(deviceId, fleet, organization, metadata === undefined ? null : JSON.stringify(metadata), keyId, this.clock());
-      this.db.prepare('UPDATE provisioning_keys SET registrations = registrations + 1, revoked = CASE WHEN single_use = 1 THEN 1 ELSE revoked END WHERE id = ?').run(keyId);
-      const { key } = this.issue('device', deviceId);
-      return { outcome: 'created' as const, decision, device: { id: deviceId, fleet, organization }, deviceKey: key };
-    }).immediate();
+  ):
+    | {
+        outcome: 'created';
+        decision: D;
+        device: { id: string; fleet: string; organization: string };
+        deviceKey: string;
+      }
+    | { outcome: 'denied'; decision: D | undefined }
+    | { outcome: 'conflict'; decision: D } {
+    return this.db
+      .transaction(() => {
+        const principal = this.provisioningPrincipal(keyId);
+        if (!principal) return { outcome: 'denied' as const, decision: undefined };
+        const decision = decide(principal);
+        if (!decision.allowed) return { outcome: 'denied' as const, decision };
+        if (this.stmts.device.get(deviceId)) return { outcome: 'conflict' as const, decision };
+        const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
+        this.db
+          .prepare(
+            'INSERT INTO devices (id, fleet, organization, metadata, provisioned_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(
+            deviceId,
+            fleet,
+            organization,
+            metadata === undefined ? null : JSON.stringify(metadata),
+            keyId,
+            this.clock(),
+          );
+        this.db
+          .prepare(
+            'UPDATE provisioning_keys SET registrations = registrations + 1, revoked = CASE WHEN single_use = 1 THEN 1 ELSE revoked END WHERE id = ?',
+          )
+          .run(keyId);
+        const { key } = this.issue('device', deviceId);
+        return { outcome: 'created' as const, decision, device: { id: deviceId, fleet, organization }, deviceKey: key };
+      })
+      .immediate();
   }
 }

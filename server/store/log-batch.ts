@@ -97,13 +97,23 @@ export class LogBatchBuilder {
     n[at + PRINCIPAL_ID_LENGTH] = this.putId(request.principal.id);
     n[at + RESOURCE_ID_LENGTH] = this.putId(request.resource.id);
     if (decision.errors !== undefined || logRequest) {
-      this.extras.push([this.rows, decision.errors === undefined ? null : JSON.stringify(decision.errors), logRequest ? JSON.stringify(request) : null]);
+      this.extras.push([
+        this.rows,
+        decision.errors === undefined ? null : JSON.stringify(decision.errors),
+        logRequest ? JSON.stringify(request) : null,
+      ]);
     }
     this.rows++;
   }
 
   take(): LogBatch {
-    const batch: LogBatch = { rows: this.rows, names: this.names, numbers: this.numbers.subarray(0, this.rows * NUMBERS_PER_ROW), ids: this.ids.subarray(0, this.idsUsed), extras: this.extras };
+    const batch: LogBatch = {
+      rows: this.rows,
+      names: this.names,
+      numbers: this.numbers.subarray(0, this.rows * NUMBERS_PER_ROW),
+      ids: this.ids.subarray(0, this.idsUsed),
+      extras: this.extras,
+    };
     this.rows = 0;
     this.codes = new Map();
     this.names = [];

@@ -81,7 +81,12 @@ class BlockEncoder {
     const principalLength = n[at + col.PRINCIPAL_ID_LENGTH]!;
     const resourceLength = n[at + col.RESOURCE_ID_LENGTH]!;
     // The most a row can take: 6 bytes a code unit escaped, 3 a unit of UTF-8, 20 digits a number.
-    this.room(64 + 12 * 20 + 6 * (idLength + principalLength + resourceLength) + 3 * ((extra?.[1]?.length ?? 0) + (extra?.[2]?.length ?? 0)));
+    this.room(
+      64 +
+        12 * 20 +
+        6 * (idLength + principalLength + resourceLength) +
+        3 * ((extra?.[1]?.length ?? 0) + (extra?.[2]?.length ?? 0)),
+    );
     const recode = this.recode;
     const out = this.out;
     let o = this.at;
@@ -131,8 +136,13 @@ class BlockEncoder {
     this.out[0] = OPEN;
     this.out[this.at] = CLOSE;
     const block: LogBlock = {
-      rows: this.rows, baseTime: this.baseTime, firstTime: this.firstTime, lastTime: this.lastTime,
-      names: JSON.stringify(this.names), data: this.out.slice(0, this.at + 1), ids: buildFilter(this.hashes, 2 * this.rows),
+      rows: this.rows,
+      baseTime: this.baseTime,
+      firstTime: this.firstTime,
+      lastTime: this.lastTime,
+      names: JSON.stringify(this.names),
+      data: this.out.slice(0, this.at + 1),
+      ids: buildFilter(this.hashes, 2 * this.rows),
     };
     this.rows = 0;
     this.at = 1;

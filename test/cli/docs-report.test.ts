@@ -25,7 +25,7 @@ describe('fleetguard docs', () => {
     expect(md).toContain(`Policy revision \`${set.revision}\``);
     for (const rule of set.rules) expect(md).toContain(`: ${rule.id}\n`);
     expect(md).toMatch(/\| \*\*PROVED\*\* \| device-fleet-isolation \|/);
-    expect(md).toContain('| release | if the resource\'s fleet is the principal\'s fleet | deny |');
+    expect(md).toContain("| release | if the resource's fleet is the principal's fleet | deny |");
   });
 
   describe.skipIf(!existsSync(CHROMIUM))('in a headless browser', () => {
@@ -33,7 +33,15 @@ describe('fleetguard docs', () => {
     beforeAll(async () => {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
     });
     afterAll(() => browser?.close());
@@ -43,18 +51,26 @@ describe('fleetguard docs', () => {
       await page.goto(pathToFileURL(join(out, 'index.html')).href);
       const set = shippedPolicies();
       expect(await page.title()).toBe(`Fleetguard policy report ${set.revision}`);
-      expect(await page.locator('#revision').innerText()).toBe(set.revision);
+      expect(await page.locator('#revision').textContent()).toBe(set.revision);
       const statuses = await page.locator('#invariants tbody td.status').allInnerTexts();
       expect(statuses).toEqual(['PROVED', 'PROVED', 'PROVED', 'PROVED', 'PROVED']);
       const cell = (key: string) => page.locator(`td[data-cell="${key}"]`);
-      expect(await cell('device/release/read').innerText()).toContain("if the resource's fleet is the principal's fleet");
+      expect(await cell('device/release/read').textContent()).toContain(
+        "if the resource's fleet is the principal's fleet",
+      );
       expect(await cell('device/release/read').getAttribute('class')).toBe('conditional');
-      expect(await cell('device/release/delete').innerText()).toBe('deny');
-      expect(await cell('provisioning_key/fleet/register').innerText()).toContain("the request's ip is within one of the principal's allowedCidrs");
-      expect(await cell('user/fleet/delete').innerText()).toMatch(/unless it is not the case that the request's mfa is true|unless the request's mfa is not true/);
-      expect(await cell('user/image/create').innerText()).toBe('deny');
+      expect(await cell('device/release/delete').textContent()).toBe('deny');
+      expect(await cell('provisioning_key/fleet/register').textContent()).toContain(
+        "the request's ip is within one of the principal's allowedCidrs",
+      );
+      expect(await cell('user/fleet/delete').textContent()).toMatch(
+        /unless it is not the case that the request's mfa is true|unless the request's mfa is not true/,
+      );
+      expect(await cell('user/image/create').textContent()).toBe('deny');
       const rule = set.rules.find((r) => r.id === 'device-read-fleet-content')!;
-      expect(await page.locator('#rule-device-read-fleet-content .source').innerText()).toBe(`devices.yaml:${rule.at.line}`);
+      expect(await page.locator('#rule-device-read-fleet-content .source').textContent()).toBe(
+        `devices.yaml:${rule.at.line}`,
+      );
       expect(await page.locator('#rule-device-read-fleet-content .description').isVisible()).toBe(true);
       const shot = await page.screenshot({ path: join(out, 'report.png') });
       expect(shot.length).toBeGreaterThan(10_000);

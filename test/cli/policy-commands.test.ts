@@ -28,7 +28,15 @@ describe('fleetguard validate', () => {
   it('prints every error as file:line:col and exits 2', () => {
     const dir = copyPolicies('typo');
     const devices = join(dir, 'devices.yaml');
-    writeFileSync(devices, readFileSync(devices, 'utf8').replace('when: resource.id == principal.fleet', 'when: resource.id == principal.fleeet').replace('actions: [read]\n    resources: [device_variable]', 'actions: [raed]\n    resources: [device_variable]'));
+    writeFileSync(
+      devices,
+      readFileSync(devices, 'utf8')
+        .replace('when: resource.id == principal.fleet', 'when: resource.id == principal.fleeet')
+        .replace(
+          'actions: [read]\n    resources: [device_variable]',
+          'actions: [raed]\n    resources: [device_variable]',
+        ),
+    );
     const r = fleetguard(['validate', dir]);
     expect(r.status).toBe(2);
     const lines = r.stderr.split('\n').filter((l) => /^\S+:\d+:\d+: /.test(l));
@@ -61,11 +69,19 @@ describe('fleetguard test', () => {
   it('fails on a wrong expectation, naming the case, and records it in JUnit', () => {
     const dir = copyPolicies('failing');
     const suite = join(dir, 'tests/devices.yaml');
-    writeFileSync(suite, readFileSync(suite, 'utf8').replace('expect: { read: allow, update: allow, create: deny', 'expect: { read: allow, update: deny, create: deny'));
+    writeFileSync(
+      suite,
+      readFileSync(suite, 'utf8').replace(
+        'expect: { read: allow, update: allow, create: deny',
+        'expect: { read: allow, update: deny, create: deny',
+      ),
+    );
     const junit = join(tmp, 'failing.xml');
     const r = fleetguard(['test', dir, '--junit', junit]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/FAIL tests\/devices\.yaml:\d+: a device reads and updates itself, and nothing more \[device-a1 update own-device\]: expected deny, got allow by device-read-update-itself/);
+    expect(r.stdout).toMatch(
+      /FAIL tests\/devices\.yaml:\d+: a device reads and updates itself, and nothing more \[device-a1 update own-device\]: expected deny, got allow by device-read-update-itself/,
+    );
     expect(readFileSync(junit, 'utf8')).toMatch(/failures="1"/);
   });
 
@@ -87,15 +103,28 @@ describe('fleetguard test', () => {
     writeFileSync(suite, readFileSync(suite, 'utf8').replace('resource: own-fleet\n', 'resource: own-flet\n'));
     const r = fleetguard(['test', dir]);
     expect(r.status).toBe(2);
-    expect(r.stdout).toMatch(/tests\/devices\.yaml:\d+:\d+: no resource named `own-flet`.*\n  hint: did you mean `own-fleet`\?/);
+    expect(r.stdout).toMatch(
+      /tests\/devices\.yaml:\d+:\d+: no resource named `own-flet`.*\n {2}hint: did you mean `own-fleet`\?/,
+    );
   });
 
   it('fails a case that breaks a declared invariant even when the expectation says allow', () => {
     const dir = copyPolicies('leaky');
-    writeFileSync(join(dir, 'leak.yaml'), 'rules:\n  - id: leak\n    description: leak\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n');
+    writeFileSync(
+      join(dir, 'leak.yaml'),
+      'rules:\n  - id: leak\n    description: leak\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n',
+    );
     const suite = join(dir, 'tests/devices.yaml');
-    writeFileSync(suite, readFileSync(suite, 'utf8').replace(/  - name: another fleet's variables[^]*?expect: \{ read: deny \}\n/, ''));
-    writeFileSync(join(dir, 'tests/leak.yaml'), `name: leak
+    writeFileSync(
+      suite,
+      readFileSync(suite, 'utf8').replace(
+        / {2}- name: another fleet's variables[\s\S]*?expect: \{ read: deny \}\n/,
+        '',
+      ),
+    );
+    writeFileSync(
+      join(dir, 'tests/leak.yaml'),
+      `name: leak
 principals: { d: { type: device, id: d-1, attributes: { fleet: f-a, organization: o } } }
 resources: { r: { type: release, id: r-1, attributes: { fleet: f-b, organization: o } } }
 tests:
@@ -103,7 +132,8 @@ tests:
     principal: d
     resource: r
     expect: { read: allow }
-`);
+`,
+    );
     const r = fleetguard(['test', dir]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('breaks invariant device-fleet-isolation');
@@ -116,7 +146,10 @@ describe('fleetguard check', () => {
     const run = runSuites(set, readSuiteSources(POLICIES_DIR), NOW);
     expect(run.cases.length).toBeGreaterThan(300);
     // Suites fix `now`; check uses the real clock, so each request carries its time in the context.
-    const requests = run.cases.map((c) => ({ ...c.request, context: { time: new Date(c.now).toISOString(), ...c.request.context } }));
+    const requests = run.cases.map((c) => ({
+      ...c.request,
+      context: { time: new Date(c.now).toISOString(), ...c.request.context },
+    }));
     const file = join(tmp, 'requests.json');
     writeFileSync(file, JSON.stringify({ requests }));
     const r = fleetguard(['check', '--policies', 'policies', '--request', file]);
@@ -127,7 +160,11 @@ describe('fleetguard check', () => {
   });
 
   it('reads one request from stdin and prints the decision JSON of /v1/authorize', () => {
-    const req = { principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet_variable', id: 'v-1', attributes: { fleet: 'f-2', organization: 'o-1' } } };
+    const req = {
+      principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
+      action: 'read',
+      resource: { type: 'fleet_variable', id: 'v-1', attributes: { fleet: 'f-2', organization: 'o-1' } },
+    };
     const r = fleetguard(['check', '--policies', 'policies', '--request', '-'], { input: JSON.stringify(req) });
     expect(r.status).toBe(0);
     const d = JSON.parse(r.stdout);
@@ -136,11 +173,18 @@ describe('fleetguard check', () => {
   });
 
   it('explains for people: the matched rule and why each other rule did not apply', () => {
-    const req = { principal: { type: 'user', id: 'u-1', attributes: { adminOf: ['o-1'] } }, action: 'delete', resource: { type: 'fleet', id: 'f-1', attributes: { organization: 'o-1' } }, context: { mfa: false } };
-    const r = fleetguard(['check', '--policies', 'policies', '--request', '-', '--explain'], { input: JSON.stringify(req) });
+    const req = {
+      principal: { type: 'user', id: 'u-1', attributes: { adminOf: ['o-1'] } },
+      action: 'delete',
+      resource: { type: 'fleet', id: 'f-1', attributes: { organization: 'o-1' } },
+      context: { mfa: false },
+    };
+    const r = fleetguard(['check', '--policies', 'policies', '--request', '-', '--explain'], {
+      input: JSON.stringify(req),
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('DENY: user u-1 → delete → fleet f-1');
-    expect(r.stdout).toMatch(/deny  destructive-actions-need-mfa \(organization-roles\.yaml:\d+\): MATCHED/);
+    expect(r.stdout).toMatch(/deny {2}destructive-actions-need-mfa \(organization-roles\.yaml:\d+\): MATCHED/);
     expect(r.stdout).toMatch(/allow org-admin-resources \(organization-roles\.yaml:\d+\): MATCHED/);
   });
 

@@ -43,7 +43,13 @@ describe('policy diagnostics', () => {
   it('rejects a typo in an attribute name with file:line:col and a suggestion', () => {
     const [d, ...rest] = compile({ 'p.yaml': rule('resource.fleeet == principal.fleet') });
     expect(rest).toEqual([]);
-    expect(d).toMatchObject({ code: 'unknown-attribute', file: 'p.yaml', line: 8, col: 11, hint: 'did you mean `fleet`?' });
+    expect(d).toMatchObject({
+      code: 'unknown-attribute',
+      file: 'p.yaml',
+      line: 8,
+      col: 11,
+      hint: 'did you mean `fleet`?',
+    });
     expect(d!.message).toContain('fleeet');
   });
 
@@ -55,7 +61,9 @@ describe('policy diagnostics', () => {
   it('maps positions inside quoted and block conditions', () => {
     const [quoted] = compile({ 'p.yaml': rule('"resource.fleet == principal.flet"') });
     expect(quoted).toMatchObject({ line: 8, col: 30 });
-    const [block] = compile({ 'p.yaml': rule('|\n      resource.fleet == principal.fleet and\n        resource.nope == "x"') });
+    const [block] = compile({
+      'p.yaml': rule('|\n      resource.fleet == principal.fleet and\n        resource.nope == "x"'),
+    });
     expect(block).toMatchObject({ code: 'unknown-attribute', line: 10, col: 9 });
   });
 
@@ -66,9 +74,15 @@ describe('policy diagnostics', () => {
   });
 
   it('rejects operators applied to the wrong types', () => {
-    expect(compile({ 'p.yaml': rule('resource.fleet < principal.fleet') })[0]).toMatchObject({ code: 'type-mismatch', line: 8 });
+    expect(compile({ 'p.yaml': rule('resource.fleet < principal.fleet') })[0]).toMatchObject({
+      code: 'type-mismatch',
+      line: 8,
+    });
     expect(compile({ 'p.yaml': rule('resource.fleet') })[0]).toMatchObject({ code: 'type-mismatch' });
-    expect(compile({ 'p.yaml': rule('resource.created < "yesterday"') })[0]).toMatchObject({ code: 'invalid-literal', col: 30 });
+    expect(compile({ 'p.yaml': rule('resource.created < "yesterday"') })[0]).toMatchObject({
+      code: 'invalid-literal',
+      col: 30,
+    });
     expect(compile({ 'p.yaml': rule('resource.created < "2026-01-01T00:00:00Z"') })).toEqual([]);
   });
 
@@ -100,12 +114,19 @@ describe('policy diagnostics', () => {
   it('looks inside unions: a misspelled `except` is named, with a suggestion', () => {
     const text = rule('true').replace('actions: [read]', 'actions: { excpt: [read] }');
     const ds = compile({ 'p.yaml': text });
-    expect(ds.find((d) => d.message.includes('unknown field `excpt`'))).toMatchObject({ code: 'invalid-structure', line: 6, hint: 'did you mean `except`?' });
+    expect(ds.find((d) => d.message.includes('unknown field `excpt`'))).toMatchObject({
+      code: 'invalid-structure',
+      line: 6,
+      hint: 'did you mean `except`?',
+    });
   });
 
   it('reports every error in every file, sorted by position', () => {
     const second = rule('resource.z == "2"').replace('rules:\n', '').replace('id: r1', 'id: r2');
-    const ds = compile({ 'b.yaml': rule('resource.x == principal.fleet').replace('id: r1', 'id: r3'), 'a.yaml': rule('principal.y == "1"') + second });
+    const ds = compile({
+      'b.yaml': rule('resource.x == principal.fleet').replace('id: r1', 'id: r3'),
+      'a.yaml': rule('principal.y == "1"') + second,
+    });
     expect(ds.map((d) => `${d.file}:${d.line}`)).toEqual(['a.yaml:8', 'a.yaml:15', 'b.yaml:8']);
   });
 
@@ -116,7 +137,10 @@ describe('policy diagnostics', () => {
   });
 
   it('reports YAML syntax errors and a missing schema', () => {
-    expect(compile({ 'p.yaml': 'rules:\n  - id: [unclosed\n' })[0]).toMatchObject({ code: 'yaml-syntax', file: 'p.yaml' });
+    expect(compile({ 'p.yaml': 'rules:\n  - id: [unclosed\n' })[0]).toMatchObject({
+      code: 'yaml-syntax',
+      file: 'p.yaml',
+    });
     const { diagnostics } = compilePolicies([{ path: 'p.yaml', text: rule('resource.fleet == principal.fleet') }]);
     expect(diagnostics.map((d) => d.code)).toEqual(['missing-schema']);
   });

@@ -11,7 +11,8 @@ import { NOW } from '../support/fleet-arbitraries.js';
 import { POLICIES_DIR, shippedPolicies } from '../support/policies.js';
 import { startTestServer } from '../support/server.js';
 
-const LEAK = 'rules:\n  - id: leak\n    description: leak\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n    when: resource.organization == principal.organization\n';
+const LEAK =
+  'rules:\n  - id: leak\n    description: leak\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n    when: resource.organization == principal.organization\n';
 
 describe('diffPolicies', () => {
   it('finds the widening a leaky rule brings, with the rule and a confirmed example', async () => {
@@ -21,7 +22,15 @@ describe('diffPolicies', () => {
     expect(unknown).toEqual([]);
     const widened = changes.filter((c) => c.change === 'widened');
     expect(widened.map((c) => `${c.principal} ${c.action} ${c.resource}`)).toEqual(['device read release']);
-    expect(widened[0]!.because).toEqual([{ policy: 'leak.yaml', rule: 'leak', effect: 'allow', line: 2, when: 'resource.organization == principal.organization' }]);
+    expect(widened[0]!.because).toEqual([
+      {
+        policy: 'leak.yaml',
+        rule: 'leak',
+        effect: 'allow',
+        line: 2,
+        when: 'resource.organization == principal.organization',
+      },
+    ]);
     expect(authorize(after, widened[0]!.example, NOW, 'x').allowed).toBe(true);
     expect(authorize(before, widened[0]!.example, NOW, 'x').allowed).toBe(false);
   });
@@ -29,10 +38,17 @@ describe('diffPolicies', () => {
   it('finds a narrowing and names the deny rule that causes it', async () => {
     const before = shippedPolicies();
     const roles = before.sources.find((s) => s.path === 'organization-roles.yaml')!.text;
-    const after = shippedPolicies({ 'organization-roles.yaml': roles.replace('    actions: [delete]\n    resources: [fleet, organization]', '    actions: [delete, update]\n    resources: [fleet, organization]') });
+    const after = shippedPolicies({
+      'organization-roles.yaml': roles.replace(
+        '    actions: [delete]\n    resources: [fleet, organization]',
+        '    actions: [delete, update]\n    resources: [fleet, organization]',
+      ),
+    });
     const { changes } = await diffPolicies(before, after, NOW);
     expect(changes.every((c) => c.change === 'narrowed')).toBe(true);
-    expect(new Set(changes.map((c) => `${c.action} ${c.resource}`))).toEqual(new Set(['update fleet', 'update organization']));
+    expect(new Set(changes.map((c) => `${c.action} ${c.resource}`))).toEqual(
+      new Set(['update fleet', 'update organization']),
+    );
     expect(changes[0]!.deniedBy[0]).toMatchObject({ rule: 'destructive-actions-need-mfa', effect: 'deny' });
   });
 
@@ -41,7 +57,10 @@ describe('diffPolicies', () => {
     const devices = before.sources.find((s) => s.path === 'devices.yaml')!.text;
     const rewritten = devices
       .replace('when: resource.fleet == principal.fleet\n', 'when: not (principal.fleet != resource.fleet)\n')
-      .replace('      - resource.id == principal.id\n      - resource.fleet == principal.fleet', '      - principal.id == resource.id and principal.fleet == resource.fleet');
+      .replace(
+        '      - resource.id == principal.id\n      - resource.fleet == principal.fleet',
+        '      - principal.id == resource.id and principal.fleet == resource.fleet',
+      );
     expect(rewritten).not.toBe(devices);
     const { changes, unknown } = await diffPolicies(before, shippedPolicies({ 'devices.yaml': rewritten }), NOW);
     expect(changes).toEqual([]);
@@ -63,15 +82,25 @@ describe('fleetguard diff', () => {
     writeFileSync(join(leaky, 'leak.yaml'), LEAK);
     const widened = fleetguard(['diff', 'policies', leaky]);
     expect(widened.status).toBe(1);
-    expect(widened.stdout).toMatch(/^WIDENED device read release: newly allowed by leak \(leak\.yaml:2\) when resource\.organization == principal\.organization\n  example: \{/m);
+    expect(widened.stdout).toMatch(
+      /^WIDENED device read release: newly allowed by leak \(leak\.yaml:2\) when resource\.organization == principal\.organization\n {2}example: \{/m,
+    );
     expect(widened.stdout.trim().endsWith('access widened')).toBe(true);
 
     const narrower = copy('narrower');
     const roles = join(narrower, 'fleet-roles.yaml');
-    writeFileSync(roles, readFileSync(roles, 'utf8').replace('resources: [device, release, build_log]\n    when: resource.fleet in principal.observerOf', 'resources: [device, build_log]\n    when: resource.fleet in principal.observerOf'));
+    writeFileSync(
+      roles,
+      readFileSync(roles, 'utf8').replace(
+        'resources: [device, release, build_log]\n    when: resource.fleet in principal.observerOf',
+        'resources: [device, build_log]\n    when: resource.fleet in principal.observerOf',
+      ),
+    );
     const narrowed = fleetguard(['diff', 'policies', narrower]);
     expect(narrowed.status).toBe(3);
-    expect(narrowed.stdout).toContain('NARROWED user read release: no longer allowed; was allowed by observer-read-content');
+    expect(narrowed.stdout).toContain(
+      'NARROWED user read release: no longer allowed; was allowed by observer-read-content',
+    );
 
     expect(fleetguard(['diff', 'policies', copy('same')]).status).toBe(0);
   });
@@ -86,8 +115,17 @@ describe('fleetguard diff', () => {
   it('--replay re-decides a decision log with NEW and lists the flips', async () => {
     const server = await startTestServer({ logRequests: true });
     const device = { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } };
-    const release = (fleet: string) => ({ type: 'release', id: `r-${fleet}`, attributes: { fleet, organization: 'o-1' } });
-    await server.post('/v1/authorize/batch', { requests: [{ principal: device, action: 'read', resource: release('f-1') }, { principal: device, action: 'read', resource: release('f-2') }] });
+    const release = (fleet: string) => ({
+      type: 'release',
+      id: `r-${fleet}`,
+      attributes: { fleet, organization: 'o-1' },
+    });
+    await server.post('/v1/authorize/batch', {
+      requests: [
+        { principal: device, action: 'read', resource: release('f-1') },
+        { principal: device, action: 'read', resource: release('f-2') },
+      ],
+    });
     await server.decisionLog.drain();
     const db = join(tmp, 'replay.db');
     cpSync(join(server.dir, 'test.db'), db);

@@ -32,7 +32,10 @@ describe('fast path, CASL and the reference evaluator agree', () => {
       fc.property(requestArb(), fc.integer({ min: 0, max: 1000 }), (req, seed) => {
         // The same sources under shuffled names compile to the same decisions.
         const sources = shipped.sources.filter((s) => s.path !== 'schema.yaml' && s.path !== 'invariants.yaml');
-        const renamed = sources.map((s, i) => ({ path: `${String((i * 7 + seed) % 97).padStart(2, '0')}-${s.path}`, text: s.text }));
+        const renamed = sources.map((s, i) => ({
+          path: `${String((i * 7 + seed) % 97).padStart(2, '0')}-${s.path}`,
+          text: s.text,
+        }));
         const shuffled = compileOrThrow([...shipped.sources.filter((s) => !sources.includes(s)), ...renamed.reverse()]);
         const a = authorize(shipped, req, NOW, 'x');
         const b = authorize(shuffled, req, NOW, 'x');

@@ -5,7 +5,15 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { authorize, type AuthorizeRequest, type PolicySet } from '../../engine/index.js';
 import { violations } from '../../engine/invariants/check-request.js';
-import { deviceArb, NOW, principalArb, provisioningKeyArb, requestArb, userArb, supportAgentArb } from '../support/fleet-arbitraries.js';
+import {
+  deviceArb,
+  NOW,
+  principalArb,
+  provisioningKeyArb,
+  requestArb,
+  userArb,
+  supportAgentArb,
+} from '../support/fleet-arbitraries.js';
 import { shippedPolicies } from '../support/policies.js';
 
 const RUNS = { numRuns: 5000 };
@@ -25,8 +33,12 @@ const properties: Record<string, Property> = {
       return req.resource.type === 'fleet' ? req.resource.id === own : attr(req.resource, 'fleet') === own;
     }),
   'a device never creates, deletes, opens shells, reboots, registers or manages members': (set) =>
-    fc.property(requestArb(deviceArb), (req) =>
-      !['create', 'delete', 'ssh', 'reboot', 'register', 'manage_members'].includes(req.action) || !decide(set, req).allowed),
+    fc.property(
+      requestArb(deviceArb),
+      (req) =>
+        !['create', 'delete', 'ssh', 'reboot', 'register', 'manage_members'].includes(req.action) ||
+        !decide(set, req).allowed,
+    ),
   'a provisioning key gets only register on its own fleet within its limits': (set) =>
     fc.property(requestArb(provisioningKeyArb), (req) => {
       if (!decide(set, req).allowed) return true;
@@ -34,19 +46,30 @@ const properties: Record<string, Property> = {
       const time = req.context?.time === undefined ? NOW : Date.parse(req.context.time as string);
       const ip = req.context?.ip as string | undefined;
       const cidrs = p.allowedCidrs as string[];
-      const inRange = cidrs.length === 0 || (ip !== undefined && cidrs.some((c) => {
-        const addr = ipaddr.process(ip);
-        const [range, bits] = ipaddr.parseCIDR(c);
-        return addr.kind() === range.kind() && addr.match(range, bits);
-      }));
-      return req.action === 'register' && req.resource.type === 'fleet' && req.resource.id === p.fleet && p.revoked === false &&
-        time < Date.parse(p.expiresAt as string) && inRange &&
-        (p.maxRegistrations === undefined || (p.registrations as number) < (p.maxRegistrations as number));
+      const inRange =
+        cidrs.length === 0 ||
+        (ip !== undefined &&
+          cidrs.some((c) => {
+            const addr = ipaddr.process(ip);
+            const [range, bits] = ipaddr.parseCIDR(c);
+            return addr.kind() === range.kind() && addr.match(range, bits);
+          }));
+      return (
+        req.action === 'register' &&
+        req.resource.type === 'fleet' &&
+        req.resource.id === p.fleet &&
+        p.revoked === false &&
+        time < Date.parse(p.expiresAt as string) &&
+        inRange &&
+        (p.maxRegistrations === undefined || (p.registrations as number) < (p.maxRegistrations as number))
+      );
     }),
   'only the builder service creates or updates images': (set) =>
     fc.property(requestArb(principalArb), (req) => {
       if (req.resource.type !== 'image' || (req.action !== 'create' && req.action !== 'update')) return true;
-      return !decide(set, req).allowed || (req.principal.type === 'service' && attr(req.principal, 'name') === 'builder');
+      return (
+        !decide(set, req).allowed || (req.principal.type === 'service' && attr(req.principal, 'name') === 'builder')
+      );
     }),
   'a support agent gets nothing once the grant has lapsed': (set) =>
     fc.property(requestArb(supportAgentArb), (req) => {
@@ -70,20 +93,53 @@ describe('isolation properties over the shipped policies', () => {
 
   it('default deny: unknown principal types, actions and resource types are denied with a reason', () => {
     fc.assert(
-      fc.property(requestArb(principalArb), fc.constantFrom('principal', 'action', 'resource'), fc.string({ minLength: 1 }), (req, what, name) => {
-        const known = ['user', 'device', 'provisioning_key', 'support_agent', 'service', 'read', 'create', 'update', 'delete', 'register', 'ssh', 'reboot', 'manage_members', 'organization', 'fleet', 'device_variable', 'fleet_variable', 'release', 'build_log', 'image'];
-        fc.pre(!known.includes(name));
-        const bad: AuthorizeRequest =
-          what === 'action' ? { ...req, action: name } : what === 'principal' ? { ...req, principal: { ...req.principal, type: name } } : { ...req, resource: { ...req.resource, type: name } };
-        const d = decide(set, bad);
-        return !d.allowed && d.errors !== undefined && d.errors.length > 0;
-      }),
+      fc.property(
+        requestArb(principalArb),
+        fc.constantFrom('principal', 'action', 'resource'),
+        fc.string({ minLength: 1 }),
+        (req, what, name) => {
+          const known = [
+            'user',
+            'device',
+            'provisioning_key',
+            'support_agent',
+            'service',
+            'read',
+            'create',
+            'update',
+            'delete',
+            'register',
+            'ssh',
+            'reboot',
+            'manage_members',
+            'organization',
+            'fleet',
+            'device_variable',
+            'fleet_variable',
+            'release',
+            'build_log',
+            'image',
+          ];
+          fc.pre(!known.includes(name));
+          const bad: AuthorizeRequest =
+            what === 'action'
+              ? { ...req, action: name }
+              : what === 'principal'
+                ? { ...req, principal: { ...req.principal, type: name } }
+                : { ...req, resource: { ...req.resource, type: name } };
+          const d = decide(set, bad);
+          return !d.allowed && d.errors !== undefined && d.errors.length > 0;
+        },
+      ),
       RUNS,
     );
   });
 
   it('default deny: a user with no roles is denied everything', () => {
-    fc.assert(fc.property(requestArb(userArb.map((u) => ({ ...u, attributes: {} }))), (req) => !decide(set, req).allowed), RUNS);
+    fc.assert(
+      fc.property(requestArb(userArb.map((u) => ({ ...u, attributes: {} }))), (req) => !decide(set, req).allowed),
+      RUNS,
+    );
   });
 });
 
@@ -139,7 +195,12 @@ describe('the properties have teeth', () => {
       const result = fc.check(properties[leak.property]!(leaky), TEETH_RUNS);
       expect(result.failed).toBe(true);
       // The declarative invariants catch it too.
-      expect(fc.check(properties['every allowed request keeps the invariants declared in policies/invariants.yaml']!(leaky), TEETH_RUNS).failed).toBe(true);
+      expect(
+        fc.check(
+          properties['every allowed request keeps the invariants declared in policies/invariants.yaml']!(leaky),
+          TEETH_RUNS,
+        ).failed,
+      ).toBe(true);
     });
   }
 });

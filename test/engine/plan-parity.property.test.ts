@@ -10,14 +10,23 @@ import { policyArb, randomRequestArb } from '../support/random-policies.js';
 import { shippedPolicies } from '../support/policies.js';
 import { resourceTable } from '../support/sql-tables.js';
 
-function checkParity(set: PolicySet, principal: Entity, action: string, type: string, context: Record<string, unknown>, rows: Entity[]) {
+function checkParity(
+  set: PolicySet,
+  principal: Entity,
+  action: string,
+  type: string,
+  context: Record<string, unknown>,
+  rows: Entity[],
+) {
   const table = resourceTable(set, type);
   table.insert(rows);
   const plan = planQuery(set, { principal, action, resourceType: type, context }, NOW);
   expect(plan.sql.where).not.toMatch(/'[^']*'/); // values are parameters, never text
   const returned = table.select(plan.sql.where, plan.sql.params);
   const allowed = rows
-    .filter((resource) => authorize(set, { principal, action, resource, context } as AuthorizeRequest, NOW, 'x').allowed)
+    .filter(
+      (resource) => authorize(set, { principal, action, resource, context } as AuthorizeRequest, NOW, 'x').allowed,
+    )
     .map((r) => r.id)
     .sort();
   if (plan.partial) expect(allowed).toEqual(expect.arrayContaining(returned));
@@ -59,9 +68,14 @@ describe('plans return exactly the rows the engine allows', () => {
       fc.property(
         policyArb,
         randomRequestArb,
-        fc.uniqueArray(randomRequestArb.map((r) => r.resource), { selector: (r) => r.id + r.type, maxLength: 10 }),
+        fc.uniqueArray(
+          randomRequestArb.map((r) => r.resource),
+          { selector: (r) => r.id + r.type, maxLength: 10 },
+        ),
         (set, req, resources) => {
-          const rows = resources.filter((r) => r.type === req.resource.type).map((r, i) => ({ ...r, id: `${r.id}-${i}` }));
+          const rows = resources
+            .filter((r) => r.type === req.resource.type)
+            .map((r, i) => ({ ...r, id: `${r.id}-${i}` }));
           checkParity(set, req.principal, req.action, req.resource.type, req.context!, rows);
         },
       ),
@@ -76,19 +90,43 @@ describe('plan shapes', () => {
 
   it('a device key may read exactly its own fleet content, as parameters', () => {
     const plan = planQuery(shipped, { principal: device, action: 'read', resourceType: 'release' }, NOW);
-    expect(plan).toMatchObject({ kind: 'conditional', condition: { operator: 'eq', field: 'fleet', value: 'f-1' }, sql: { where: '"fleet" = ?', params: ['f-1'] } });
+    expect(plan).toMatchObject({
+      kind: 'conditional',
+      condition: { operator: 'eq', field: 'fleet', value: 'f-1' },
+      sql: { where: '"fleet" = ?', params: ['f-1'] },
+    });
   });
 
   it('honours deny rules and maps columns', () => {
     const admin = { type: 'user', id: 'u-1', attributes: { adminOf: ['o-1'], developerOf: ['f-9'] } };
     const plan = planQuery(shipped, { principal: admin, action: 'create', resourceType: 'image' }, NOW);
     expect(plan).toMatchObject({ kind: 'always_denied', sql: { where: '1 = 0', params: [] } });
-    const devices = planQuery(shipped, { principal: admin, action: 'read', resourceType: 'device', columns: { organization: 'org_id', fleet: 'fleet_id' } }, NOW);
+    const devices = planQuery(
+      shipped,
+      {
+        principal: admin,
+        action: 'read',
+        resourceType: 'device',
+        columns: { organization: 'org_id', fleet: 'fleet_id' },
+      },
+      NOW,
+    );
     expect(devices.sql).toEqual({ where: '("fleet_id" IN (?) OR "org_id" IN (?))', params: ['f-9', 'o-1'] });
   });
 
   it('says partial, with the reason, when it cannot be exact', () => {
-    const key = { type: 'provisioning_key', id: 'pk', attributes: { fleet: 'f-1', organization: 'o-1', expiresAt: '2099-01-01T00:00:00Z', allowedCidrs: ['10.0.0.0/8'], registrations: 0, revoked: false } };
+    const key = {
+      type: 'provisioning_key',
+      id: 'pk',
+      attributes: {
+        fleet: 'f-1',
+        organization: 'o-1',
+        expiresAt: '2099-01-01T00:00:00Z',
+        allowedCidrs: ['10.0.0.0/8'],
+        registrations: 0,
+        revoked: false,
+      },
+    };
     const plan = planQuery(shipped, { principal: key, action: 'register', resourceType: 'fleet' }, NOW);
     expect(plan).toMatchObject({ kind: 'always_denied', partial: true });
     expect(plan.reason).toContain('context.ip is missing');

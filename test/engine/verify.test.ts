@@ -16,7 +16,12 @@ const leak = (resources: string, when: string) =>
 
 const LEAKS: Record<string, { files: Record<string, string>; invariant: string; rule: string }> = {
   'an `or` branch that escapes the fleet check': {
-    files: { 'leak.yaml': leak('fleet_variable', 'resource.fleet == principal.fleet or resource.organization == principal.organization') },
+    files: {
+      'leak.yaml': leak(
+        'fleet_variable',
+        'resource.fleet == principal.fleet or resource.organization == principal.organization',
+      ),
+    },
     invariant: 'device-fleet-isolation',
     rule: 'leak',
   },
@@ -70,10 +75,17 @@ describe('verify', () => {
   it('catches a deny rule that is supposed to protect but never matches', async () => {
     const shipped = shippedPolicies();
     const roles = shipped.sources.find((s) => s.path === 'organization-roles.yaml')!;
-    const broken = roles.text.replace('    resources: [image]\n', '    resources: [image]\n    when: principal.id == "nobody"\n');
+    const broken = roles.text.replace(
+      '    resources: [image]\n',
+      '    resources: [image]\n    when: principal.id == "nobody"\n',
+    );
     const set = shippedPolicies({ 'organization-roles.yaml': broken });
     const [violated] = (await verifyInvariants(set, { now: NOW })).filter((r) => r.status === 'VIOLATED');
-    expect(violated).toMatchObject({ id: 'only-builder-writes-images', rule: { rule: 'org-admin-resources' }, counterexample: { action: expect.stringMatching(/^(create|update)$/), resource: { type: 'image' } } });
+    expect(violated).toMatchObject({
+      id: 'only-builder-writes-images',
+      rule: { rule: 'org-admin-resources' },
+      counterexample: { action: expect.stringMatching(/^(create|update)$/), resource: { type: 'image' } },
+    });
   });
 
   it('the randomized search (second line of evidence) finds a leak too', () => {
@@ -82,7 +94,9 @@ describe('verify', () => {
     const found = searchCounterexample(set, inv, inv.checks[0]!, 'device', 'read', 'release', { now: NOW });
     expect(found).toBeDefined();
     expect(authorize(set, found!, NOW, 'x').allowed).toBe(true);
-    expect(searchCounterexample(shippedPolicies(), inv, inv.checks[0]!, 'device', 'read', 'release', { now: NOW })).toBeUndefined();
+    expect(
+      searchCounterexample(shippedPolicies(), inv, inv.checks[0]!, 'device', 'read', 'release', { now: NOW }),
+    ).toBeUndefined();
   });
 });
 
@@ -93,16 +107,27 @@ describe('fleetguard verify', () => {
   it('prints PROVED lines and exits 0 on the shipped policies', () => {
     const r = fleetguard(['verify', 'policies']);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['PROVED device-fleet-isolation', 'PROVED device-read-only', 'PROVED provisioning-key-register-only', 'PROVED only-builder-writes-images', 'PROVED default-deny']);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'PROVED device-fleet-isolation',
+      'PROVED device-read-only',
+      'PROVED provisioning-key-register-only',
+      'PROVED only-builder-writes-images',
+      'PROVED default-deny',
+    ]);
   });
 
   it('prints VIOLATED with the rule and a counterexample, and exits 1', () => {
     const dir = join(tmp, 'leaky');
     cpSync(POLICIES_DIR, dir, { recursive: true });
-    writeFileSync(join(dir, 'leak.yaml'), LEAKS['a comparison against the wrong attribute (organization instead of fleet)']!.files['leak.yaml']!);
+    writeFileSync(
+      join(dir, 'leak.yaml'),
+      LEAKS['a comparison against the wrong attribute (organization instead of fleet)']!.files['leak.yaml']!,
+    );
     const r = fleetguard(['verify', dir]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^VIOLATED device-fleet-isolation: .*\n  granted by rule leak at leak\.yaml:2\n  counterexample: \{.*"type":"release".*\}$/m);
+    expect(r.stdout).toMatch(
+      /^VIOLATED device-fleet-isolation: .*\n {2}granted by rule leak at leak\.yaml:2\n {2}counterexample: \{.*"type":"release".*\}$/m,
+    );
     const json = JSON.parse(fleetguard(['verify', dir, '--json']).stdout);
     expect(json.results.find((x: { id: string }) => x.id === 'device-fleet-isolation').status).toBe('VIOLATED');
   });

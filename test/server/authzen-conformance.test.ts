@@ -18,7 +18,11 @@ interface Case {
 const cases = (file: string, key: string): Case[] => JSON.parse(readFileSync(join(SHARED, file), 'utf8'))[key];
 
 async function call(server: TestServer, path: string, body: unknown): Promise<any> {
-  const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'undefined' }, body: JSON.stringify(body) });
+  const res = await fetch(server.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'undefined' },
+    body: JSON.stringify(body),
+  });
   return res.json();
 }
 
@@ -71,7 +75,11 @@ pack('authzen-gateway', (server) => {
 });
 
 pack('authzen-search', (server) => {
-  for (const [kind, count] of [['subject', 60], ['resource', 18], ['action', 120]] as const) {
+  for (const [kind, count] of [
+    ['subject', 60],
+    ['resource', 18],
+    ['action', 120],
+  ] as const) {
     it(`passes the ${count} ${kind} search cases`, async () => {
       const all = cases(`search/${kind}-results.json`, 'evaluation');
       expect(all).toHaveLength(count);
@@ -79,7 +87,8 @@ pack('authzen-search', (server) => {
       for (const c of all) {
         const res = await call(server(), `/access/v1/search/${kind}`, c.request);
         const expected = (c.expected as { results: unknown[] }).results;
-        if (JSON.stringify(sorted(res.results ?? [])) !== JSON.stringify(sorted(expected))) failed.push({ request: c.request, expected, got: res.results });
+        if (JSON.stringify(sorted(res.results ?? [])) !== JSON.stringify(sorted(expected)))
+          failed.push({ request: c.request, expected, got: res.results });
       }
       expect(failed).toEqual([]);
     });

@@ -22,13 +22,17 @@ function around(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
     return copy;
   };
   const paths = (v: unknown, prefix: string[] = []): string[][] =>
-    v !== null && typeof v === 'object' ? Object.entries(v).flatMap(([k, x]) => [[...prefix, k], ...paths(x, [...prefix, k])]) : [];
+    v !== null && typeof v === 'object'
+      ? Object.entries(v).flatMap(([k, x]) => [[...prefix, k], ...paths(x, [...prefix, k])])
+      : [];
   return fc.oneof(
     valid,
     valid.chain((v) => {
       const all = paths(v);
       if (all.length === 0) return fc.constant(v);
-      return fc.tuple(fc.constantFrom(...all), fc.oneof(fc.constant(undefined), fc.constant(''), anyJson)).map(([p, change]) => mutate(v, p, change));
+      return fc
+        .tuple(fc.constantFrom(...all), fc.oneof(fc.constant(undefined), fc.constant(''), anyJson))
+        .map(([p, change]) => mutate(v, p, change));
     }),
     anyJson,
   );
@@ -49,23 +53,46 @@ function agree(schema: z.ZodType, check: (v: unknown) => boolean, values: fc.Arb
   expect(refused).toBeGreaterThan(300);
 }
 
-const text = fc.oneof({ weight: 9, arbitrary: fc.string({ minLength: 1, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant('') });
-const azEntity = fc.record({ type: text, id: text, properties: fc.option(fc.dictionary(text, fc.jsonValue({ maxDepth: 1 })), { nil: undefined }) }, { requiredKeys: ['type', 'id'] });
+const text = fc.oneof(
+  { weight: 9, arbitrary: fc.string({ minLength: 1, maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+const azEntity = fc.record(
+  {
+    type: text,
+    id: text,
+    properties: fc.option(fc.dictionary(text, fc.jsonValue({ maxDepth: 1 })), { nil: undefined }),
+  },
+  { requiredKeys: ['type', 'id'] },
+);
 const azEvaluation = fc.record(
-  { subject: azEntity, action: fc.record({ name: text, properties: fc.option(fc.dictionary(text, fc.integer()), { nil: undefined }) }, { requiredKeys: ['name'] }), resource: azEntity, context: fc.dictionary(text, fc.jsonValue({ maxDepth: 1 })) },
+  {
+    subject: azEntity,
+    action: fc.record(
+      { name: text, properties: fc.option(fc.dictionary(text, fc.integer()), { nil: undefined }) },
+      { requiredKeys: ['name'] },
+    ),
+    resource: azEntity,
+    context: fc.dictionary(text, fc.jsonValue({ maxDepth: 1 })),
+  },
   { requiredKeys: ['subject', 'action', 'resource'] },
 );
 
 describe('compiled JSON Schemas accept what zod accepts', () => {
   it('an AuthZEN evaluation item', () => agree(AzEvaluation, isAzEvaluation, around(azEvaluation)));
-  it('an authorize request', () => agree(HttpAuthorizeRequest, compileBodyValidator(jsonSchema(HttpAuthorizeRequest)), around(requestArb())));
+  it('an authorize request', () =>
+    agree(HttpAuthorizeRequest, compileBodyValidator(jsonSchema(HttpAuthorizeRequest)), around(requestArb())));
   it('a batch', () => {
     const schema = BatchRequest(3);
-    agree(schema, compileBodyValidator(jsonSchema(schema)), around(fc.array(requestArb(), { minLength: 0, maxLength: 4 }).map((requests) => ({ requests }))));
+    agree(
+      schema,
+      compileBodyValidator(jsonSchema(schema)),
+      around(fc.array(requestArb(), { minLength: 0, maxLength: 4 }).map((requests) => ({ requests }))),
+    );
   });
 });
 
-describe('the batch route\'s JSON parser', () => {
+describe("the batch route's JSON parser", () => {
   /** fastify's default JSON parser, as configured: the reference. */
   const fastifyParse = (text: string) => {
     if (text.length === 0) throw new Error('empty');
@@ -78,24 +105,41 @@ describe('the batch route\'s JSON parser', () => {
       return { error: true };
     }
   };
-  const key = fc.constantFrom('a', '__proto__', 'constructor', '\\u005f_proto__', 'con\\u0073tructor', 'prototype', 'x\\u0041');
+  const key = fc.constantFrom(
+    'a',
+    '__proto__',
+    'constructor',
+    '\\u005f_proto__',
+    'con\\u0073tructor',
+    'prototype',
+    'x\\u0041',
+  );
   const value = fc.letrec((tie) => ({
-    node: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 0 }), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(key, tie('node'), { maxKeys: 3 })),
+    node: fc.oneof(
+      { depthSize: 'small' },
+      fc.jsonValue({ maxDepth: 0 }),
+      fc.array(tie('node'), { maxLength: 3 }),
+      fc.dictionary(key, tie('node'), { maxKeys: 3 }),
+    ),
   })).node;
   // Keys are written raw so that escapes reach the parser as escapes.
   const text = (v: unknown): string =>
     v !== null && typeof v === 'object'
       ? Array.isArray(v)
         ? `[${v.map(text).join(',')}]`
-        : `{${Object.entries(v).map(([k, x]) => `"${k}" : ${text(x)}`).join(',')}}`
+        : `{${Object.entries(v)
+            .map(([k, x]) => `"${k}" : ${text(x)}`)
+            .join(',')}}`
       : JSON.stringify(v);
   const bodies = fc.oneof(
     value.map(text),
     value.map((v) => `\ufeff${text(v)}`),
-    fc.tuple(value.map(text), fc.nat(), fc.string({ maxLength: 2 })).map(([t, at, junk]) => t.slice(0, at % (t.length + 1)) + junk),
+    fc
+      .tuple(value.map(text), fc.nat(), fc.string({ maxLength: 2 }))
+      .map(([t, at, junk]) => t.slice(0, at % (t.length + 1)) + junk),
   );
 
-  it('gives what fastify\'s default parser gives, and refuses what it refuses', () => {
+  it("gives what fastify's default parser gives, and refuses what it refuses", () => {
     let refused = 0;
     fc.assert(
       fc.property(bodies, (body) => {

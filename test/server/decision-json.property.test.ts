@@ -9,7 +9,10 @@ import { shippedPolicies } from '../support/policies.js';
 
 const text = fc.string({ unit: 'binary', maxLength: 12 }); // lone surrogates, quotes, control characters
 const ref = fc.record({ policy: text, rule: text, effect: fc.constantFrom('allow' as const, 'deny' as const) });
-const error = fc.record({ code: text, message: text, policy: fc.option(text, { nil: undefined }), rule: fc.option(text, { nil: undefined }) }, { requiredKeys: ['code', 'message'] });
+const error = fc.record(
+  { code: text, message: text, policy: fc.option(text, { nil: undefined }), rule: fc.option(text, { nil: undefined }) },
+  { requiredKeys: ['code', 'message'] },
+);
 
 /** Decisions in the engine's field order, including outcome fields that disagree (never made, still serialized faithfully). */
 const decisionArb: fc.Arbitrary<Decision> = fc
@@ -22,7 +25,15 @@ const decisionArb: fc.Arbitrary<Decision> = fc
     reason: fc.option(text, { nil: undefined }),
     errors: fc.option(fc.array(error, { maxLength: 2 }), { nil: undefined }),
   })
-  .map((d) => ({ decision: d.decision, allowed: d.allowed, decisionId: d.decisionId, policyRevision: d.policyRevision, matched: d.matched, reason: d.reason, errors: d.errors }));
+  .map((d) => ({
+    decision: d.decision,
+    allowed: d.allowed,
+    decisionId: d.decisionId,
+    policyRevision: d.policyRevision,
+    matched: d.matched,
+    reason: d.reason,
+    errors: d.errors,
+  }));
 
 describe('decision JSON from cached pieces', () => {
   it('is JSON.stringify of any decision, alone and in a batch', () => {

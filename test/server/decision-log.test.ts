@@ -10,8 +10,18 @@ import { openDatabase } from '../../server/store/database.js';
 import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/store/decision-log.js';
 import { MIGRATIONS } from '../../server/store/migrations.js';
 
-const req: AuthorizeRequest = { principal: { type: 'device', id: 'd-1' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } };
-const decision = (id: string): Decision => ({ decision: 'deny', allowed: false, decisionId: id, policyRevision: 'sha256:x', matched: [] });
+const req: AuthorizeRequest = {
+  principal: { type: 'device', id: 'd-1' },
+  action: 'read',
+  resource: { type: 'fleet', id: 'f-1' },
+};
+const decision = (id: string): Decision => ({
+  decision: 'deny',
+  allowed: false,
+  decisionId: id,
+  policyRevision: 'sha256:x',
+  matched: [],
+});
 
 function setup(options: Partial<DecisionLogOptions>) {
   const db = openDatabase(':memory:');
@@ -31,7 +41,8 @@ function setup(options: Partial<DecisionLogOptions>) {
   return { db, log, warnings, advance: (ms: number) => (now += ms) };
 }
 
-const count = (db: ReturnType<typeof openDatabase>) => (db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
+const count = (db: ReturnType<typeof openDatabase>) =>
+  (db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
 
 describe('decision log', () => {
   it('by default a full queue writes synchronously (back-pressure) and loses nothing', () => {
@@ -54,7 +65,7 @@ describe('decision log', () => {
 
   it('keeps entries queued when a write fails, and writes them once the database recovers', () => {
     const { db, log, warnings } = setup({});
-    db.exec('CREATE TRIGGER refuse BEFORE INSERT ON decision_blocks BEGIN SELECT RAISE(ABORT, \'disk says no\'); END;');
+    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON decision_blocks BEGIN SELECT RAISE(ABORT, 'disk says no'); END;");
     log.append(decision('a'), req, 1);
     log.flushAll();
     expect(log.stats.writeErrors).toBe(1);
@@ -88,10 +99,23 @@ describe('decision log', () => {
     }
     log.flushAll();
     const blocks = db.prepare('SELECT first_seq, rows FROM decision_blocks ORDER BY first_seq').all();
-    expect(blocks).toEqual([[1, 4], [5, 1], [6, 1], [7, 4], [11, 4], [15, 4], [19, 4], [23, 1]].map(([first_seq, rows]) => ({ first_seq, rows })));
+    expect(blocks).toEqual(
+      [
+        [1, 4],
+        [5, 1],
+        [6, 1],
+        [7, 4],
+        [11, 4],
+        [15, 4],
+        [19, 4],
+        [23, 1],
+      ].map(([first_seq, rows]) => ({ first_seq, rows })),
+    );
     const seqs = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
     expect(seqs).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
-    expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(Array.from({ length: 23 }, (_, i) => `p${i}`));
+    expect(queryDecisions(db, { principal: 'd-1', limit: 100 }).map((r) => r.decisionId)).toEqual(
+      Array.from({ length: 23 }, (_, i) => `p${i}`),
+    );
   });
 
   it('with a database file, a writer thread writes what requests append; close drains it', async () => {
@@ -99,7 +123,16 @@ describe('decision log', () => {
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
     expect(db.pragma('page_size', { simple: true })).toBe(16384); // a new file takes the larger pages
-    const log = new DecisionLog(db, file, { flushMs: 20, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: Date.now, warn: () => {} }).start();
+    const log = new DecisionLog(db, file, {
+      flushMs: 20,
+      queueMax: 100_000,
+      overflow: 'block',
+      retentionDays: 0,
+      logRequests: false,
+      blockRows: 4096,
+      clock: Date.now,
+      warn: () => {},
+    }).start();
     for (let i = 0; i < 2500; i++) log.append(decision(`w${i}`), req, 1);
     await log.drain();
     expect(log.stats.written).toBe(2500);
@@ -119,7 +152,16 @@ describe('when the writer thread dies', () => {
     const file = join(dir, 'log.db');
     const db = openDatabase(file);
     const warnings: string[] = [];
-    const log = new DecisionLog(db, file, { flushMs: 10_000, queueMax: 100_000, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: Date.now, warn: (m) => warnings.push(m) });
+    const log = new DecisionLog(db, file, {
+      flushMs: 10_000,
+      queueMax: 100_000,
+      overflow: 'block',
+      retentionDays: 0,
+      logRequests: false,
+      blockRows: 4096,
+      clock: Date.now,
+      warn: (m) => warnings.push(m),
+    });
     log.append(decision('before'), req, 1);
     await log.drain();
     expect(log.stats.written).toBe(1);
@@ -135,54 +177,99 @@ describe('when the writer thread dies', () => {
 });
 
 describe('what is logged is what is read back', () => {
-  const name = fc.constantFrom('device', 'user', 'read', 'fleet', 'sha256:a', 'sha256:b', 'ü-名前', '', 'a"b\\c', 'r1,r2');
+  const name = fc.constantFrom(
+    'device',
+    'user',
+    'read',
+    'fleet',
+    'sha256:a',
+    'sha256:b',
+    'ü-名前',
+    '',
+    'a"b\\c',
+    'r1,r2',
+  );
   // Ids as requests can carry them: any text, quotes, backslashes and control characters included.
-  const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), fc.constantFrom('"', '\\', '\n\u0000', 'dev-1'));
+  const text = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 8 }),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 8 }),
+    fc.constantFrom('"', '\\', '\n\u0000', 'dev-1'),
+  );
   const ruleId = fc.constantFrom('r1', 'device-read', 'deny-all');
   const entry = fc.record({
-    request: fc.record({ principal: fc.record({ type: name, id: text }), action: name, resource: fc.record({ type: name, id: text }) }),
+    request: fc.record({
+      principal: fc.record({ type: name, id: text }),
+      action: name,
+      resource: fc.record({ type: name, id: text }),
+    }),
     allowed: fc.boolean(),
     matched: fc.array(ruleId, { maxLength: 3 }),
     revision: name,
-    errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    errors: fc.option(fc.array(fc.record({ code: text, message: text }), { minLength: 1, maxLength: 2 }), {
+      nil: undefined,
+    }),
     // Latencies are written as integer nanoseconds: every digit count, and 2^31 ns either side.
-    latency: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 8e12, noNaN: true }), fc.constantFrom(0.009, 0.01, 0.099, 0.1, 2147483.647, 2147483.648, 2147483.649, 999999999999.999)),
+    latency: fc.oneof(
+      fc.double({ min: 0, max: 1e6, noNaN: true }),
+      fc.double({ min: 0, max: 8e12, noNaN: true }),
+      fc.constantFrom(0.009, 0.01, 0.099, 0.1, 2147483.647, 2147483.648, 2147483.649, 999999999999.999),
+    ),
     // Time moves on, or back (a clock set back), within a block and between blocks.
-    advance: fc.oneof(fc.constant(0), fc.integer({ min: -5_000, max: 5_000 }), fc.integer({ min: 0, max: 40 * 86_400_000 })),
+    advance: fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: -5_000, max: 5_000 }),
+      fc.integer({ min: 0, max: 40 * 86_400_000 }),
+    ),
     flushAfter: fc.nat(40).map((n) => n === 0), // batches of all sizes, and blocks cut inside them
   });
 
   it('every field, across batches and blocks that code names differently, with and without the request stored', () => {
     fc.assert(
-      fc.property(fc.array(entry, { minLength: 1, maxLength: 150 }), fc.boolean(), fc.integer({ min: 1, max: 64 }), (entries, logRequests, blockRows) => {
-        const { db, log, advance } = setup({ queueMax: 100_000, blockRows, logRequests });
-        const times = entries.map((e, i) => {
-          const d: Decision = {
-            decision: e.allowed ? 'allow' : 'deny', allowed: e.allowed, decisionId: `id-${i}`, policyRevision: e.revision,
-            matched: e.matched.map((rule) => ({ policy: 'p.yaml', rule, effect: 'allow' as const })), errors: e.errors,
-          };
-          const time = advance(e.advance);
-          log.append(d, e.request, e.latency);
-          if (e.flushAfter) log.flushAll();
-          return time;
-        });
-        log.flushAll();
-        const read = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
-        expect(read).toEqual(entries.map((_, i) => i + 1));
-        const byId = new Map(queryDecisions(db, { limit: 1000 }).map((r) => [r.decisionId, r]));
-        expect(byId.size).toBe(entries.length);
-        entries.forEach((e, i) => {
-          expect(byId.get(`id-${i}`)).toEqual({
-            decisionId: `id-${i}`, time: new Date(times[i]!).toISOString(),
-            principalType: e.request.principal.type, principalId: e.request.principal.id, action: e.request.action,
-            resourceType: e.request.resource.type, resourceId: e.request.resource.id,
-            outcome: e.allowed ? 'allow' : 'deny', matched: e.matched, policyRevision: e.revision,
-            latencyUs: Math.round(e.latency * 1000) / 1000, // kept to the nanosecond
-            ...(e.errors ? { errors: e.errors } : {}), ...(logRequests ? { request: e.request } : {}),
+      fc.property(
+        fc.array(entry, { minLength: 1, maxLength: 150 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 64 }),
+        (entries, logRequests, blockRows) => {
+          const { db, log, advance } = setup({ queueMax: 100_000, blockRows, logRequests });
+          const times = entries.map((e, i) => {
+            const d: Decision = {
+              decision: e.allowed ? 'allow' : 'deny',
+              allowed: e.allowed,
+              decisionId: `id-${i}`,
+              policyRevision: e.revision,
+              matched: e.matched.map((rule) => ({ policy: 'p.yaml', rule, effect: 'allow' as const })),
+              errors: e.errors,
+            };
+            const time = advance(e.advance);
+            log.append(d, e.request, e.latency);
+            if (e.flushAfter) log.flushAll();
+            return time;
           });
-        });
-        db.close();
-      }),
+          log.flushAll();
+          const read = db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all();
+          expect(read).toEqual(entries.map((_, i) => i + 1));
+          const byId = new Map(queryDecisions(db, { limit: 1000 }).map((r) => [r.decisionId, r]));
+          expect(byId.size).toBe(entries.length);
+          entries.forEach((e, i) => {
+            expect(byId.get(`id-${i}`)).toEqual({
+              decisionId: `id-${i}`,
+              time: new Date(times[i]!).toISOString(),
+              principalType: e.request.principal.type,
+              principalId: e.request.principal.id,
+              action: e.request.action,
+              resourceType: e.request.resource.type,
+              resourceId: e.request.resource.id,
+              outcome: e.allowed ? 'allow' : 'deny',
+              matched: e.matched,
+              policyRevision: e.revision,
+              latencyUs: Math.round(e.latency * 1000) / 1000, // kept to the nanosecond
+              ...(e.errors ? { errors: e.errors } : {}),
+              ...(logRequests ? { request: e.request } : {}),
+            });
+          });
+          db.close();
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -218,8 +305,11 @@ describe('what is logged is what is read back', () => {
     const id = fc.constantFrom('d-1', 'd-2', 'd-3', 'dé-4', 'f-1', 'x');
     const row = fc.record({ t: fc.integer({ min: 0, max: 10_000 }), principal: id, resource: id });
     const query = fc.record({
-      a: fc.integer({ min: 0, max: 10_000 }), b: fc.integer({ min: 0, max: 10_000 }),
-      time: fc.boolean(), principal: fc.option(id, { nil: undefined }), resource: fc.option(id, { nil: undefined }),
+      a: fc.integer({ min: 0, max: 10_000 }),
+      b: fc.integer({ min: 0, max: 10_000 }),
+      time: fc.boolean(),
+      principal: fc.option(id, { nil: undefined }),
+      resource: fc.option(id, { nil: undefined }),
     });
     fc.assert(
       fc.property(fc.array(row, { minLength: 1, maxLength: 60 }), query, (rows, q) => {
@@ -228,18 +318,32 @@ describe('what is logged is what is read back', () => {
         const { db, log } = setup({ queueMax: 100_000, blockRows: 5, clock: () => now });
         rows.forEach((r, i) => {
           now = start + r.t;
-          log.append(decision(`id-${i}`), { ...req, principal: { type: 'device', id: r.principal }, resource: { type: 'device', id: r.resource } }, 1);
+          log.append(
+            decision(`id-${i}`),
+            { ...req, principal: { type: 'device', id: r.principal }, resource: { type: 'device', id: r.resource } },
+            1,
+          );
           if (i % 7 === 3) log.flushAll();
         });
         log.flushAll();
-        const [since, until] = q.time ? [start + Math.min(q.a, q.b), start + Math.max(q.a, q.b)] : [undefined, undefined];
+        const [since, until] = q.time
+          ? [start + Math.min(q.a, q.b), start + Math.max(q.a, q.b)]
+          : [undefined, undefined];
         const expected = rows
           .map((r, i) => ({ ...r, time: start + r.t, i }))
           .filter((r) => (since === undefined || r.time >= since) && (until === undefined || r.time < until))
-          .filter((r) => (q.principal === undefined || r.principal === q.principal) && (q.resource === undefined || r.resource === q.resource))
+          .filter(
+            (r) =>
+              (q.principal === undefined || r.principal === q.principal) &&
+              (q.resource === undefined || r.resource === q.resource),
+          )
           .sort((x, y) => x.time - y.time || x.i - y.i)
           .map((r) => `id-${r.i}`);
-        expect(queryDecisions(db, { since, until, principal: q.principal, resource: q.resource, limit: 1000 }).map((r) => r.decisionId)).toEqual(expected);
+        expect(
+          queryDecisions(db, { since, until, principal: q.principal, resource: q.resource, limit: 1000 }).map(
+            (r) => r.decisionId,
+          ),
+        ).toEqual(expected);
         db.close();
       }),
       { numRuns: 300 },
@@ -258,16 +362,32 @@ describe('what is logged is what is read back', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
     const file = join(dir, 'old.db');
     const old = oldDatabase(3, file);
-    old.prepare(`INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`).run(at('2026-05-01T00:00:00Z'));
+    old
+      .prepare(
+        `INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`,
+      )
+      .run(at('2026-05-01T00:00:00Z'));
     old.exec(`UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0`);
     old.close();
 
     const db = openDatabase(file);
-    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 0, logRequests: false, blockRows: 4096, clock: () => at('2026-06-01T00:00:00Z'), warn: () => {} });
+    const log = new DecisionLog(db, undefined, {
+      flushMs: 250,
+      queueMax: 100,
+      overflow: 'block',
+      retentionDays: 0,
+      logRequests: false,
+      blockRows: 4096,
+      clock: () => at('2026-06-01T00:00:00Z'),
+      warn: () => {},
+    });
     log.append(decision('new-1'), req, 1);
     log.flushAll();
     const rows = queryDecisions(db, { principal: 'd-1' });
-    expect(rows.map((r) => [r.decisionId, r.outcome, r.matched, r.policyRevision])).toEqual([['old-1', 'allow', ['device-read'], 'sha256:old'], ['new-1', 'deny', [], 'sha256:x']]);
+    expect(rows.map((r) => [r.decisionId, r.outcome, r.matched, r.policyRevision])).toEqual([
+      ['old-1', 'allow', ['device-read'], 'sha256:old'],
+      ['new-1', 'deny', [], 'sha256:x'],
+    ]);
     expect(db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all()).toEqual([1, 2]);
     expect(queryDecisions(db, { outcome: 'deny' }).map((r) => r.decisionId)).toEqual(['new-1']);
     db.close();
@@ -292,15 +412,38 @@ describe('what is logged is what is read back', () => {
     old.close();
 
     const db = openDatabase(file);
-    expect(db.prepare('SELECT name FROM decision_partitions ORDER BY number').pluck().all()).toEqual(['decisions_0', 'decisions_1']);
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'decisions_%' ORDER BY name").pluck().all()).toEqual([
-      'decisions_0_principal', 'decisions_0_resource', 'decisions_1_principal', 'decisions_1_resource',
+    expect(db.prepare('SELECT name FROM decision_partitions ORDER BY number').pluck().all()).toEqual([
+      'decisions_0',
+      'decisions_1',
     ]);
-    const log = new DecisionLog(db, undefined, { flushMs: 250, queueMax: 100, overflow: 'block', retentionDays: 1, logRequests: false, blockRows: 4096, clock: () => at('2026-06-01T00:00:00Z'), warn: () => {} });
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'decisions_%' ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual(['decisions_0_principal', 'decisions_0_resource', 'decisions_1_principal', 'decisions_1_resource']);
+    const log = new DecisionLog(db, undefined, {
+      flushMs: 250,
+      queueMax: 100,
+      overflow: 'block',
+      retentionDays: 1,
+      logRequests: false,
+      blockRows: 4096,
+      clock: () => at('2026-06-01T00:00:00Z'),
+      warn: () => {},
+    });
     log.append(decision('v5-1'), req, 1);
     log.flushAll();
-    expect(db.prepare('SELECT seq, id, principal_type, action, outcome, policy_revision FROM decisions ORDER BY seq').raw().all()).toEqual([
-      [1, 'v3-1', 'device', 'read', 'deny', 'sha256:v3'], [2, 'v4-1', 'device', 'read', 'deny', 'sha256:v4'], [3, 'v4-2', 'device', 'read', 'deny', 'sha256:v4'], [4, 'v5-1', 'device', 'read', 'deny', 'sha256:x'],
+    expect(
+      db
+        .prepare('SELECT seq, id, principal_type, action, outcome, policy_revision FROM decisions ORDER BY seq')
+        .raw()
+        .all(),
+    ).toEqual([
+      [1, 'v3-1', 'device', 'read', 'deny', 'sha256:v3'],
+      [2, 'v4-1', 'device', 'read', 'deny', 'sha256:v4'],
+      [3, 'v4-2', 'device', 'read', 'deny', 'sha256:v4'],
+      [4, 'v5-1', 'device', 'read', 'deny', 'sha256:x'],
     ]);
     expect(queryDecisions(db, { principal: 'd-2' }).map((r) => r.decisionId)).toEqual(['v4-2']);
     expect(log.prune()).toBe(3); // both partitions are past the retention; the view is rebuilt without them

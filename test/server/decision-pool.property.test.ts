@@ -13,10 +13,17 @@ let inlinePrefix: string;
 
 /** Decision ids are a random per-thread prefix and a counter: the prefix says which thread decided. */
 const prefixOf = (decisionId: string) => decisionId.slice(0, decisionId.lastIndexOf('-'));
-const withoutIds = (body: any) => (Array.isArray(body?.results) ? { ...body, results: body.results.map(({ decisionId: _, ...rest }: any) => rest) } : body);
+const withoutIds = (body: any) =>
+  Array.isArray(body?.results)
+    ? { ...body, results: body.results.map(({ decisionId: _, ...rest }: any) => rest) }
+    : body;
 
 async function requestThreadPrefix(server: TestServer): Promise<string> {
-  const single = await server.post('/v1/authorize', { principal: { type: 'support_agent', id: 's-0' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } });
+  const single = await server.post('/v1/authorize', {
+    principal: { type: 'support_agent', id: 's-0' },
+    action: 'read',
+    resource: { type: 'fleet', id: 'f-1' },
+  });
   return prefixOf(single.body.decisionId);
 }
 
@@ -37,25 +44,52 @@ const items = fc.array(requestArb(), { minLength: 1, maxLength: LIMIT });
 /** Valid batches, and the ways a batch goes wrong: bad JSON, bad shape, unknown names, keys, too many. */
 const bodyArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: items.map((requests) => JSON.stringify({ requests })) },
-  { weight: 1, arbitrary: fc.tuple(items, fc.nat(), fc.constantFrom('action', 'principalType', 'resourceType')).map(([requests, i, what]) => {
-    const r = structuredClone(requests[i % requests.length]!) as any;
-    if (what === 'action') r.action = 'teleport';
-    else if (what === 'principalType') r.principal.type = 'robot';
-    else r.resource.type = 'spaceship';
-    requests[i % requests.length] = r;
-    return JSON.stringify({ requests });
-  }) },
-  { weight: 1, arbitrary: fc.tuple(items, fc.nat()).map(([requests, i]) => {
-    const r = { ...requests[i % requests.length]!, principal: { credential: 'fgk_nosuchkey.secret' } };
-    return JSON.stringify({ requests: requests.map((x, j) => (j === i % requests.length ? r : x)) });
-  }) },
-  { weight: 1, arbitrary: fc.tuple(items, fc.nat(), fc.string({ maxLength: 3 })).map(([requests, at, junk]) => {
-    const text = JSON.stringify({ requests });
-    const cut = at % text.length;
-    return text.slice(0, cut) + junk + text.slice(cut + 1);
-  }) },
-  { weight: 1, arbitrary: fc.array(requestArb(), { minLength: LIMIT + 1, maxLength: LIMIT + 3 }).map((requests) => JSON.stringify({ requests })) },
-  { weight: 1, arbitrary: fc.constantFrom('', '{}', '[]', 'null', '{"requests":[]}', '{"requests":{}}', '{"__proto__":{"x":1},"requests":[]}') },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(items, fc.nat(), fc.constantFrom('action', 'principalType', 'resourceType'))
+      .map(([requests, i, what]) => {
+        const r = structuredClone(requests[i % requests.length]!) as any;
+        if (what === 'action') r.action = 'teleport';
+        else if (what === 'principalType') r.principal.type = 'robot';
+        else r.resource.type = 'spaceship';
+        requests[i % requests.length] = r;
+        return JSON.stringify({ requests });
+      }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(items, fc.nat()).map(([requests, i]) => {
+      const r = { ...requests[i % requests.length]!, principal: { credential: 'fgk_nosuchkey.secret' } };
+      return JSON.stringify({ requests: requests.map((x, j) => (j === i % requests.length ? r : x)) });
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(items, fc.nat(), fc.string({ maxLength: 3 })).map(([requests, at, junk]) => {
+      const text = JSON.stringify({ requests });
+      const cut = at % text.length;
+      return text.slice(0, cut) + junk + text.slice(cut + 1);
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .array(requestArb(), { minLength: LIMIT + 1, maxLength: LIMIT + 3 })
+      .map((requests) => JSON.stringify({ requests })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '{}',
+      '[]',
+      'null',
+      '{"requests":[]}',
+      '{"requests":{}}',
+      '{"__proto__":{"x":1},"requests":[]}',
+    ),
+  },
 );
 
 describe('batch decisions on a decision thread', () => {
@@ -63,7 +97,10 @@ describe('batch decisions on a decision thread', () => {
     let decidedByThread = 0;
     await fc.assert(
       fc.asyncProperty(bodyArb, async (body) => {
-        const [a, b] = await Promise.all([pooled.post('/v1/authorize/batch', body), inline.post('/v1/authorize/batch', body)]);
+        const [a, b] = await Promise.all([
+          pooled.post('/v1/authorize/batch', body),
+          inline.post('/v1/authorize/batch', body),
+        ]);
         expect(a.status).toBe(b.status);
         expect(withoutIds(a.body)).toEqual(withoutIds(b.body));
         if (a.status === 200 && prefixOf(a.body.results[0].decisionId) !== inlinePrefix) decidedByThread++;
@@ -74,12 +111,22 @@ describe('batch decisions on a decision thread', () => {
   });
 
   it('log and count what the thread decided', async () => {
-    const requests = [{ principal: { type: 'device', id: 'd-pool-1', attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }];
+    const requests = [
+      {
+        principal: { type: 'device', id: 'd-pool-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
+        action: 'read',
+        resource: { type: 'fleet', id: 'f-1' },
+      },
+    ];
     const res = await pooled.post('/v1/authorize/batch', { requests });
     expect(prefixOf(res.body.results[0].decisionId)).not.toBe(inlinePrefix);
     await pooled.decisionLog.drain();
     const row = pooled.db.prepare('SELECT id, outcome, matched FROM decisions WHERE principal_id = ?').get('d-pool-1');
-    expect(row).toEqual({ id: res.body.results[0].decisionId, outcome: 'allow', matched: res.body.results[0].matched.map((m: any) => m.rule).join(',') });
+    expect(row).toEqual({
+      id: res.body.results[0].decisionId,
+      outcome: 'allow',
+      matched: res.body.results[0].matched.map((m: any) => m.rule).join(','),
+    });
   });
 
   it('a thread that dies costs no request: the request thread decides until a new thread holds the set', async () => {
@@ -87,13 +134,21 @@ describe('batch decisions on a decision thread', () => {
     try {
       const deadline = Date.now() + 10_000;
       while (server.pool!.status.loaded === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const requests = [{ principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }];
+      const requests = [
+        {
+          principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
+          action: 'read',
+          resource: { type: 'fleet', id: 'f-1' },
+        },
+      ];
       const before = await server.post('/v1/authorize/batch', { requests });
       const mainPrefix = await requestThreadPrefix(server);
       expect(prefixOf(before.body.results[0].decisionId)).not.toBe(mainPrefix);
       // Kill the thread with batches in flight.
       const inFlight = Array.from({ length: 20 }, () => server.post('/v1/authorize/batch', { requests }));
-      await (server.pool as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }).threads[0]!.worker.terminate();
+      await (
+        server.pool as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }
+      ).threads[0]!.worker.terminate();
       const answers = [...(await Promise.all(inFlight)), await server.post('/v1/authorize/batch', { requests })];
       for (const a of answers) expect(a).toMatchObject({ status: 200, body: { results: [{ decision: 'allow' }] } });
       expect(prefixOf(answers.at(-1)!.body.results[0].decisionId)).toBe(mainPrefix);
@@ -107,7 +162,9 @@ describe('batch decisions on a decision thread', () => {
       expect(server.pool!.status).toEqual({ running: 1, loaded: 1 });
       const after = await server.post('/v1/authorize/batch', { requests });
       expect(after.body.results[0].decision).toBe('allow');
-      expect([mainPrefix, prefixOf(before.body.results[0].decisionId)]).not.toContain(prefixOf(after.body.results[0].decisionId));
+      expect([mainPrefix, prefixOf(before.body.results[0].decisionId)]).not.toContain(
+        prefixOf(after.body.results[0].decisionId),
+      );
     } finally {
       await server.stop();
     }
@@ -129,14 +186,21 @@ describe('how many decision threads', () => {
       while (server.pool!.status.loaded < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(server.pool!.status).toEqual({ running: 2, loaded: 2 });
       const mainPrefix = await requestThreadPrefix(server);
-      const requests = Array.from({ length: 50 }, (_, i) => ({ principal: { type: 'device', id: `d-${i}`, attributes: { fleet: 'f-1', organization: 'o-1' } }, action: 'read', resource: { type: 'fleet', id: 'f-1' } }));
-      const answers = await Promise.all(Array.from({ length: 20 }, () => server.post('/v1/authorize/batch', { requests })));
+      const requests = Array.from({ length: 50 }, (_, i) => ({
+        principal: { type: 'device', id: `d-${i}`, attributes: { fleet: 'f-1', organization: 'o-1' } },
+        action: 'read',
+        resource: { type: 'fleet', id: 'f-1' },
+      }));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => server.post('/v1/authorize/batch', { requests })),
+      );
       const prefixes = new Set(answers.map((a) => prefixOf(a.body.results[0].decisionId)));
       expect(prefixes.size).toBe(2);
       expect(prefixes.has(mainPrefix)).toBe(false);
       // One at a time too: idle threads take turns.
       const oneByOne = new Set<string>();
-      for (let i = 0; i < 4; i++) oneByOne.add(prefixOf((await server.post('/v1/authorize/batch', { requests })).body.results[0].decisionId));
+      for (let i = 0; i < 4; i++)
+        oneByOne.add(prefixOf((await server.post('/v1/authorize/batch', { requests })).body.results[0].decisionId));
       expect(oneByOne).toEqual(prefixes);
     } finally {
       await server.stop();

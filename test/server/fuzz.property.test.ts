@@ -18,7 +18,24 @@ const mutatedRequest = fc
     requestArb(),
     fc.array(
       fc.record({
-        path: fc.array(fc.constantFrom('principal', 'resource', 'action', 'context', 'type', 'id', 'attributes', 'fleet', 'ip', 'time', 'adminOf', 'expiresAt', 'allowedCidrs'), { minLength: 1, maxLength: 3 }),
+        path: fc.array(
+          fc.constantFrom(
+            'principal',
+            'resource',
+            'action',
+            'context',
+            'type',
+            'id',
+            'attributes',
+            'fleet',
+            'ip',
+            'time',
+            'adminOf',
+            'expiresAt',
+            'allowedCidrs',
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
         op: fc.constantFrom('delete', 'replace'),
         value: fc.oneof(fc.jsonValue(), fc.string(), fc.constant(null), fc.constant('__proto__'), fc.integer()),
       }),
@@ -46,11 +63,18 @@ const body = fc.oneof(
   { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string() },
   { weight: 1, arbitrary: mutatedRequest.chain((s) => fc.nat(s.length).map((n) => s.slice(0, n))) },
-  { weight: 1, arbitrary: fc.string({ minLength: 17_000, maxLength: 20_000 }).map((s) => JSON.stringify({ principal: s })) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ minLength: 17_000, maxLength: 20_000 }).map((s) => JSON.stringify({ principal: s })),
+  },
 );
 
 async function send(path: string, text: string): Promise<{ status: number; json: any }> {
-  const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+  const res = await fetch(server.url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: text,
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -82,7 +106,15 @@ describe('fuzzing the sidecar over HTTP', () => {
   });
 
   it('POST /v1/authorize/batch: 4,000 bodies', async () => {
-    const batch = fc.array(fc.oneof(mutatedRequest, requestArb().map((r) => JSON.stringify(r))), { minLength: 0, maxLength: 5 }).map((items) => `{"requests":[${items.join(',')}]}`);
+    const batch = fc
+      .array(
+        fc.oneof(
+          mutatedRequest,
+          requestArb().map((r) => JSON.stringify(r)),
+        ),
+        { minLength: 0, maxLength: 5 },
+      )
+      .map((items) => `{"requests":[${items.join(',')}]}`);
     await fc.assert(
       fc.asyncProperty(fc.oneof(batch, body), async (text) => {
         const { status, json } = await send('/v1/authorize/batch', text);
@@ -101,35 +133,86 @@ describe('fuzzing the sidecar over HTTP', () => {
   });
 
   it('the AuthZEN endpoints: 3,000 bodies, never a 500', async () => {
-    const entity = fc.record({ type: fc.oneof(fc.constantFrom('user', 'device', 'fleet', 'release'), fc.string()), id: fc.oneof(fc.string(), fc.integer()), properties: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }) });
-    const az = fc.record({
-      subject: fc.oneof(entity, fc.jsonValue()),
-      action: fc.oneof(fc.record({ name: fc.oneof(fc.constantFrom('read', 'register'), fc.string(), fc.integer()) }), fc.jsonValue()),
-      resource: fc.oneof(entity, fc.jsonValue()),
-      context: fc.option(fc.jsonValue(), { nil: undefined }),
-      evaluations: fc.option(fc.array(fc.oneof(fc.record({ resource: entity }), fc.jsonValue()), { maxLength: 4 }), { nil: undefined }),
-      options: fc.option(fc.record({ evaluations_semantic: fc.oneof(fc.constantFrom('execute_all', 'deny_on_first_deny', 'permit_on_first_permit'), fc.string()) }), { nil: undefined }),
-      page: fc.option(fc.record({ limit: fc.integer(), token: fc.string() }), { nil: undefined }),
-    }, { requiredKeys: [] });
-    const paths = ['/access/v1/evaluation', '/access/v1/evaluations', '/access/v1/search/subject', '/access/v1/search/resource', '/access/v1/search/action'];
+    const entity = fc.record({
+      type: fc.oneof(fc.constantFrom('user', 'device', 'fleet', 'release'), fc.string()),
+      id: fc.oneof(fc.string(), fc.integer()),
+      properties: fc.option(fc.dictionary(fc.string(), fc.jsonValue()), { nil: undefined }),
+    });
+    const az = fc.record(
+      {
+        subject: fc.oneof(entity, fc.jsonValue()),
+        action: fc.oneof(
+          fc.record({ name: fc.oneof(fc.constantFrom('read', 'register'), fc.string(), fc.integer()) }),
+          fc.jsonValue(),
+        ),
+        resource: fc.oneof(entity, fc.jsonValue()),
+        context: fc.option(fc.jsonValue(), { nil: undefined }),
+        evaluations: fc.option(fc.array(fc.oneof(fc.record({ resource: entity }), fc.jsonValue()), { maxLength: 4 }), {
+          nil: undefined,
+        }),
+        options: fc.option(
+          fc.record({
+            evaluations_semantic: fc.oneof(
+              fc.constantFrom('execute_all', 'deny_on_first_deny', 'permit_on_first_permit'),
+              fc.string(),
+            ),
+          }),
+          { nil: undefined },
+        ),
+        page: fc.option(fc.record({ limit: fc.integer(), token: fc.string() }), { nil: undefined }),
+      },
+      { requiredKeys: [] },
+    );
+    const paths = [
+      '/access/v1/evaluation',
+      '/access/v1/evaluations',
+      '/access/v1/search/subject',
+      '/access/v1/search/resource',
+      '/access/v1/search/action',
+    ];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...paths), fc.oneof(az.map((b) => JSON.stringify(b)), fc.string()), async (path, text) => {
-        const { status, json } = await send(path, text);
-        checkResponse(status, json);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...paths),
+        fc.oneof(
+          az.map((b) => JSON.stringify(b)),
+          fc.string(),
+        ),
+        async (path, text) => {
+          const { status, json } = await send(path, text);
+          checkResponse(status, json);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('plans, client rules and provisioning: 2,000 bodies, never a 500', async () => {
     const body = fc.oneof(
-      requestArb().map((r) => ({ principal: r.principal, action: r.action, resourceType: r.resource.type, context: r.context })),
-      fc.record({ provisioningKey: fc.oneof(fc.string(), fc.constant('fg.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')), deviceId: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }),
+      requestArb().map((r) => ({
+        principal: r.principal,
+        action: r.action,
+        resourceType: r.resource.type,
+        context: r.context,
+      })),
+      fc.record(
+        {
+          provisioningKey: fc.oneof(
+            fc.string(),
+            fc.constant('fg.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+          ),
+          deviceId: fc.oneof(fc.string(), fc.integer()),
+        },
+        { requiredKeys: [] },
+      ),
       fc.jsonValue(),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/v1/plan', '/v1/rules', '/v1/provision'), body, async (path, b) => {
-        const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+        const res = await fetch(server.url + path, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(b),
+        });
         expect([200, 400, 403, 413, 429]).toContain(res.status);
         const json = await res.json();
         if (res.status >= 400) expect(json.error.code).toEqual(expect.any(String));

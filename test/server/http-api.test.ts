@@ -16,7 +16,11 @@ afterAll(() => server.stop());
 
 describe('POST /v1/authorize', () => {
   it('allows a device to read its own fleet release, naming the rule and the revision', async () => {
-    const { status, body } = await server.post('/v1/authorize', { principal: device, action: 'read', resource: release('f-1') });
+    const { status, body } = await server.post('/v1/authorize', {
+      principal: device,
+      action: 'read',
+      resource: release('f-1'),
+    });
     expect(status).toBe(200);
     expect(body).toEqual({
       decision: 'allow',
@@ -28,15 +32,42 @@ describe('POST /v1/authorize', () => {
   });
 
   it('denies another fleet with a reason (a deny is a 200)', async () => {
-    const { status, body } = await server.post('/v1/authorize', { principal: device, action: 'read', resource: release('f-2') });
+    const { status, body } = await server.post('/v1/authorize', {
+      principal: device,
+      action: 'read',
+      resource: release('f-2'),
+    });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ decision: 'deny', allowed: false, matched: [], reason: 'no rule allows this request' });
+    expect(body).toMatchObject({
+      decision: 'deny',
+      allowed: false,
+      matched: [],
+      reason: 'no rule allows this request',
+    });
   });
 
   it('reports evaluation errors in a deny', async () => {
-    const key = { type: 'provisioning_key', id: 'pk', attributes: { fleet: 'f-1', organization: 'o-1', expiresAt: '2099-01-01T00:00:00Z', allowedCidrs: ['10.0.0.0/8'], registrations: 0, revoked: false } };
-    const { body } = await server.post('/v1/authorize', { principal: key, action: 'register', resource: { type: 'fleet', id: 'f-1', attributes: { organization: 'o-1' } } });
-    expect(body).toMatchObject({ decision: 'deny', errors: [{ code: 'missing-attribute', message: 'context.ip is missing', rule: 'provisioning-key-register' }] });
+    const key = {
+      type: 'provisioning_key',
+      id: 'pk',
+      attributes: {
+        fleet: 'f-1',
+        organization: 'o-1',
+        expiresAt: '2099-01-01T00:00:00Z',
+        allowedCidrs: ['10.0.0.0/8'],
+        registrations: 0,
+        revoked: false,
+      },
+    };
+    const { body } = await server.post('/v1/authorize', {
+      principal: key,
+      action: 'register',
+      resource: { type: 'fleet', id: 'f-1', attributes: { organization: 'o-1' } },
+    });
+    expect(body).toMatchObject({
+      decision: 'deny',
+      errors: [{ code: 'missing-attribute', message: 'context.ip is missing', rule: 'provisioning-key-register' }],
+    });
   });
 
   it.each([
@@ -44,9 +75,17 @@ describe('POST /v1/authorize', () => {
     [{ principal: device, resource: release('f-1') }, 'invalid_request', 'action'],
     [{ principal: { ...device, id: 7 }, action: 'read', resource: release('f-1') }, 'invalid_request', 'principal.id'],
     [{ principal: device, action: 'read', resource: { type: 'release' } }, 'invalid_request', 'resource.id'],
-    [{ principal: { ...device, type: 'robot' }, action: 'read', resource: release('f-1') }, 'unknown_principal_type', 'principal.type'],
+    [
+      { principal: { ...device, type: 'robot' }, action: 'read', resource: release('f-1') },
+      'unknown_principal_type',
+      'principal.type',
+    ],
     [{ principal: device, action: 'fly', resource: release('f-1') }, 'unknown_action', 'action'],
-    [{ principal: device, action: 'read', resource: { type: 'castle', id: 'c' } }, 'unknown_resource_type', 'resource.type'],
+    [
+      { principal: device, action: 'read', resource: { type: 'castle', id: 'c' } },
+      'unknown_resource_type',
+      'resource.type',
+    ],
   ])('rejects %j with 400 %s at %s', async (body, code, path) => {
     const res = await server.post('/v1/authorize', body);
     expect(res.status).toBe(400);
@@ -55,23 +94,50 @@ describe('POST /v1/authorize', () => {
   });
 
   it('ignores unknown fields', async () => {
-    const res = await server.post('/v1/authorize', { principal: device, action: 'read', resource: release('f-1'), extra: 1 });
+    const res = await server.post('/v1/authorize', {
+      principal: device,
+      action: 'read',
+      resource: release('f-1'),
+      extra: 1,
+    });
     expect(res.body.decision).toBe('allow');
   });
 
   it('rejects malformed JSON, an empty body, a non-JSON type and an oversized body', async () => {
-    expect(await server.post('/v1/authorize', '{"principal":')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
-    expect(await server.post('/v1/authorize', '')).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
-    expect(await server.post('/v1/authorize', '[]')).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
-    expect(await server.post('/v1/authorize', 'principal=x', { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ status: 415 });
-    const big = { principal: { ...device, attributes: { ...device.attributes, pad: 'x'.repeat(70 * 1024) } }, action: 'read', resource: release('f-1') };
-    expect(await server.post('/v1/authorize', big)).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(await server.post('/v1/authorize', '{"principal":')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_json' } },
+    });
+    expect(await server.post('/v1/authorize', '')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_json' } },
+    });
+    expect(await server.post('/v1/authorize', '[]')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } },
+    });
+    expect(
+      await server.post('/v1/authorize', 'principal=x', { 'content-type': 'application/x-www-form-urlencoded' }),
+    ).toMatchObject({ status: 415 });
+    const big = {
+      principal: { ...device, attributes: { ...device.attributes, pad: 'x'.repeat(70 * 1024) } },
+      action: 'read',
+      resource: release('f-1'),
+    };
+    expect(await server.post('/v1/authorize', big)).toMatchObject({
+      status: 413,
+      body: { error: { code: 'payload_too_large' } },
+    });
   });
 });
 
 describe('POST /v1/authorize/batch', () => {
   it('answers in request order from one revision', async () => {
-    const requests = Array.from({ length: 30 }, (_, i) => ({ principal: device, action: 'read', resource: release(i % 3 === 0 ? 'f-1' : `f-other-${i}`) }));
+    const requests = Array.from({ length: 30 }, (_, i) => ({
+      principal: device,
+      action: 'read',
+      resource: release(i % 3 === 0 ? 'f-1' : `f-other-${i}`),
+    }));
     const { status, body } = await server.post('/v1/authorize/batch', { requests });
     expect(status).toBe(200);
     expect(body.results.map((r: { allowed: boolean }) => r.allowed)).toEqual(requests.map((_, i) => i % 3 === 0));
@@ -80,8 +146,14 @@ describe('POST /v1/authorize/batch', () => {
 
   it('enforces the configured batch limit and names the bad item', async () => {
     const one = { principal: device, action: 'read', resource: release('f-1') };
-    expect(await server.post('/v1/authorize/batch', { requests: Array(51).fill(one) })).toMatchObject({ status: 400, body: { error: { code: 'batch_too_large', path: 'requests' } } });
-    expect(await server.post('/v1/authorize/batch', { requests: [] })).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', path: 'requests' } } });
+    expect(await server.post('/v1/authorize/batch', { requests: Array(51).fill(one) })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'batch_too_large', path: 'requests' } },
+    });
+    expect(await server.post('/v1/authorize/batch', { requests: [] })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request', path: 'requests' } },
+    });
     const bad = await server.post('/v1/authorize/batch', { requests: [one, { ...one, action: 'fly' }] });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'unknown_action', path: 'requests.1.action' } } });
   });
@@ -90,10 +162,23 @@ describe('POST /v1/authorize/batch', () => {
 describe('operations', () => {
   it('health, readiness and the OpenAPI document', async () => {
     const health = await (await fetch(`${server.url}/health`)).json();
-    expect(health).toMatchObject({ status: 'ok', policyRevision: server.policies.engine!.revision, lastReload: { ok: true } });
+    expect(health).toMatchObject({
+      status: 'ok',
+      policyRevision: server.policies.engine!.revision,
+      lastReload: { ok: true },
+    });
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
     const doc = await (await fetch(`${server.url}/openapi.json`)).json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/authorize', '/v1/authorize/batch', '/health', '/ready', '/metrics', '/v1/admin/reload']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/authorize',
+        '/v1/authorize/batch',
+        '/health',
+        '/ready',
+        '/metrics',
+        '/v1/admin/reload',
+      ]),
+    );
     expect(doc.components.schemas.AuthorizeRequest.required).toEqual(['principal', 'action', 'resource']);
     expect(doc.components.schemas.BatchRequest.properties.requests.maxItems).toBe(50);
   });
@@ -105,27 +190,49 @@ describe('operations', () => {
     expect(text).toMatch(/^fleetguard_http_request_duration_seconds_count\{route="authorize"\} [1-9]\d*$/m);
     expect(text).toContain(`fleetguard_policy_revision_info{revision="${server.policies.engine!.revision}"} 1`);
     expect(text).toMatch(new RegExp(`^fleetguard_decision_threads_running ${defaultDecisionThreads()}$`, 'm'));
-    for (const name of ['fleetguard_policy_reloads_total', 'fleetguard_policy_reload_failures_total', 'fleetguard_decision_log_queue_depth', 'fleetguard_decision_log_dropped_total', 'fleetguard_decision_log_written_total', 'fleetguard_decision_threads_loaded']) {
+    for (const name of [
+      'fleetguard_policy_reloads_total',
+      'fleetguard_policy_reload_failures_total',
+      'fleetguard_decision_log_queue_depth',
+      'fleetguard_decision_log_dropped_total',
+      'fleetguard_decision_log_written_total',
+      'fleetguard_decision_threads_loaded',
+    ]) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
   });
 
   it('guards admin endpoints with the bearer token', async () => {
     expect((await server.post('/v1/admin/reload', {})).status).toBe(401);
-    expect((await server.post('/v1/admin/reload', {}, { authorization: 'Bearer wrong-token-xxxxxxxxxx' })).status).toBe(401);
+    expect((await server.post('/v1/admin/reload', {}, { authorization: 'Bearer wrong-token-xxxxxxxxxx' })).status).toBe(
+      401,
+    );
     const ok = await server.post('/v1/admin/reload', {}, { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(ok).toMatchObject({ status: 200, body: { ok: true, revision: server.policies.engine!.revision } });
   });
 
   it('records every decision in the decision log, never the admin token', async () => {
     const before = server.decisionLog.stats.written + server.decisionLog.queueDepth;
-    await server.post('/v1/authorize/batch', { requests: [{ principal: device, action: 'read', resource: release('f-1') }, { principal: device, action: 'ssh', resource: release('f-1') }] });
+    await server.post('/v1/authorize/batch', {
+      requests: [
+        { principal: device, action: 'read', resource: release('f-1') },
+        { principal: device, action: 'ssh', resource: release('f-1') },
+      ],
+    });
     await server.decisionLog.drain();
     expect(server.decisionLog.stats.written).toBe(before + 2);
     const rows = queryDecisions(server.db, { principal: 'd-1', limit: 10_000 });
     const last = rows.slice(-2);
-    expect(last.map((r) => [r.action, r.outcome, r.matched])).toEqual([['read', 'allow', ['device-read-fleet-content']], ['ssh', 'deny', []]]);
-    expect(last[0]).toMatchObject({ principalType: 'device', resourceType: 'release', resourceId: 'r-f-1', policyRevision: server.policies.engine!.revision });
+    expect(last.map((r) => [r.action, r.outcome, r.matched])).toEqual([
+      ['read', 'allow', ['device-read-fleet-content']],
+      ['ssh', 'deny', []],
+    ]);
+    expect(last[0]).toMatchObject({
+      principalType: 'device',
+      resourceType: 'release',
+      resourceId: 'r-f-1',
+      policyRevision: server.policies.engine!.revision,
+    });
     expect(JSON.stringify(rows)).not.toContain(ADMIN_TOKEN);
   });
 });
@@ -151,11 +258,19 @@ describe('on a Unix socket', () => {
       expect(s.address).toBe(socket);
       const body = JSON.stringify({ principal: device, action: 'read', resource: release('f-1') });
       const answer = await new Promise<string>((resolve, reject) => {
-        const req = request({ socketPath: socket, path: '/v1/authorize', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve(text));
-        });
+        const req = request(
+          {
+            socketPath: socket,
+            path: '/v1/authorize',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve(text));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

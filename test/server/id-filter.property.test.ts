@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { buildFilter, hashString, hashUnits, mayHold, type IdKind } from '../../server/store/id-filter.js';
 
 const kind = fc.constantFrom<IdKind>('principal', 'resource');
-const codeUnits = (s: string) => { const u = new Uint16Array(s.length); for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i); return u; };
+const codeUnits = (s: string) => {
+  const u = new Uint16Array(s.length);
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+  return u;
+};
 
 describe('id filters', () => {
   it('hash a string and its code units alike, at any offset in a larger array', () => {
@@ -19,16 +23,25 @@ describe('id filters', () => {
 
   it('hold every id they were built from', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(kind, fc.string({ unit: 'binary', maxLength: 12 })), { minLength: 1, maxLength: 300 }), (keys) => {
-        const filter = buildFilter(keys.map(([k, id]) => hashString(id, k)), keys.length);
-        for (const [k, id] of keys) expect(mayHold(filter, k, id)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.tuple(kind, fc.string({ unit: 'binary', maxLength: 12 })), { minLength: 1, maxLength: 300 }),
+        (keys) => {
+          const filter = buildFilter(
+            keys.map(([k, id]) => hashString(id, k)),
+            keys.length,
+          );
+          for (const [k, id] of keys) expect(mayHold(filter, k, id)).toBe(true);
+        },
+      ),
     );
   });
 
   it('pass about one id in fifty that they were not built from, and tell principals from resources', () => {
     const held = Array.from({ length: 4096 }, (_, i) => `d-${i}`);
-    const filter = buildFilter(held.map((id) => hashString(id, 'principal')), held.length);
+    const filter = buildFilter(
+      held.map((id) => hashString(id, 'principal')),
+      held.length,
+    );
     const others = Array.from({ length: 20_000 }, (_, i) => `d-${i + 10_000}`);
     const falsePositives = others.filter((id) => mayHold(filter, 'principal', id)).length / others.length;
     expect(falsePositives).toBeLessThan(0.05);

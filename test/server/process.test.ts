@@ -21,14 +21,19 @@ const batch = (n: number, tag: string) => ({
 });
 
 async function post(url: string, path: string, body: unknown) {
-  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
 function countLogged(db: string, principal: string): number {
   const conn = openDatabase(db);
   try {
-    return (conn.prepare('SELECT count(*) AS n FROM decisions WHERE principal_id = ?').get(principal) as { n: number }).n;
+    return (conn.prepare('SELECT count(*) AS n FROM decisions WHERE principal_id = ?').get(principal) as { n: number })
+      .n;
   } finally {
     conn.close();
   }
@@ -83,7 +88,10 @@ describe('the sidecar process', () => {
   it('refuses to start on invalid policies, printing file:line:col (exit 2)', async () => {
     const dir = join(tmp, 'invalid');
     cpSync(POLICIES_DIR, dir, { recursive: true });
-    writeFileSync(join(dir, 'extra.yaml'), 'rules:\n  - id: x\n    description: x\n    effect: allow\n    principal: devise\n    actions: [read]\n    resources: [fleet]\n');
+    writeFileSync(
+      join(dir, 'extra.yaml'),
+      'rules:\n  - id: x\n    description: x\n    effect: allow\n    principal: devise\n    actions: [read]\n    resources: [fleet]\n',
+    );
     const r = fleetguard(['serve', '--port', '0', '--db', join(tmp, 'invalid.db'), '--policies', dir]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('extra.yaml:5:16: unknown principal type `devise`');
@@ -91,17 +99,39 @@ describe('the sidecar process', () => {
 
   it('fleetguard audit queries the log by principal, outcome and time, as a table or JSON', () => {
     const db = join(tmp, 'term.db');
-    const json = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--outcome', 'deny', '--json', '--limit', '5']);
+    const json = fleetguard([
+      'audit',
+      '--db',
+      db,
+      '--principal',
+      'd-term',
+      '--outcome',
+      'deny',
+      '--json',
+      '--limit',
+      '5',
+    ]);
     expect(json.status).toBe(0);
     const rows = JSON.parse(json.stdout);
     expect(rows).toHaveLength(5);
-    expect(rows[0]).toMatchObject({ principalType: 'device', principalId: 'd-term', action: 'delete', outcome: 'deny', matched: [], resourceType: 'release' });
+    expect(rows[0]).toMatchObject({
+      principalType: 'device',
+      principalId: 'd-term',
+      action: 'delete',
+      outcome: 'deny',
+      matched: [],
+      resourceType: 'release',
+    });
     expect(rows[0].request.principal.id).toBe('d-term');
     const table = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--outcome', 'allow', '--limit', '3']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^time\s+outcome\s+principal\s+action\s+resource\s+matched\s+revision$/);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^time\s+outcome\s+principal\s+action\s+resource\s+matched\s+revision$/,
+    );
     expect(table.stdout).toContain('3 decision(s)');
     expect(table.stdout).toMatch(/allow\s+device:d-term\s+read\s+release:r-0\s+device-read-fleet-content/);
-    const ndjson = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--limit', '4', '--ndjson']).stdout.trim().split('\n');
+    const ndjson = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--limit', '4', '--ndjson'])
+      .stdout.trim()
+      .split('\n');
     expect(ndjson.map((line) => JSON.parse(line).principalId)).toEqual(['d-term', 'd-term', 'd-term', 'd-term']);
     const future = fleetguard(['audit', '--db', db, '--since', '2999-01-01T00:00:00Z']);
     expect(future.stdout).toContain('0 decision(s)');

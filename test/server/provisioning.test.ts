@@ -24,16 +24,29 @@ async function createKey(s: TestServer, body: Record<string, unknown>): Promise<
   return res.body;
 }
 
-const count = (s: TestServer, sql: string, ...params: unknown[]) => (s.db.prepare(sql).get(...params) as { n: number }).n;
+const count = (s: TestServer, sql: string, ...params: unknown[]) =>
+  (s.db.prepare(sql).get(...params) as { n: number }).n;
 
 describe('provisioning', () => {
   it('registers a device, returns its key once, and the key reads its own fleet', async () => {
     const { key, id } = await createKey(server, { fleet: 'f-flow' });
-    const res = await server.post('/v1/provision', { provisioningKey: key, deviceId: 'flow-1', metadata: { model: 'pi4' } });
+    const res = await server.post('/v1/provision', {
+      provisioningKey: key,
+      deviceId: 'flow-1',
+      metadata: { model: 'pi4' },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ device: { id: 'flow-1', fleet: 'f-flow', organization: 'o-1' }, deviceKey: expect.stringMatching(/^fg\./), decisionId: expect.any(String) });
+    expect(res.body).toMatchObject({
+      device: { id: 'flow-1', fleet: 'f-flow', organization: 'o-1' },
+      deviceKey: expect.stringMatching(/^fg\./),
+      decisionId: expect.any(String),
+    });
     const release = { type: 'release', id: 'r-1', attributes: { fleet: 'f-flow', organization: 'o-1' } };
-    const own = await server.post('/v1/authorize', { principal: { credential: res.body.deviceKey }, action: 'read', resource: release });
+    const own = await server.post('/v1/authorize', {
+      principal: { credential: res.body.deviceKey },
+      action: 'read',
+      resource: release,
+    });
     expect(own.body).toMatchObject({ decision: 'allow', matched: [{ rule: 'device-read-fleet-content' }] });
     // The key is stored only as a digest.
     const stored = JSON.stringify(server.db.prepare('SELECT * FROM credentials').all());
@@ -55,14 +68,28 @@ describe('provisioning', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...deviceKeys),
-        fc.array(fc.record({ type: fc.constantFrom(...RESOURCE_TYPES), action: fc.constantFrom(...ACTIONS), fleet: fc.constantFrom(...fleets), org: fc.constantFrom('o-1', 'o-2'), id: fc.constantFrom(...deviceKeys.map((d) => d.id), ...fleets, 'x') }), { minLength: 1, maxLength: 10 }),
+        fc.array(
+          fc.record({
+            type: fc.constantFrom(...RESOURCE_TYPES),
+            action: fc.constantFrom(...ACTIONS),
+            fleet: fc.constantFrom(...fleets),
+            org: fc.constantFrom('o-1', 'o-2'),
+            id: fc.constantFrom(...deviceKeys.map((d) => d.id), ...fleets, 'x'),
+          }),
+          { minLength: 1, maxLength: 10 },
+        ),
         // Whatever the caller adds next to the credential is ignored.
         fc.constantFrom(undefined, { type: 'device', id: 'spoof', attributes: { fleet: 'f-b' } }),
         async (device, items, spoof) => {
           const requests = items.map((it) => ({
             principal: spoof ? { credential: device.key, ...spoof } : { credential: device.key },
             action: it.action,
-            resource: it.type === 'organization' ? { type: it.type, id: it.org } : it.type === 'fleet' ? { type: it.type, id: it.fleet, attributes: { organization: it.org } } : { type: it.type, id: it.id, attributes: { fleet: it.fleet, organization: it.org, device: it.id } },
+            resource:
+              it.type === 'organization'
+                ? { type: it.type, id: it.org }
+                : it.type === 'fleet'
+                  ? { type: it.type, id: it.fleet, attributes: { organization: it.org } }
+                  : { type: it.type, id: it.id, attributes: { fleet: it.fleet, organization: it.org, device: it.id } },
           }));
           const { status, body } = await server.post('/v1/authorize/batch', { requests });
           expect(status).toBe(200);
@@ -116,7 +143,10 @@ describe('provisioning', () => {
 
   it('every attempt is in the decision log, never a secret', async () => {
     await server.decisionLog.drain();
-    const rows = server.db.prepare("SELECT * FROM decisions WHERE action = 'register'").all() as { principal_type: string; outcome: string }[];
+    const rows = server.db.prepare("SELECT * FROM decisions WHERE action = 'register'").all() as {
+      principal_type: string;
+      outcome: string;
+    }[];
     expect(rows.length).toBeGreaterThanOrEqual(14);
     // The revoked key, the unknown key and the malformed one resolve to nothing: logged by key id only.
     expect(rows.filter((r) => r.principal_type === 'credential').length).toBe(3);
@@ -127,7 +157,11 @@ describe('provisioning', () => {
 
   it('never exceeds the cap under 40 concurrent registrations', async () => {
     const { key, id } = await createKey(server, { fleet: 'f-race', maxRegistrations: 5 });
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => server.post('/v1/provision', { provisioningKey: key, deviceId: `race-${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        server.post('/v1/provision', { provisioningKey: key, deviceId: `race-${i}` }),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).toHaveLength(5);
     expect(results.filter((r) => r.status === 403)).toHaveLength(35);
     expect(count(server, "SELECT count(*) AS n FROM devices WHERE fleet = 'f-race'")).toBe(5);
@@ -141,7 +175,11 @@ describe('addresses and abuse limits', () => {
       const s = await startTestServer({ trustProxy });
       try {
         const { key } = await createKey(s, { fleet: 'f-factory', allowedCidrs: ['203.0.113.0/24'] });
-        const res = await s.post('/v1/provision', { provisioningKey: key, deviceId: 'factory-1' }, { 'x-forwarded-for': '203.0.113.9' });
+        const res = await s.post(
+          '/v1/provision',
+          { provisioningKey: key, deviceId: 'factory-1' },
+          { 'x-forwarded-for': '203.0.113.9' },
+        );
         expect(res.status).toBe(trustProxy ? 201 : 403);
       } finally {
         await s.stop();
@@ -154,7 +192,8 @@ describe('addresses and abuse limits', () => {
     try {
       const { key } = await createKey(s, { fleet: 'f-rl', maxRegistrations: 0 });
       const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push((await s.post('/v1/provision', { provisioningKey: key, deviceId: `rl-${i}` })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await s.post('/v1/provision', { provisioningKey: key, deviceId: `rl-${i}` })).status);
       expect(statuses).toEqual([403, 403, 403, 429, 429]);
       const limited = await s.post('/v1/provision', { provisioningKey: key, deviceId: 'rl-x' });
       expect(limited.body.error.code).toBe('rate_limited');
@@ -169,30 +208,53 @@ describe('addresses and abuse limits', () => {
 
 describe('administration', () => {
   it('needs the admin token', async () => {
-    expect((await server.post('/v1/admin/provisioning-keys', { fleet: 'f', organization: 'o', expiresAt: FUTURE })).status).toBe(401);
+    expect(
+      (await server.post('/v1/admin/provisioning-keys', { fleet: 'f', organization: 'o', expiresAt: FUTURE })).status,
+    ).toBe(401);
     expect((await fetch(`${server.url}/v1/admin/keys`)).status).toBe(401);
   });
 
   it('validates provisioning keys', async () => {
-    const res = await server.post('/v1/admin/provisioning-keys', { fleet: 'f', organization: 'o', expiresAt: FUTURE, allowedCidrs: ['10.0.0.300/8'] }, admin);
+    const res = await server.post(
+      '/v1/admin/provisioning-keys',
+      { fleet: 'f', organization: 'o', expiresAt: FUTURE, allowedCidrs: ['10.0.0.300/8'] },
+      admin,
+    );
     expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', path: 'allowedCidrs.0' } } });
   });
 
   it('deleting a device stops its key at once; 404 for a device that does not exist', async () => {
     const { key } = await createKey(server, { fleet: 'f-del' });
     const { body } = await server.post('/v1/provision', { provisioningKey: key, deviceId: 'del-1' });
-    const req = { principal: { credential: body.deviceKey }, action: 'read', resource: { type: 'fleet', id: 'f-del', attributes: { organization: 'o-1' } } };
+    const req = {
+      principal: { credential: body.deviceKey },
+      action: 'read',
+      resource: { type: 'fleet', id: 'f-del', attributes: { organization: 'o-1' } },
+    };
     expect((await server.post('/v1/authorize', req)).body.allowed).toBe(true);
-    expect((await fetch(`${server.url}/v1/admin/devices/del-1`, { method: 'DELETE', headers: admin })).status).toBe(204);
-    expect((await server.post('/v1/authorize', req)).body).toMatchObject({ allowed: false, reason: 'the credential is not valid' });
-    expect((await fetch(`${server.url}/v1/admin/devices/del-1`, { method: 'DELETE', headers: admin })).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/admin/devices/del-1`, { method: 'DELETE', headers: admin })).status).toBe(
+      204,
+    );
+    expect((await server.post('/v1/authorize', req)).body).toMatchObject({
+      allowed: false,
+      reason: 'the credential is not valid',
+    });
+    expect((await fetch(`${server.url}/v1/admin/devices/del-1`, { method: 'DELETE', headers: admin })).status).toBe(
+      404,
+    );
   });
 
   it('imports users and issues tokens that carry their roles', async () => {
-    expect((await server.post('/v1/admin/users', { users: [{ id: 'alice', developerOf: ['f-1'] }] }, admin)).body).toEqual({ imported: 1 });
+    expect(
+      (await server.post('/v1/admin/users', { users: [{ id: 'alice', developerOf: ['f-1'] }] }, admin)).body,
+    ).toEqual({ imported: 1 });
     const token = await server.post('/v1/admin/users/alice/tokens', {}, admin);
     expect(token.status).toBe(201);
-    const ssh = (fleet: string) => ({ principal: { credential: token.body.token }, action: 'ssh', resource: { type: 'device', id: 'd', attributes: { fleet, organization: 'o-1' } } });
+    const ssh = (fleet: string) => ({
+      principal: { credential: token.body.token },
+      action: 'ssh',
+      resource: { type: 'device', id: 'd', attributes: { fleet, organization: 'o-1' } },
+    });
     expect((await server.post('/v1/authorize', ssh('f-1'))).body.allowed).toBe(true);
     expect((await server.post('/v1/authorize', ssh('f-2'))).body.allowed).toBe(false);
     expect((await server.post('/v1/admin/users/bob/tokens', {}, admin)).status).toBe(404);
@@ -202,13 +264,32 @@ describe('administration', () => {
 describe('several processes sharing one database', () => {
   it('never exceed the cap, and fleetguard keys manages the same store', async () => {
     const db = join(server.dir, 'shared.db');
-    const created = fleetguard(['keys', 'create-provisioning', '--db', db, '--fleet', 'f-multi', '--organization', 'o-1', '--expires-at', FUTURE, '--max-registrations', '7']);
+    const created = fleetguard([
+      'keys',
+      'create-provisioning',
+      '--db',
+      db,
+      '--fleet',
+      'f-multi',
+      '--organization',
+      'o-1',
+      '--expires-at',
+      FUTURE,
+      '--max-registrations',
+      '7',
+    ]);
     expect(created.status).toBe(0);
     const { key, id } = JSON.parse(created.stdout);
-    const procs = await Promise.all([0, 1, 2].map(() => spawnSidecar(['--db', db, '--no-watch'], { FLEETGUARD_PROVISION_RATE_LIMIT: '1000' })));
+    const procs = await Promise.all(
+      [0, 1, 2].map(() => spawnSidecar(['--db', db, '--no-watch'], { FLEETGUARD_PROVISION_RATE_LIMIT: '1000' })),
+    );
     try {
       const attempts = Array.from({ length: 45 }, (_, i) =>
-        fetch(`${procs[i % 3]!.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provisioningKey: key, deviceId: `multi-${i}` }) }).then((r) => r.status),
+        fetch(`${procs[i % 3]!.url}/v1/provision`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ provisioningKey: key, deviceId: `multi-${i}` }),
+        }).then((r) => r.status),
       );
       const statuses = await Promise.all(attempts);
       expect(statuses.filter((s) => s === 201)).toHaveLength(7);
@@ -218,12 +299,17 @@ describe('several processes sharing one database', () => {
       await Promise.all(procs.map((p) => p.exited));
     }
     const conn = openDatabase(db);
-    expect((conn.prepare("SELECT count(*) AS n FROM devices WHERE fleet = 'f-multi'").get() as { n: number }).n).toBe(7);
+    expect((conn.prepare("SELECT count(*) AS n FROM devices WHERE fleet = 'f-multi'").get() as { n: number }).n).toBe(
+      7,
+    );
     conn.close();
     const list = fleetguard(['keys', 'list', '--db', db]);
     expect(list.status, list.stderr).toBe(0);
     const listed = JSON.parse(list.stdout);
-    expect(listed.find((k: { id: string }) => k.id === id).provisioning).toMatchObject({ registrations: 7, maxRegistrations: 7 });
+    expect(listed.find((k: { id: string }) => k.id === id).provisioning).toMatchObject({
+      registrations: 7,
+      maxRegistrations: 7,
+    });
     expect(JSON.stringify(listed)).not.toContain(key.split('.')[2]);
     const revoked = fleetguard(['keys', 'revoke', id, '--db', db]);
     expect(revoked.status, revoked.stderr).toBe(0);

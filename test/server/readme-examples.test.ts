@@ -21,14 +21,29 @@ function examples(heading: string): Example[] {
   const found: Example[] = [];
   const curl = /curl -s localhost:8181(\S+) -H 'content-type: application\/json' -d '([^']*)'\n((?:#.*\n?)*)/g;
   for (const [, path, body, comments] of block.matchAll(curl)) {
-    const answer = comments!.split('\n').filter((l) => l.startsWith('#')).map((l) => l.replace(/^#\s*/, '')).join('');
+    const answer = comments!
+      .split('\n')
+      .filter((l) => l.startsWith('#'))
+      .map((l) => l.replace(/^#\s*/, ''))
+      .join('');
     const status = /^(\d{3}) /.exec(answer);
-    found.push({ path: path!, body: body!, status: status ? Number(status[1]) : 200, expected: status ? answer.slice(4) : answer });
+    found.push({
+      path: path!,
+      body: body!,
+      status: status ? Number(status[1]) : 200,
+      expected: status ? answer.slice(4) : answer,
+    });
   }
   return found;
 }
 
-const pattern = (expected: string) => new RegExp(`^${expected.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const pattern = (expected: string) =>
+  new RegExp(
+    `^${expected
+      .split('…')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 let server: TestServer;
 beforeAll(async () => {
@@ -42,7 +57,11 @@ describe('README: the sidecar', () => {
   it('has examples to run', () => expect(cases.length).toBeGreaterThanOrEqual(2));
 
   it.each(cases.map((c) => [c.path, c] as const))('%s answers as documented', async (_path, c) => {
-    const res = await fetch(server.url + c.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: c.body });
+    const res = await fetch(server.url + c.path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: c.body,
+    });
     expect(res.status).toBe(c.status);
     expect(await res.text()).toMatch(pattern(c.expected));
   });

@@ -26,7 +26,8 @@ const DENY_RELEASES = `rules:
     actions: [read]
     resources: [release]
 `;
-const BROKEN = 'rules:\n  - id: broken\n    description: broken\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n    when: resource.fleeet == principal.fleet\n';
+const BROKEN =
+  'rules:\n  - id: broken\n    description: broken\n    effect: allow\n    principal: device\n    actions: [read]\n    resources: [release]\n    when: resource.fleeet == principal.fleet\n';
 
 const request = {
   principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
@@ -48,17 +49,21 @@ describe('hot reload', () => {
     const check = (decision: { policyRevision: string; allowed: boolean; decision: string }) => {
       const want = expected.get(decision.policyRevision);
       if (want === undefined) failures.push(`unknown revision ${decision.policyRevision}`);
-      else if (decision.allowed !== want) failures.push(`revision ${decision.policyRevision} gave ${decision.decision}`);
+      else if (decision.allowed !== want)
+        failures.push(`revision ${decision.policyRevision} gave ${decision.decision}`);
       seen.set(decision.policyRevision, (seen.get(decision.policyRevision) ?? 0) + 1);
     };
     // Half the clients send batches, which a decision thread decides on its own copy of the policies.
     const client = async (batch: boolean) => {
       while (!stop) {
-        const res = batch ? await server.post('/v1/authorize/batch', { requests: [request, request, request] }) : await server.post('/v1/authorize', request);
+        const res = batch
+          ? await server.post('/v1/authorize/batch', { requests: [request, request, request] })
+          : await server.post('/v1/authorize', request);
         sent++;
         if (res.status !== 200) failures.push(`status ${res.status}`);
         else if (!batch) check(res.body);
-        else if (new Set(res.body.results.map((r: { policyRevision: string }) => r.policyRevision)).size !== 1) failures.push('a batch decided on two revisions');
+        else if (new Set(res.body.results.map((r: { policyRevision: string }) => r.policyRevision)).size !== 1)
+          failures.push('a batch decided on two revisions');
         else res.body.results.forEach(check);
       }
     };
@@ -82,7 +87,10 @@ describe('hot reload', () => {
           expect(res.body.revision).toBe(serving);
           expect(res.body.errors[0]).toMatch(/^extra\.yaml:8:11: .*`fleeet`/);
           const health = await (await fetch(`${server.url}/health`)).json();
-          expect(health).toMatchObject({ policyRevision: serving, lastReload: { ok: false, errors: [expect.stringContaining('extra.yaml:8:11')] } });
+          expect(health).toMatchObject({
+            policyRevision: serving,
+            lastReload: { ok: false, errors: [expect.stringContaining('extra.yaml:8:11')] },
+          });
         } else {
           expect(res.status).toBe(200);
           serving = res.body.revision;
@@ -109,12 +117,17 @@ describe('hot reload', () => {
       const before = server.policies.engine!.revision;
       writeFileSync(join(dir, 'extra.yaml'), DENY_RELEASES);
       const deadline = Date.now() + 5000;
-      while (server.policies.engine!.revision === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (server.policies.engine!.revision === before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       expect(server.policies.engine!.revision).not.toBe(before);
-      expect((await server.post('/v1/authorize', request)).body).toMatchObject({ decision: 'deny', matched: [{ rule: 'devices-may-not-read-releases' }] });
+      expect((await server.post('/v1/authorize', request)).body).toMatchObject({
+        decision: 'deny',
+        matched: [{ rule: 'devices-may-not-read-releases' }],
+      });
       unlinkSync(join(dir, 'extra.yaml'));
       const back = Date.now() + 5000;
-      while (server.policies.engine!.revision !== before && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+      while (server.policies.engine!.revision !== before && Date.now() < back)
+        await new Promise((r) => setTimeout(r, 50));
       expect(server.policies.engine!.revision).toBe(before);
     } finally {
       await server.stop();

@@ -7,13 +7,22 @@ import { BUCKETS, RouteLatency } from '../../server/plugins/route-latency.js';
 
 describe('route latency histogram', () => {
   it('renders the same series as a prom-client Histogram fed the same observations', async () => {
-    const observation = fc.tuple(fc.constantFrom('authorize', 'batch'), fc.oneof(fc.constantFrom(...BUCKETS, 0), fc.double({ min: 0, max: 1, noNaN: true })));
+    const observation = fc.tuple(
+      fc.constantFrom('authorize', 'batch'),
+      fc.oneof(fc.constantFrom(...BUCKETS, 0), fc.double({ min: 0, max: 1, noNaN: true })),
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(observation, { minLength: 1, maxLength: 200 }), async (observations) => {
         const ours = new Registry();
         const latency = new RouteLatency(ours);
         const theirs = new Registry();
-        const reference = new Histogram({ name: latency.name, help: latency.help, labelNames: ['route'], buckets: BUCKETS, registers: [theirs] });
+        const reference = new Histogram({
+          name: latency.name,
+          help: latency.help,
+          labelNames: ['route'],
+          buckets: BUCKETS,
+          registers: [theirs],
+        });
         for (const [route, seconds] of observations) {
           latency.timer(route).observe(seconds);
           reference.labels(route).observe(seconds);

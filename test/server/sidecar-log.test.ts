@@ -29,16 +29,42 @@ beforeEach(() => {
 describe('the sidecar log', () => {
   it('writes no line for decisions, allowed, denied or refused', async () => {
     for (let i = 0; i < 10; i++) {
-      expect((await server.post('/v1/authorize', { principal: device, action: i % 2 ? 'read' : 'delete', resource: release })).status).toBe(200);
+      expect(
+        (
+          await server.post('/v1/authorize', {
+            principal: device,
+            action: i % 2 ? 'read' : 'delete',
+            resource: release,
+          })
+        ).status,
+      ).toBe(200);
     }
-    expect((await server.post('/v1/authorize/batch', { requests: [{ principal: device, action: 'read', resource: release }] })).status).toBe(200);
+    expect(
+      (
+        await server.post('/v1/authorize/batch', {
+          requests: [{ principal: device, action: 'read', resource: release }],
+        })
+      ).status,
+    ).toBe(200);
     expect((await server.post('/v1/authorize', { principal: device, action: 'read' })).status).toBe(400);
-    expect((await server.post('/v1/authorize', { principal: { credential: 'fg.nope.nope' }, action: 'read', resource: release })).status).toBe(200);
+    expect(
+      (
+        await server.post('/v1/authorize', {
+          principal: { credential: 'fg.nope.nope' },
+          action: 'read',
+          resource: release,
+        })
+      ).status,
+    ).toBe(200);
     expect(lines).toEqual([]);
   });
 
   it('names the request on the lines it writes, and never a secret', async () => {
-    const created = await server.post('/v1/admin/provisioning-keys', { organization: 'o-1', fleet: 'f-log', expiresAt: '2099-01-01T00:00:00Z' }, admin);
+    const created = await server.post(
+      '/v1/admin/provisioning-keys',
+      { organization: 'o-1', fleet: 'f-log', expiresAt: '2099-01-01T00:00:00Z' },
+      admin,
+    );
     expect(created.status).toBe(201);
     const provisioned = await server.post('/v1/provision', { provisioningKey: created.body.key, deviceId: 'log-1' });
     expect(provisioned.status).toBe(201);
@@ -46,9 +72,30 @@ describe('the sidecar log', () => {
     expect((await server.post('/v1/provision', { provisioningKey: forged, deviceId: 'log-2' })).status).toBe(403);
 
     const byMsg = (msg: string) => lines.filter((l) => l.msg === msg);
-    expect(byMsg('provisioning key created')).toEqual([expect.objectContaining({ level: 30, keyId: created.body.id, fleet: 'f-log', reqId: expect.stringMatching(/^req-/) })]);
-    expect(byMsg('device provisioned')).toEqual([expect.objectContaining({ level: 30, keyId: created.body.id, deviceId: 'log-1', reqId: expect.stringMatching(/^req-/) })]);
-    expect(byMsg('provisioning with an invalid key')).toEqual([expect.objectContaining({ level: 40, keyId: created.body.id, ip: '127.0.0.1', reqId: expect.stringMatching(/^req-/) })]);
+    expect(byMsg('provisioning key created')).toEqual([
+      expect.objectContaining({
+        level: 30,
+        keyId: created.body.id,
+        fleet: 'f-log',
+        reqId: expect.stringMatching(/^req-/),
+      }),
+    ]);
+    expect(byMsg('device provisioned')).toEqual([
+      expect.objectContaining({
+        level: 30,
+        keyId: created.body.id,
+        deviceId: 'log-1',
+        reqId: expect.stringMatching(/^req-/),
+      }),
+    ]);
+    expect(byMsg('provisioning with an invalid key')).toEqual([
+      expect.objectContaining({
+        level: 40,
+        keyId: created.body.id,
+        ip: '127.0.0.1',
+        reqId: expect.stringMatching(/^req-/),
+      }),
+    ]);
     expect(new Set(lines.map((l) => l.reqId)).size).toBe(3);
     const text = JSON.stringify(lines);
     expect(text).not.toContain(secretOf(created.body.key));

@@ -10,8 +10,12 @@ export interface CliResult {
   stderr: string;
 }
 
-export function fleetguard(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  if (!existsSync(join(REPO_DIR, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+export function fleetguard(
+  args: string[],
+  options: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): CliResult {
+  if (!existsSync(join(REPO_DIR, 'dist/cli/main.js')))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
   const r = spawnSync(process.execPath, [join(REPO_DIR, 'bin/fleetguard.js'), ...args], {
     cwd: options.cwd ?? REPO_DIR,
     input: options.input,

@@ -5,14 +5,32 @@ import type { AuthorizeRequest, Entity } from '../../engine/index.js';
 
 export const NOW = Date.parse('2026-06-01T00:00:00Z');
 export const ACTIONS = ['read', 'create', 'update', 'delete', 'register', 'ssh', 'reboot', 'manage_members'] as const;
-export const RESOURCE_TYPES = ['organization', 'fleet', 'device', 'device_variable', 'fleet_variable', 'release', 'build_log', 'image', 'provisioning_key'] as const;
+export const RESOURCE_TYPES = [
+  'organization',
+  'fleet',
+  'device',
+  'device_variable',
+  'fleet_variable',
+  'release',
+  'build_log',
+  'image',
+  'provisioning_key',
+] as const;
 export const PRINCIPAL_TYPES = ['user', 'device', 'provisioning_key', 'support_agent', 'service'] as const;
 
 const orgs = ['o-0', 'o-1', 'o-2'];
 const fleets = ['f-0', 'f-1', 'f-2', 'f-3'];
 const devices = ['d-0', 'd-1', 'd-2', 'd-3'];
 export const CIDRS = ['10.0.0.0/8', '192.168.1.0/24', '2001:db8::/32'];
-const IPS = ['10.1.2.3', '192.168.1.20', '192.168.2.20', '172.16.0.1', '2001:db8::1', '2001:dead::1', '::ffff:10.9.9.9'];
+const IPS = [
+  '10.1.2.3',
+  '192.168.1.20',
+  '192.168.2.20',
+  '172.16.0.1',
+  '2001:db8::1',
+  '2001:dead::1',
+  '::ffff:10.9.9.9',
+];
 
 const HOUR = 3_600_000;
 const timeAround = fc.integer({ min: -72, max: 72 }).map((h) => new Date(NOW + h * HOUR).toISOString());
@@ -22,7 +40,9 @@ const fleet = fc.constantFrom(...fleets);
 const device = fc.constantFrom(...devices);
 const someOf = <T>(xs: T[]) => fc.subarray(xs);
 
-export const deviceArb: fc.Arbitrary<Entity> = fc.record({ id: device, fleet, organization: org }).map(({ id, ...attributes }) => ({ type: 'device', id, attributes }));
+export const deviceArb: fc.Arbitrary<Entity> = fc
+  .record({ id: device, fleet, organization: org })
+  .map(({ id, ...attributes }) => ({ type: 'device', id, attributes }));
 
 export const provisioningKeyArb: fc.Arbitrary<Entity> = fc
   .record({
@@ -42,11 +62,20 @@ export const provisioningKeyArb: fc.Arbitrary<Entity> = fc
   }));
 
 export const userArb: fc.Arbitrary<Entity> = fc
-  .record({ id: fc.constantFrom('u-0', 'u-1'), adminOf: someOf(orgs), memberOf: someOf(orgs), developerOf: someOf(fleets), operatorOf: someOf(fleets), observerOf: someOf(fleets) })
+  .record({
+    id: fc.constantFrom('u-0', 'u-1'),
+    adminOf: someOf(orgs),
+    memberOf: someOf(orgs),
+    developerOf: someOf(fleets),
+    operatorOf: someOf(fleets),
+    observerOf: someOf(fleets),
+  })
   .map(({ id, ...attributes }) => ({ type: 'user', id, attributes }));
 
 export const supportAgentArb: fc.Arbitrary<Entity> = fc.constant({ type: 'support_agent', id: 's-0' });
-export const serviceArb: fc.Arbitrary<Entity> = fc.constantFrom('builder', 'metrics', 'Builder').map((name) => ({ type: 'service', id: `svc-${name}`, attributes: { name } }));
+export const serviceArb: fc.Arbitrary<Entity> = fc
+  .constantFrom('builder', 'metrics', 'Builder')
+  .map((name) => ({ type: 'service', id: `svc-${name}`, attributes: { name } }));
 
 export const principalArb = fc.oneof(userArb, deviceArb, provisioningKeyArb, supportAgentArb, serviceArb);
 
@@ -54,11 +83,15 @@ export const principalArb = fc.oneof(userArb, deviceArb, provisioningKeyArb, sup
  * "own" and the "other" side of every rule are hit often. */
 export function resourceArb(principal?: Entity): fc.Arbitrary<Entity> {
   const ownFleet = principal?.attributes?.fleet as string | undefined;
-  const near = <T>(own: T | undefined, pool: fc.Arbitrary<T>) => (own === undefined ? pool : fc.oneof(fc.constant(own), pool));
+  const near = <T>(own: T | undefined, pool: fc.Arbitrary<T>) =>
+    own === undefined ? pool : fc.oneof(fc.constant(own), pool);
   return fc
     .record({
       // Every type, with the fleet and its content more often: that is where the interesting rules are.
-      type: fc.oneof(fc.constantFrom(...RESOURCE_TYPES), fc.constantFrom('fleet', 'release', 'fleet_variable', 'device')),
+      type: fc.oneof(
+        fc.constantFrom(...RESOURCE_TYPES),
+        fc.constantFrom('fleet', 'release', 'fleet_variable', 'device'),
+      ),
       id: near(principal?.id, fc.constantFrom(...orgs, ...fleets, ...devices, 'x-0')),
       fleetId: near(ownFleet, fleet),
       fleet: near(ownFleet, fleet),
@@ -77,11 +110,17 @@ export function resourceArb(principal?: Entity): fc.Arbitrary<Entity> {
 }
 
 export const contextArb = fc
-  .record({ time: fc.option(timeAround, { nil: undefined }), ip: fc.option(fc.constantFrom(...IPS), { nil: undefined }), mfa: fc.option(fc.boolean(), { nil: undefined }) })
+  .record({
+    time: fc.option(timeAround, { nil: undefined }),
+    ip: fc.option(fc.constantFrom(...IPS), { nil: undefined }),
+    mfa: fc.option(fc.boolean(), { nil: undefined }),
+  })
   .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 
 export function requestArb(principal: fc.Arbitrary<Entity> = principalArb): fc.Arbitrary<AuthorizeRequest> {
   // Every action, with `read` and `register` (what devices and keys are for) more often.
   const action = fc.oneof(fc.constantFrom(...ACTIONS), fc.constantFrom('read', 'register'));
-  return principal.chain((p) => fc.record({ principal: fc.constant(p), action, resource: resourceArb(p), context: contextArb }));
+  return principal.chain((p) =>
+    fc.record({ principal: fc.constant(p), action, resource: resourceArb(p), context: contextArb }),
+  );
 }

@@ -1,6 +1,12 @@
 // Compiling the shipped policies, optionally with extra files injected (for leak tests).
 import { fileURLToPath } from 'node:url';
-import { compilePolicies, formatDiagnostic, readPolicySources, type PolicySet, type SourceFile } from '../../engine/index.js';
+import {
+  compilePolicies,
+  formatDiagnostic,
+  readPolicySources,
+  type PolicySet,
+  type SourceFile,
+} from '../../engine/index.js';
 
 export const POLICIES_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
 export const REPO_DIR = fileURLToPath(new URL('../..', import.meta.url));

@@ -65,7 +65,10 @@ export const policyArb = fc.array(ruleArb, { minLength: 1, maxLength: 6 }).map((
     {
       path: 'random.yaml',
       text: `rules:\n${rules
-        .map((r, i) => `  - id: r${i}\n    description: random\n    effect: ${r.effect}\n    principal: p\n    actions: [${r.actions}]\n    resources: [${r.resources}]\n${r.when ? `    when: ${JSON.stringify(r.when)}\n` : ''}`)
+        .map(
+          (r, i) =>
+            `  - id: r${i}\n    description: random\n    effect: ${r.effect}\n    principal: p\n    actions: [${r.actions}]\n    resources: [${r.resources}]\n${r.when ? `    when: ${JSON.stringify(r.when)}\n` : ''}`,
+        )
         .join('')}`,
     },
   ]),
@@ -74,11 +77,27 @@ export const policyArb = fc.array(ruleArb, { minLength: 1, maxLength: 6 }).map((
 export const teams = fc.constantFrom('t0', 't1', 't2');
 export const time = fc.integer({ min: -48, max: 48 }).map((h) => new Date(NOW + h * 3_600_000).toISOString());
 export const randomRequestArb: fc.Arbitrary<AuthorizeRequest> = fc.record({
-  principal: fc.record({ id: fc.constantFrom('u0', 'u1'), team: teams, teams: fc.subarray(['t0', 't1', 't2']), level: fc.integer({ min: 0, max: 3 }), active: fc.boolean() })
+  principal: fc
+    .record({
+      id: fc.constantFrom('u0', 'u1'),
+      team: teams,
+      teams: fc.subarray(['t0', 't1', 't2']),
+      level: fc.integer({ min: 0, max: 3 }),
+      active: fc.boolean(),
+    })
     .map(({ id, ...attributes }) => ({ type: 'p', id, attributes })),
   action: fc.constantFrom('a', 'b', 'c'),
-  resource: fc.record({ type: fc.constantFrom('r1', 'r2'), id: fc.constantFrom('x0', 'x1'), owner: fc.constantFrom('u0', 'u1'), team: teams, level: fc.integer({ min: 0, max: 3 }), created: time, tags: fc.subarray(['t0', 't1', 't2']), note: fc.option(fc.constantFrom('x', 'y'), { nil: undefined }) })
+  resource: fc
+    .record({
+      type: fc.constantFrom('r1', 'r2'),
+      id: fc.constantFrom('x0', 'x1'),
+      owner: fc.constantFrom('u0', 'u1'),
+      team: teams,
+      level: fc.integer({ min: 0, max: 3 }),
+      created: time,
+      tags: fc.subarray(['t0', 't1', 't2']),
+      note: fc.option(fc.constantFrom('x', 'y'), { nil: undefined }),
+    })
     .map(({ type, id, note, ...rest }) => ({ type, id, attributes: note === undefined ? rest : { ...rest, note } })),
   context: fc.record({ flag: fc.boolean(), time }),
 });
-

@@ -8,7 +8,8 @@ class Missing extends Error {}
 
 function read(ir: Extract<IR, { k: 'attr' | 'has' }>, req: AuthorizeRequest, now: number): unknown {
   if (ir.root !== 'context' && ir.name === 'id') return ir.root === 'principal' ? req.principal.id : req.resource.id;
-  const bag = ir.root === 'principal' ? req.principal.attributes : ir.root === 'resource' ? req.resource.attributes : req.context;
+  const bag =
+    ir.root === 'principal' ? req.principal.attributes : ir.root === 'resource' ? req.resource.attributes : req.context;
   const v = bag && Object.hasOwn(bag, ir.name) ? bag[ir.name] : undefined;
   if (v === undefined && ir.root === 'context' && ir.name === 'time') return now;
   return v;
@@ -44,7 +45,12 @@ function evaluate(ir: IR, req: AuthorizeRequest, now: number): unknown {
 export function referenceDecision(set: PolicySet, req: AuthorizeRequest, now: number): boolean {
   let allowed = false;
   for (const rule of set.rules) {
-    if (rule.principal !== req.principal.type || !rule.actions.includes(req.action) || !rule.resources.includes(req.resource.type)) continue;
+    if (
+      rule.principal !== req.principal.type ||
+      !rule.actions.includes(req.action) ||
+      !rule.resources.includes(req.resource.type)
+    )
+      continue;
     let holds: boolean;
     try {
       holds = evaluate(rule.ir, req, now) === true;

@@ -16,10 +16,22 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Partial<Record<keyof ServerConfig, unknown>> = {}, log?: Log): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<Record<keyof ServerConfig, unknown>> = {},
+  log?: Log,
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetguard-server-'));
   const config = resolveConfig(
-    { host: '127.0.0.1', port: 0, policies: POLICIES_DIR, db: join(dir, 'test.db'), adminToken: ADMIN_TOKEN, logLevel: 'silent', watch: false, ...overrides },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      policies: POLICIES_DIR,
+      db: join(dir, 'test.db'),
+      adminToken: ADMIN_TOKEN,
+      logLevel: 'silent',
+      watch: false,
+      ...overrides,
+    },
     {},
   );
   const server = await startServer(config, log);

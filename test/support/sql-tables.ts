@@ -22,16 +22,21 @@ export function resourceTable(set: PolicySet, type: string): ResourceTable {
   const def = set.schema.resources.get(type)!;
   const attrs = [...def.attributes.entries()];
   const db = new Database(':memory:');
-  db.exec(`CREATE TABLE resources (id TEXT PRIMARY KEY${attrs.map(([name, a]) => `, ${quoteIdentifier(name)}${a.optional ? '' : ' NOT NULL'}`).join('')})`);
+  db.exec(
+    `CREATE TABLE resources (id TEXT PRIMARY KEY${attrs.map(([name, a]) => `, ${quoteIdentifier(name)}${a.optional ? '' : ' NOT NULL'}`).join('')})`,
+  );
   const insert = db.prepare(`INSERT INTO resources VALUES (?${attrs.map(() => ', ?').join('')})`);
   return {
     db,
     insert(rows: Entity[]) {
       db.exec('DELETE FROM resources');
-      for (const r of rows) insert.run(r.id, ...attrs.map(([name, a]) => toColumnValue(a.type.base, a.type.list, r.attributes?.[name])));
+      for (const r of rows)
+        insert.run(r.id, ...attrs.map(([name, a]) => toColumnValue(a.type.base, a.type.list, r.attributes?.[name])));
     },
     select(where: string, params: unknown[]): string[] {
-      return (db.prepare(`SELECT id FROM resources WHERE ${where} ORDER BY id`).all(...params) as { id: string }[]).map((r) => r.id);
+      return (db.prepare(`SELECT id FROM resources WHERE ${where} ORDER BY id`).all(...params) as { id: string }[]).map(
+        (r) => r.id,
+      );
     },
   };
 }
