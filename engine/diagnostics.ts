@@ -12,7 +12,8 @@ export const DIAGNOSTIC_CODES = {
   'condition-syntax': 'A condition cannot be parsed.',
   'unknown-attribute': 'A condition reads an attribute the schema does not declare for that type.',
   'type-mismatch': 'An operator is applied to values of the wrong type.',
-  'invalid-literal': 'A literal cannot be read as the type it is compared with (time, ip, cidr).',
+  'invalid-literal':
+    'A literal cannot be read as the type it is compared with (time, ip, cidr), or a number is too large to represent.',
   'unknown-reference': 'A test refers to a principal, resource or context it does not define.',
   'io-error': 'A file could not be read.',
 } as const;

@@ -92,6 +92,7 @@ function lookup(attr: AttrExpr, scope: Scope): AttributeDef {
 function infer(e: Expr, scope: Scope): Checked {
   switch (e.kind) {
     case 'literal': {
+      checkFinite(e);
       const base = typeof e.value === 'string' ? 'string' : typeof e.value === 'number' ? 'number' : 'bool';
       return { ir: { k: 'const', type: { base, list: false }, value: e.value }, type: { base, list: false } };
     }
@@ -207,7 +208,18 @@ function coerce(e: Expr, target: ValueType): Checked {
   return { ir: { k: 'const', type: target, value: literalValue(e, target) }, type: target };
 }
 
+/**
+ * A number literal beyond ±1.8e308 reads as ±Infinity, which JSON (the generated code, plans, logs) writes
+ * as `null`: such a rule would decide differently from what its plan says, so it does not compile.
+ */
+function checkFinite(e: Extract<Expr, { kind: 'literal' }>): void {
+  if (typeof e.value === 'number' && !Number.isFinite(e.value)) {
+    fail('invalid-literal', e.span, 'this number is too large to represent (numbers lie within ±1.8e308)');
+  }
+}
+
 function literalValue(e: Extract<Expr, { kind: 'literal' }>, target: ValueType): unknown {
+  checkFinite(e);
   if (target.base === 'any') return e.value;
   const v = convertScalar(target.base, e.value);
   if (v === undefined) {

@@ -86,6 +86,30 @@ describe('policy diagnostics', () => {
     expect(compile({ 'p.yaml': rule('resource.created < "2026-01-01T00:00:00Z"') })).toEqual([]);
   });
 
+  it('rejects a number literal too large to represent, wherever it stands, at its position', () => {
+    // 400 digits read as Infinity, which generated code would have written as `null`.
+    const huge = '9'.repeat(400);
+    const schema = SCHEMA.replace('created: time', 'created: time, size: number');
+    const cases: [string, number][] = [
+      [`${huge} > 0`, 11],
+      [`resource.size < ${huge}`, 27],
+      [`resource.size in [1, -${huge}]`, 32],
+      [`-${huge} in [1, 2]`, 11],
+    ];
+    for (const [when, col] of cases) {
+      const sources = [
+        { path: 'schema.yaml', text: schema },
+        { path: 'p.yaml', text: rule(`"${when}"`) },
+      ];
+      const { policySet, diagnostics } = compilePolicies(sources);
+      expect(policySet).toBeUndefined();
+      expect(diagnostics).toHaveLength(1);
+      expect(diagnostics[0]).toMatchObject({ code: 'invalid-literal', file: 'p.yaml', line: 8, col: col + 1 });
+      expect(diagnostics[0]!.message).toContain('too large');
+    }
+    expect(compile({ 'p.yaml': rule(`"${'9'.repeat(300)} > 0"`) })).toEqual([]);
+  });
+
   it('rejects unknown actions, types and fields with suggestions', () => {
     const text = `rules:
   - id: r1
