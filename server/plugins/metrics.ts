@@ -10,7 +10,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly provisionAttempts = new Counter({
     name: 'fleetguard_provision_attempts_total',
-    help: 'Device registrations attempted, by outcome (created, denied, conflict, rate_limited, invalid).',
+    help: 'Device registrations attempted, by outcome, as the response says it: created, denied (any 403), conflict, rate_limited.',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -20,31 +20,27 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { keys, policies, metrics, clock } = deps;
   const perMinute = deps.config.provisionRateLimit;
 
-  app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (request, context) => {
-      metrics.provisionAttempts.inc({ outcome: 'rate_limited' });
-      requestLog(deps.log, request).warn({ ip: request.ip, limit: context.max }, 'provisioning rate limit reached');
-      return new HttpError(
-        'rate_limited',
-        `too many provisioning attempts: at most ${context.max} a minute per key and per client address`,
-      );
-    },
-  });
+  // The plugin's counters, called from the handler: its route hooks mark a request after the first
+  // limit, so a second limit on the same route never counted anything.
+  app.register(rateLimit, { global: false });
 
   app.register(async (scope) => {
-    const limit = (name: string, key: (request: FastifyRequest) => string) =>
-      scope.rateLimit({ max: perMinute, timeWindow: 60_000, keyGenerator: (request) => `${name}:${key(request)}` });
-    const keyOf = (request: FastifyRequest) =>
-      keyIdOf((request.body as Partial<Body> | undefined)?.provisioningKey ?? '') ?? 'malformed';
+    const window = { max: perMinute, timeWindow: 60_000 };
+    const perAddress = scope.createRateLimit({ ...window, keyGenerator: (request) => `address:${request.ip}` });
+    // Only attempts that present the key's secret count against the key: whoever merely knows a key id
+    // (it is in logs and listings) cannot exhaust the key's limit.
+    const perKey = scope.createRateLimit({
+      ...window,
+      keyGenerator: (request) => `key:${keyIdOf((request.body as Body).provisioningKey)}`,
+    });
+    const exceeded = async (limit: typeof perAddress, request: FastifyRequest) => {
+      const state = await limit(request);
+      return state.isAllowed || !state.isExceeded ? undefined : state.ttlInSeconds;
+    };
 
     scope.post<{ Body: Body }>(
       '/v1/provision',
-      {
-        schema: { body: jsonSchema(ProvisionRequest) },
-        config: { zod: ProvisionRequest },
-        preHandler: [limit('address', (request) => request.ip), limit('key', keyOf)],
-      },
+      { schema: { body: jsonSchema(ProvisionRequest) }, config: { zod: ProvisionRequest } },
       async (request, reply) => {
         const engine = policies.serving();
         const { provisioningKey, deviceId, metadata } = request.body;
@@ -52,19 +48,28 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         const context = { time: new Date(clock()).toISOString(), ip: request.ip };
         const keyId = keyIdOf(provisioningKey);
 
-        /** Every denial answers the same, whatever the reason, and is logged and counted. */
-        const denied = (outcome: 'invalid' | 'denied', decision: Decision, logged: AuthorizeRequest) => {
+        const rateLimited = (retryAfter: number, per: 'address' | 'key') => {
+          metrics.provisionAttempts.inc({ outcome: 'rate_limited' });
+          requestLog(deps.log, request).warn({ ip: request.ip, keyId, per }, 'provisioning rate limit reached');
+          const error = new HttpError(
+            'rate_limited',
+            `too many provisioning attempts: at most ${perMinute} a minute per key and per client address`,
+          );
+          return reply.code(error.status).header('retry-after', retryAfter).send(error.body());
+        };
+
+        /** Every refusal answers the same, whatever the reason, and is logged and counted as `denied`. */
+        const denied = (decision: Decision, logged: AuthorizeRequest, line = 'provisioning denied') => {
           recordDecision(deps, logged, decision, (performance.now() - t0) * 1000);
-          metrics.provisionAttempts.inc({ outcome });
+          metrics.provisionAttempts.inc({ outcome: 'denied' });
           requestLog(deps.log, request).warn(
-            { ip: request.ip, keyId, reason: decision.reason },
-            outcome === 'invalid' ? 'provisioning with an invalid key' : 'provisioning denied',
+            { ip: request.ip, keyId, reason: decision.errors?.[0]?.message ?? decision.reason },
+            line,
           );
           return reply.code(403).send({ error: { code: 'denied', message: DENIED }, decisionId: decision.decisionId });
         };
         const invalid = () =>
           denied(
-            'invalid',
             engine.reject(DENIED, { code: 'invalid-credential', message: 'the provisioning key is not valid' }),
             {
               principal: { type: 'credential', id: keyId ?? '-' },
@@ -72,11 +77,16 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
               resource: { type: 'fleet', id: '-' },
               context,
             },
+            'provisioning with an invalid key',
           );
 
+        const addressWait = await exceeded(perAddress, request);
+        if (addressWait !== undefined) return rateLimited(addressWait, 'address');
         // The secret is checked here; the key's attributes are read once, under the write lock.
         const key = keys.verify(provisioningKey);
         if (key?.kind !== 'provisioning_key') return invalid();
+        const keyWait = await exceeded(perKey, request);
+        if (keyWait !== undefined) return rateLimited(keyWait, 'key');
 
         let asked: AuthorizeRequest | undefined;
         const result = keys.provision(key.subject, deviceId, metadata, (principal) => {
@@ -90,7 +100,16 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
           return engine.authorize(asked);
         });
         if (!result.decision || !asked) return invalid(); // the key was deleted between the two reads
-        if (result.outcome === 'denied') return denied('denied', result.decision, asked);
+        if (result.outcome === 'denied') return denied(result.decision, asked);
+        if (result.outcome === 'taken') {
+          // The policy allowed it, but the id belongs to a device of another fleet: saying so would tell
+          // any key holder which device ids exist in other organizations.
+          const refusal = engine.reject(DENIED, {
+            code: 'device-id-taken',
+            message: `device id ${deviceId} belongs to another fleet`,
+          });
+          return denied(refusal, asked);
+        }
 
         recordDecision(deps, asked, result.decision, (performance.now() - t0) * 1000);
         metrics.provisionAttempts.inc({ outcome: result.outcome });

@@ -213,7 +213,8 @@ export class KeyStore {
   /**
    * One registration, race-free across threads and processes: the write lock is taken first (BEGIN
    * IMMEDIATE), then the key is read, the policy decides on what was read, and the device, its key and
-   * the new count are written in the same transaction.
+   * the new count are written in the same transaction. An id already used in the key's own fleet is a
+   * `conflict`; used in another fleet, it is `taken` (the caller answers it as a denial).
    */
   provision<D extends { allowed: boolean }>(
     keyId: string,
@@ -228,15 +229,21 @@ export class KeyStore {
         deviceKey: string;
       }
     | { outcome: 'denied'; decision: D | undefined }
-    | { outcome: 'conflict'; decision: D } {
+    | { outcome: 'conflict'; decision: D }
+    | { outcome: 'taken'; decision: D } {
     return this.db
       .transaction(() => {
         const principal = this.provisioningPrincipal(keyId);
         if (!principal) return { outcome: 'denied' as const, decision: undefined };
         const decision = decide(principal);
         if (!decision.allowed) return { outcome: 'denied' as const, decision };
-        if (this.stmts.device.get(deviceId)) return { outcome: 'conflict' as const, decision };
         const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
+        const existing = this.stmts.device.get(deviceId) as { fleet: string; organization: string } | undefined;
+        // Only the key's own fleet learns that an id exists: elsewhere it is `taken`, answered as a denial.
+        if (existing)
+          return existing.fleet === fleet && existing.organization === organization
+            ? { outcome: 'conflict' as const, decision }
+            : { outcome: 'taken' as const, decision };
         this.db
           .prepare(
             'INSERT INTO devices (id, fleet, organization, metadata, provisioned_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',

@@ -1,6 +1,7 @@
 // Keys and provisioning end to end over HTTP (issue #4): a device key obtained by provisioning stays in
 // its fleet; bad attempts create nothing; the cap holds under concurrency, also across processes.
 import fc from 'fast-check';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/store/database.js';
@@ -22,6 +23,30 @@ async function createKey(s: TestServer, body: Record<string, unknown>): Promise<
   const res = await s.post('/v1/admin/provisioning-keys', { organization: 'o-1', expiresAt: FUTURE, ...body }, admin);
   expect(res.status).toBe(201);
   return res.body;
+}
+
+/** A POST from a given loopback address (Linux answers on all of 127.0.0.0/8): one client per address. */
+function postFrom(
+  s: TestServer,
+  localAddress: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: any }> {
+  const url = new URL(s.url + path);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.setHeader('content-type', 'application/json');
+    req.end(JSON.stringify(body));
+  });
 }
 
 const count = (s: TestServer, sql: string, ...params: unknown[]) =>
@@ -130,6 +155,43 @@ describe('provisioning', () => {
     expect(count(server, "SELECT count(*) AS n FROM devices WHERE id = 'ghost'")).toBe(0);
   });
 
+  it("a device id of another organization's fleet is the same 403 as any denial, logged and counted; 409 only in the key's own fleet", async () => {
+    const s = await startTestServer({ provisionRateLimit: 1000 });
+    try {
+      const a = await createKey(s, { fleet: 'fA', organization: 'o1' });
+      const c = await createKey(s, { fleet: 'fC', organization: 'o2' });
+      expect((await s.post('/v1/provision', { provisioningKey: a.key, deviceId: 'dev-a' })).status).toBe(201);
+      const taken = await s.post('/v1/provision', { provisioningKey: c.key, deviceId: 'dev-a' });
+      const expired = await createKey(s, { fleet: 'fC', organization: 'o2', expiresAt: '2020-01-01T00:00:00Z' });
+      const denied = await s.post('/v1/provision', { provisioningKey: expired.key, deviceId: 'dev-new' });
+      expect(taken.status).toBe(403);
+      expect(Object.keys(taken.body).sort()).toEqual(['decisionId', 'error']);
+      expect(taken.body.error).toEqual(denied.body.error);
+      // Nothing changed: the device stays in fA, fC's key counted nothing.
+      expect(s.keys.resolve(a.key)).toBeDefined();
+      expect(count(s, "SELECT count(*) AS n FROM devices WHERE id = 'dev-a' AND fleet = 'fA'")).toBe(1);
+      expect(count(s, 'SELECT registrations AS n FROM provisioning_keys WHERE id = ?', c.id)).toBe(0);
+      // The key's own fleet: 409.
+      const a2 = await createKey(s, { fleet: 'fA', organization: 'o1' });
+      const own = await s.post('/v1/provision', { provisioningKey: a2.key, deviceId: 'dev-a' });
+      expect(own).toMatchObject({ status: 409, body: { error: { code: 'conflict' } } });
+      await s.decisionLog.drain();
+      const row = s.db
+        .prepare('SELECT outcome, principal_id, errors FROM decisions WHERE id = ?')
+        .get(taken.body.decisionId);
+      expect(row).toMatchObject({
+        outcome: 'deny',
+        principal_id: c.id,
+        errors: expect.stringContaining('device-id-taken'),
+      });
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      expect(metrics).toMatch(/^fleetguard_provision_attempts_total\{outcome="denied"\} 2$/m);
+      expect(metrics).toMatch(/^fleetguard_provision_attempts_total\{outcome="conflict"\} 1$/m);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('a single-use key is revoked by its first registration; an existing device id is a 409 and not counted', async () => {
     const { key, id } = await createKey(server, { fleet: 'f-once', singleUse: true });
     expect((await server.post('/v1/provision', { provisioningKey: key, deviceId: 'once-1' })).status).toBe(201);
@@ -200,6 +262,56 @@ describe('addresses and abuse limits', () => {
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       expect(metrics).toMatch(/^fleetguard_provision_attempts_total\{outcome="rate_limited"\} 3$/m);
       expect(metrics).toMatch(/^fleetguard_provision_attempts_total\{outcome="denied"\} 3$/m);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('rate limits', () => {
+  it('one key is limited across client addresses; one address is limited across keys', async () => {
+    const s = await startTestServer({ provisionRateLimit: 3 });
+    try {
+      const { key } = await createKey(s, { fleet: 'f-spread' });
+      const perKey = [];
+      for (let i = 1; i <= 8; i++)
+        perKey.push(
+          (await postFrom(s, `127.0.0.${10 + i}`, '/v1/provision', { provisioningKey: key, deviceId: `sp-${i}` }))
+            .status,
+        );
+      expect(perKey).toEqual([201, 201, 201, 429, 429, 429, 429, 429]);
+      expect(count(s, "SELECT count(*) AS n FROM devices WHERE fleet = 'f-spread'")).toBe(3);
+
+      const perAddress = [];
+      for (let i = 1; i <= 5; i++) {
+        const other = await createKey(s, { fleet: 'f-one-address' });
+        perAddress.push(
+          (await postFrom(s, '127.0.0.40', '/v1/provision', { provisioningKey: other.key, deviceId: `oa-${i}` }))
+            .status,
+        );
+      }
+      expect(perAddress).toEqual([201, 201, 201, 429, 429]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("a wrong secret with a key's id counts against the address, not the key", async () => {
+    const s = await startTestServer({ provisionRateLimit: 2 });
+    try {
+      const { key, id } = await createKey(s, { fleet: 'f-guess' });
+      const wrong = `fg.${id}.${'A'.repeat(43)}`;
+      for (let i = 1; i <= 4; i++)
+        expect(
+          (await postFrom(s, `127.0.0.${60 + i}`, '/v1/provision', { provisioningKey: wrong, deviceId: 'g' })).status,
+        ).toBe(403);
+      expect((await postFrom(s, '127.0.0.70', '/v1/provision', { provisioningKey: key, deviceId: 'g-1' })).status).toBe(
+        201,
+      );
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      // One vocabulary: an unknown or wrong key is a denial, as the response says.
+      expect(metrics).toMatch(/^fleetguard_provision_attempts_total\{outcome="denied"\} 4$/m);
+      expect(metrics).not.toContain('outcome="invalid"');
     } finally {
       await s.stop();
     }
