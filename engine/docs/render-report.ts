@@ -99,6 +99,11 @@ ${rules}
 `;
 }
 
+/** Text in a Markdown table cell: a line break would end the row, a pipe would end the cell. */
+function cell(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
+
 export function renderMarkdown(report: Report): string {
   const lines = [
     `# Fleetguard policy report`,
@@ -115,7 +120,7 @@ export function renderMarkdown(report: Report): string {
       i.status === 'VIOLATED'
         ? ` Granted by ${i.rule!.rule} (${i.rule!.at.file}:${i.rule!.at.line}); counterexample: \`${JSON.stringify(i.counterexample)}\``
         : '';
-    lines.push(`| **${i.status}** | ${i.id} | ${i.description}${extra} | ${i.at.file}:${i.at.line} |`);
+    lines.push(`| **${i.status}** | ${i.id} | ${cell(i.description + extra)} | ${i.at.file}:${i.at.line} |`);
   }
   lines.push('', '## Permission matrix', '');
   for (const m of report.matrix) {

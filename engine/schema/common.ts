@@ -5,6 +5,9 @@ export const Name = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'use letters, digits, `_` and `-`, starting with a letter or `_`');
 
+/** Free text for people; trimmed, so a folded YAML scalar (`>`) does not bring its final newline along. */
+export const Description = z.string().trim();
+
 /** `*` (everything), a list of names, or `{ except: [...] }` (everything but). */
 export const Selector = z.union([
   z.literal('*'),

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Name } from './common.js';
+import { Description, Name } from './common.js';
 
 /** An entities file (a policy directory's `entities.yaml`, or `fleetguard entities import FILE`). */
 export const EntitiesFile = z.strictObject({
-  description: z.string().optional(),
+  description: Description.optional(),
   entities: z.array(
     z.strictObject({
       type: Name,

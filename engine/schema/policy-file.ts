@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { Condition, Name, Selector } from './common.js';
+import { Description, Condition, Name, Selector } from './common.js';
 
 export const Rule = z.strictObject({
   id: Name,
-  description: z.string().min(1, 'every rule needs a description for auditors'),
+  description: Description.min(1, 'every rule needs a description for auditors'),
   effect: z.enum(['allow', 'deny']),
   principal: Name,
   actions: Selector,
@@ -14,7 +14,7 @@ export type Rule = z.infer<typeof Rule>;
 
 /** A policy file: rules, each allowing or denying actions of one principal type on resource types. */
 export const PolicyFile = z.strictObject({
-  description: z.string().optional(),
+  description: Description.optional(),
   rules: z.array(Rule),
 });
 export type PolicyFile = z.infer<typeof PolicyFile>;

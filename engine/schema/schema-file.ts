@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Name, TypeName } from './common.js';
+import { Description, Name, TypeName } from './common.js';
 
 export const AttributeSpec = z.union([
   TypeName,
@@ -7,18 +7,18 @@ export const AttributeSpec = z.union([
     type: TypeName,
     optional: z.boolean().optional(),
     default: z.unknown().optional(),
-    description: z.string().optional(),
+    description: Description.optional(),
   }),
 ]);
 
 export const EntityTypeSpec = z.strictObject({
-  description: z.string().optional(),
+  description: Description.optional(),
   attributes: z.record(Name, AttributeSpec).default({}),
 });
 
 /** `schema.yaml`: the principal and resource types, their attributes, the context and the actions. */
 export const SchemaFile = z.strictObject({
-  description: z.string().optional(),
+  description: Description.optional(),
   actions: z.array(Name).min(1),
   principals: z.record(Name, EntityTypeSpec),
   resources: z.record(Name, EntityTypeSpec),

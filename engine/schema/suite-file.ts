@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Name } from './common.js';
+import { Description, Name } from './common.js';
 
 const TestEntity = z.strictObject({
   type: Name,
@@ -11,7 +11,7 @@ const OneOrMore = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]
 
 export const SuiteTest = z.strictObject({
   name: z.string().min(1),
-  description: z.string().optional(),
+  description: Description.optional(),
   /** Names from the suite's `principals` (one or several: every combination is tested). */
   principal: OneOrMore,
   resource: OneOrMore,
@@ -28,7 +28,7 @@ export const SuiteTest = z.strictObject({
 /** A policy test suite (`tests/*.yaml` beside the policies). */
 export const SuiteFile = z.strictObject({
   name: z.string().min(1),
-  description: z.string().optional(),
+  description: Description.optional(),
   now: z.string().optional(),
   principals: z.record(z.string(), TestEntity),
   resources: z.record(z.string(), TestEntity),

@@ -23,7 +23,8 @@ export class Metrics {
     log: { stats: DecisionLogStats; queueDepth: number },
     threads?: { status: { running: number; loaded: number } },
   ) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'fleetguard_', eventLoopMonitoringPrecision: 100 });
+    // Node's defaults under their standard names (process_*, nodejs_*), which dashboards expect.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     const counts = this.decisionCounts;
     new Counter({
       name: 'fleetguard_decisions_total',

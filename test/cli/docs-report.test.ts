@@ -28,6 +28,18 @@ describe('fleetguard docs', () => {
     expect(md).toContain("| release | if the resource's fleet is the principal's fleet | deny |");
   });
 
+  it('keeps every table row on one line, whatever the descriptions hold', () => {
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(
+      /\| \*\*PROVED\*\* \| provisioning-key-register-only \| A provisioning key .*limits\. \| invariants\.yaml:\d+ \|\n/,
+    );
+    // A table is a header line, a rule line and rows: each row starts and ends with a pipe.
+    const lines = md.split('\n');
+    lines.forEach((line, i) => {
+      if (i > 0 && lines[i - 1]!.startsWith('|')) expect(line === '' || /^\|.*\|$/.test(line), line).toBe(true);
+    });
+  });
+
   describe.skipIf(!existsSync(CHROMIUM))('in a headless browser', () => {
     let browser: Browser;
     beforeAll(async () => {

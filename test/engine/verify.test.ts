@@ -116,6 +116,17 @@ describe('fleetguard verify', () => {
     ]);
   });
 
+  it('gives descriptions without the trailing newline of a folded YAML scalar (`>`)', () => {
+    const { results } = JSON.parse(fleetguard(['verify', 'policies', '--json']).stdout) as {
+      results: { id: string; description: string }[];
+    };
+    const folded = results.find((r) => r.id === 'provisioning-key-register-only')!;
+    expect(folded.description).toBe(
+      'A provisioning key is allowed nothing but register on its own fleet, and only within its limits.',
+    );
+    for (const r of results) expect(r.description).toBe(r.description.trim());
+  });
+
   it('prints VIOLATED with the rule and a counterexample, and exits 1', () => {
     const dir = join(tmp, 'leaky');
     cpSync(POLICIES_DIR, dir, { recursive: true });

@@ -200,6 +200,12 @@ describe('operations', () => {
     ]) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
+    // Node's default metrics under their standard names, which dashboards look for.
+    expect(text).toMatch(/^process_cpu_seconds_total [\d.e+-]+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds [\d.e+-]+$/m);
+    expect(text).not.toMatch(/^fleetguard_(process|nodejs)_/m);
   });
 
   it('guards admin endpoints with the bearer token', async () => {
