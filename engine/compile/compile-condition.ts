@@ -8,6 +8,7 @@ import type { AuthorizeRequest } from '../schema/request.js';
 import type { AttributeDef, IR } from '../lang/ir.js';
 import type { Root } from '../lang/ast.js';
 import { compareValues, convertValue, isMember, missingAttribute } from '../lang/values.js';
+import { convertCached } from './convert-cached.js';
 
 export type Evaluator = (req: AuthorizeRequest, now: number) => unknown;
 export type CompiledCondition = (req: AuthorizeRequest, now: number) => boolean;
@@ -34,7 +35,7 @@ export function accessor(root: Root, name: string, def: AttributeDef): Evaluator
   const where = `${root}.${name}`;
   return (r, now) => {
     const v = raw(r, now);
-    if (v !== undefined) return convertValue(def.type, v, where);
+    if (v !== undefined) return convertCached(def.type, v, where);
     if (def.default !== undefined) return def.default;
     throw missingAttribute(root, name);
   };
