@@ -1,6 +1,6 @@
 // The OpenID AuthZEN Authorization API 1.0 on the sidecar: evaluation, evaluations (batch semantics),
-// subject/resource/action search and the metadata document. Subjects and resources are completed from
-// the entity store; every decision goes to the decision log.
+// subject/resource/action search and the metadata document. Subjects and resources the store knows are
+// taken from it as they are; every decision goes to the decision log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../../engine/index.js';
 import { entityColumn } from '../store/entity-store.js';
@@ -33,20 +33,16 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   const preHandler = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
 
   /**
-   * The store wins over the request: a PEP may send properties, but it cannot overrule what the PDP
-   * knows about an entity (its roles, its owner); it can only add what the store does not hold.
+   * A stored entity is complete: every attribute comes from the store (the entity store, or the key store
+   * for its devices, provisioning keys and users), absent ones take the schema's default or stay absent,
+   * and the request's properties for it are ignored. A PEP cannot add a role or a support grant the PDP
+   * does not record; only an entity the store does not know is described by the request.
    */
-  const complete = (e: { type: string; id: string; properties?: Record<string, unknown> }): Entity => {
-    const stored = entities.attributes(e.type, e.id);
-    // Merged only when both sides have attributes; otherwise one side is used as it is (nothing mutates them).
-    const attributes =
-      stored === undefined
-        ? (e.properties ?? {})
-        : e.properties === undefined
-          ? stored
-          : { ...e.properties, ...stored };
-    return { type: e.type, id: e.id, attributes: attributes as Record<string, unknown> };
-  };
+  const complete = (e: { type: string; id: string; properties?: Record<string, unknown> }): Entity => ({
+    type: e.type,
+    id: e.id,
+    attributes: (entities.attributes(e.type, e.id) ?? e.properties ?? {}) as Record<string, unknown>,
+  });
 
   const toRequest = (
     subject: AzEntity,
@@ -144,7 +140,8 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   /**
    * The stored entities of a type for which `ask(entity)` is allowed, deciding one by one (each decision
-   * logged); the search's own properties, if any, go with every candidate.
+   * logged). Every candidate is a stored entity, so the search's own properties do not change its
+   * attributes (see `complete`).
    */
   const allowedAmong = (
     e: Engine,

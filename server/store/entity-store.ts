@@ -1,18 +1,46 @@
 // Entities (any type, with attributes) in the sidecar's database: users for the key store, and whatever
-// AuthZEN subjects and resources a pack needs. Reads are cached in memory; once per request, SQLite's
-// data_version tells whether another connection (the CLI, another sidecar) wrote, and the cache is
-// dropped then.
+// AuthZEN subjects and resources a pack needs. The key store's devices and provisioning keys are entities
+// too, read from its own tables (one source of truth): an id the key store holds is resolved from there,
+// and an entity row of the same type and id is not used.
+// Entity rows are cached in memory; once per request, SQLite's data_version tells whether another
+// connection (the CLI, another sidecar) wrote, and the cache is dropped then. Key store rows are read on
+// every lookup (by primary key): this connection writes them too, and a revocation must apply at once.
 import type { Entity } from '../../engine/index.js';
 import type { StoredEntity } from '../../engine/schema/entities-file.js';
 import type { Db } from './database.js';
 import type { ValueType } from '../../engine/lang/types.js';
 import type { SqlClause } from '../../engine/plan/to-sql.js';
 
+/** The key store's tables as entities: the attributes the engine sees (times as epoch milliseconds). */
+const KEY_STORE_ENTITIES: Record<string, { table: string; attributes: string }> = {
+  device: { table: 'devices', attributes: `json_object('fleet', fleet, 'organization', organization)` },
+  provisioning_key: {
+    table: 'provisioning_keys',
+    // json_patch drops a null member: no cap is an absent maxRegistrations, as in the key store.
+    attributes: `json_patch(json_object('fleet', fleet, 'organization', organization, 'expiresAt', expires_at,
+      'allowedCidrs', json(allowed_cidrs), 'registrations', registrations,
+      'revoked', json(CASE revoked WHEN 0 THEN 'false' ELSE 'true' END)),
+      json_object('maxRegistrations', max_registrations))`,
+  },
+};
+
+/** `SELECT id, attributes` of the entities of `type`: the key store's, then entity rows it does not shadow. */
+function entitiesOfType(type: string): string {
+  const rows = 'SELECT id, attributes FROM entities WHERE type = ?';
+  const keyed = KEY_STORE_ENTITIES[type];
+  if (!keyed) return rows;
+  return `SELECT id, ${keyed.attributes} AS attributes FROM ${keyed.table}
+          UNION ALL ${rows} AND id NOT IN (SELECT id FROM ${keyed.table})`;
+}
+
 export class EntityStore {
   /** type → id → attributes (frozen: callers share them), or null when not stored. */
   private readonly cache = new Map<string, Map<string, Readonly<Record<string, unknown>> | null>>();
   private version = -1;
   private readonly stmts;
+  private readonly keyed = new Map<string, { get(id: string): unknown }>();
+  /** type → listing statement, for the key store's types; every other type shares `stmts.list`. */
+  private readonly lists = new Map<string, { all(type: string): unknown[] }>();
 
   constructor(
     private readonly db: Db,
@@ -20,12 +48,16 @@ export class EntityStore {
   ) {
     this.stmts = {
       get: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
-      list: db.prepare('SELECT id, attributes FROM entities WHERE type = ? ORDER BY id'),
       upsert: db.prepare(
         'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
       ),
+      list: db.prepare('SELECT id, attributes FROM entities WHERE type = ? ORDER BY id'),
       version: db.prepare('PRAGMA data_version').pluck(),
     };
+    for (const [type, { table, attributes }] of Object.entries(KEY_STORE_ENTITIES)) {
+      this.keyed.set(type, db.prepare(`SELECT ${attributes} FROM ${table} WHERE id = ?`).pluck());
+      this.lists.set(type, db.prepare(`SELECT * FROM (${entitiesOfType(type)}) ORDER BY id`));
+    }
   }
 
   /** Drops the cache when the file changed under another connection: call once per request. */
@@ -37,7 +69,10 @@ export class EntityStore {
     }
   }
 
+  /** The stored attributes of an entity (complete: nothing is to be added to them), or undefined when unknown. */
   attributes(type: string, id: string): Readonly<Record<string, unknown>> | undefined {
+    const keyed = this.keyed.get(type)?.get(id) as string | undefined;
+    if (keyed !== undefined) return Object.freeze(JSON.parse(keyed) as Record<string, unknown>);
     let ofType = this.cache.get(type);
     if (ofType === undefined) this.cache.set(type, (ofType = new Map()));
     let hit = ofType.get(id);
@@ -55,7 +90,7 @@ export class EntityStore {
 
   list(type: string): Entity[] {
     this.refresh();
-    return (this.stmts.list.all(type) as { id: string; attributes: string }[]).map((r) => ({
+    return ((this.lists.get(type) ?? this.stmts.list).all(type) as { id: string; attributes: string }[]).map((r) => ({
       type,
       id: r.id,
       attributes: JSON.parse(r.attributes),
@@ -66,7 +101,7 @@ export class EntityStore {
   select(type: string, sql: SqlClause): string[] {
     this.refresh();
     return this.db
-      .prepare(`SELECT id FROM entities WHERE type = ? AND (${sql.where}) ORDER BY id`)
+      .prepare(`SELECT id FROM (${entitiesOfType(type)}) WHERE (${sql.where}) ORDER BY id`)
       .pluck()
       .all(type, ...sql.params) as string[];
   }
