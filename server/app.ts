@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { HttpError, type ErrorCode } from './errors.js';
 import type { Metrics } from './plugins/metrics.js';
 import type { PolicyHolder } from './plugins/policy-holder.js';
+import type { WatchMode } from './plugins/policy-watcher.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plans.js';
@@ -23,6 +24,8 @@ import { requestLog, type Log } from './log.js';
 export interface AppDeps {
   config: ServerConfig;
   policies: PolicyHolder;
+  /** How changes to the policy directory are seen; none with `--no-watch`. */
+  watcher?: { mode: WatchMode; error: string | undefined } | undefined;
   decisionLog: DecisionLog;
   metrics: Metrics;
   keys: KeyStore;

@@ -1,11 +1,12 @@
 // The sidecar process: configuration, database, policies, decision log, listening, reloads, shutdown.
-import { existsSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { decisionIdGenerator } from '../engine/index.js';
 import { buildApp } from './app.js';
 import type { ServerConfig } from './config.js';
 import { Metrics } from './plugins/metrics.js';
 import { PolicyHolder } from './plugins/policy-holder.js';
+import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js';
 import { openDatabase, type Db } from './store/database.js';
 import { DecisionLog } from './store/decision-log.js';
 import { KeyStore } from './store/key-store.js';
@@ -19,6 +20,8 @@ export interface RunningServer {
   log: Log;
   db: Db;
   policies: PolicyHolder;
+  /** Reloads on changes in the policy directory (none with `--no-watch`). */
+  watcher: PolicyWatcher | undefined;
   decisionLog: DecisionLog;
   keys: KeyStore;
   entities: EntityStore;
@@ -28,8 +31,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** How the policy directory is watched (tests make it fail). */
+  watchDirectory?: WatchDirectory;
+}
+
 /** `log`: where the sidecar's log lines go (by default stdout at the configured level). */
-export async function startServer(config: ServerConfig, log: Log = createLog(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: Log = createLog(config.logLevel),
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
   const first = policies.reload();
   if (!first.ok) throw new StartupError(first.errors ?? []);
@@ -62,8 +74,11 @@ export async function startServer(config: ServerConfig, log: Log = createLog(con
           warn,
         })
       : undefined;
-  const metrics = new Metrics(policies, decisionLog, pool);
-  const app = buildApp({ config, policies, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
+  const watcher = config.watch
+    ? new PolicyWatcher(policies, { watchDirectory: options.watchDirectory, warn })
+    : undefined;
+  const metrics = new Metrics(policies, decisionLog, pool, watcher);
+  const app = buildApp({ config, policies, watcher, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
     const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
@@ -73,8 +88,7 @@ export async function startServer(config: ServerConfig, log: Log = createLog(con
     else log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
   });
 
-  let watcher: FSWatcher | undefined;
-  if (config.watch) watcher = watchPolicies(config.policies, () => policies.reload());
+  watcher?.start();
 
   let address: string;
   if (config.socket) {
@@ -96,23 +110,11 @@ export async function startServer(config: ServerConfig, log: Log = createLog(con
       await decisionLog.close(); // writes everything still queued
       db.close();
     })());
-  return { app, log, db, policies, decisionLog, keys, entities, pool, address, close };
+  return { app, log, db, policies, watcher, decisionLog, keys, entities, pool, address, close };
 }
 
 export class StartupError extends Error {
   constructor(readonly errors: string[]) {
     super(`the policies do not compile:\n${errors.join('\n')}`);
   }
-}
-
-/** Reload shortly after the last change in the directory (editors write files in several steps). */
-function watchPolicies(dir: string, reload: () => void): FSWatcher {
-  let timer: NodeJS.Timeout | undefined;
-  const watcher = watch(dir, { recursive: true }, (_event, file) => {
-    if (file && !/\.ya?ml$/.test(String(file))) return;
-    clearTimeout(timer);
-    timer = setTimeout(reload, 150);
-  });
-  watcher.unref();
-  return watcher;
 }

@@ -5,6 +5,7 @@ import { RouteLatency } from './route-latency.js';
 import type { DecisionLogStats } from '../store/decision-log.js';
 import { ALLOWED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, type LogBatch } from '../store/log-batch.js';
 import type { PolicyHolder } from './policy-holder.js';
+import type { WatchMode } from './policy-watcher.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -22,6 +23,7 @@ export class Metrics {
     policies: PolicyHolder,
     log: { stats: DecisionLogStats; queueDepth: number },
     threads?: { status: { running: number; loaded: number } },
+    watcher?: { mode: WatchMode },
   ) {
     // Node's defaults under their standard names (process_*, nodejs_*), which dashboards expect.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
@@ -81,6 +83,11 @@ export class Metrics {
     );
     gauge('fleetguard_policy_last_reload_ok', '1 when the last reload succeeded, 0 when it failed.', () =>
       policies.lastReload?.ok === false ? 0 : 1,
+    );
+    gauge(
+      'fleetguard_policy_watch_polling',
+      '1 when the policy directory could not be watched and is polled instead (see /health), else 0.',
+      () => (watcher?.mode === 'polling' ? 1 : 0),
     );
     gauge(
       'fleetguard_decision_log_queue_depth',

@@ -4,13 +4,16 @@ import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 
 export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, decisionLog, metrics, pool } = deps;
+  const { policies, watcher, decisionLog, metrics, pool } = deps;
 
-  // Up as long as the process answers; it also says which policies are served and how the last reload went.
+  // Up as long as the process answers; it also says which policies are served, how the last reload went
+  // and how changes are seen (`polling` when the directory could not be watched, with the reason).
   app.get('/health', async () => ({
     status: 'ok',
     policyRevision: policies.engine?.revision ?? null,
     lastReload: policies.lastReload ?? null,
+    watch: watcher?.mode ?? 'off',
+    ...(watcher?.mode === 'polling' ? { watchError: watcher.error } : {}),
     decisionLog: { queueDepth: decisionLog.queueDepth, ...decisionLog.stats },
     decisionThreads: pool ? pool.status : null,
   }));

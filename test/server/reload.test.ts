@@ -1,12 +1,27 @@
 // Hot reload under load: 20 reloads (a third of them invalid) while requests run; no request fails and
-// every decision is the one its named revision gives.
-import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// every decision is the one its named revision gives. Reloads on every kind of change to the directory
+// (atomic saves, in-place edits, removals, new files, a ConfigMap's `..data` swap), and polling when the
+// watcher fails.
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compilePolicyDir } from '../../engine/index.js';
 import { POLICIES_DIR } from '../support/policies.js';
-import { ADMIN_TOKEN, startTestServer } from '../support/server.js';
+import type { WatchDirectory } from '../../server/plugins/policy-watcher.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -110,27 +125,156 @@ describe('hot reload', () => {
     await server.stop();
   });
 
-  it('reloads by itself when a policy file changes', async () => {
-    const dir = policyCopy();
-    const server = await startTestServer({ policies: dir, watch: true });
-    try {
-      const before = server.policies.engine!.revision;
-      writeFileSync(join(dir, 'extra.yaml'), DENY_RELEASES);
-      const deadline = Date.now() + 5000;
-      while (server.policies.engine!.revision === before && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
-      expect(server.policies.engine!.revision).not.toBe(before);
-      expect((await server.post('/v1/authorize', request)).body).toMatchObject({
-        decision: 'deny',
-        matched: [{ rule: 'devices-may-not-read-releases' }],
-      });
-      unlinkSync(join(dir, 'extra.yaml'));
-      const back = Date.now() + 5000;
-      while (server.policies.engine!.revision !== before && Date.now() < back)
-        await new Promise((r) => setTimeout(r, 50));
-      expect(server.policies.engine!.revision).toBe(before);
-    } finally {
-      await server.stop();
+  describe('watching the directory', () => {
+    // Each step waits for the revision the files now give: seen, or the test fails at the deadline.
+    const served = (server: TestServer) => server.policies.engine!.revision;
+    const revisionOf = (dir: string) => compilePolicyDir(dir).policySet!.revision;
+    async function until(what: string, ok: () => boolean): Promise<void> {
+      const deadline = Date.now() + 20_000; // generous: a busy machine delays events, a fixed one sees them at once
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`not seen within 20 s: ${what}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
     }
+    const decisionOn = async (server: TestServer) => (await server.post('/v1/authorize', request)).body.decision;
+
+    it('sees an atomic save (rename over the file), then an in-place edit, then the removal of that file', async () => {
+      const dir = policyCopy();
+      const server = await startTestServer({ policies: dir, watch: true });
+      try {
+        const original = served(server);
+        const extra = join(dir, 'extra.yaml');
+        writeFileSync(extra, DENY_RELEASES);
+        await until('a new file', () => served(server) === revisionOf(dir));
+        expect(await decisionOn(server)).toBe('deny');
+
+        // An editor's save: a new file renamed over the old one (a new inode).
+        writeFileSync(join(dir, '.extra.yaml.swp'), DENY_RELEASES.replace('reload test', 'saved by rename'));
+        renameSync(join(dir, '.extra.yaml.swp'), extra);
+        await until('the atomic save', () => served(server) === revisionOf(dir));
+
+        // The renamed file edited in place: a watch on the old inode would never see this.
+        writeFileSync(extra, 'rules: []\n# edited in place\n');
+        await until('the in-place edit after the rename', () => served(server) === revisionOf(dir));
+        expect(await decisionOn(server)).toBe('allow');
+
+        writeFileSync(extra, DENY_RELEASES.replace('reload test', 'edited again'));
+        await until('a second in-place edit', () => served(server) === revisionOf(dir));
+        expect(await decisionOn(server)).toBe('deny');
+
+        unlinkSync(extra);
+        await until('the removal', () => served(server) === original);
+        expect(await decisionOn(server)).toBe('allow');
+        expect((await (await fetch(`${server.url}/health`)).json()).watch).toBe('events');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('costs nothing when an event changes no content', async () => {
+      const dir = policyCopy();
+      const server = await startTestServer({ policies: dir, watch: true });
+      try {
+        const reloads = server.policies.reloads;
+        const checks = server.watcher!.checks;
+        writeFileSync(join(dir, 'devices.yaml'), readFileSync(join(dir, 'devices.yaml'))); // same bytes
+        writeFileSync(join(dir, 'notes.txt'), 'not a policy\n');
+        await until('the events', () => server.watcher!.checks > checks);
+        expect(server.policies.reloads).toBe(reloads);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('follows a Kubernetes ConfigMap volume: files are symlinks through ..data, swapped by one rename', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fleetguard-configmap-'));
+      dirs.push(dir);
+      // What the kubelet does: each version in its own directory, `..data` points at the current one and
+      // every file is a symlink through `..data`. An update renames a new `..data` over the old one, then
+      // links the files that are new and removes the old version.
+      let previous: string | undefined;
+      const publish = (version: string, extra: string | undefined) => {
+        const target = join(dir, `..${version}`);
+        cpSync(POLICIES_DIR, target, { recursive: true });
+        if (extra !== undefined) writeFileSync(join(target, 'extra.yaml'), extra);
+        symlinkSync(`..${version}`, join(dir, '..data_tmp'));
+        renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+        for (const name of readdirSync(target))
+          if (!existsSync(join(dir, name))) symlinkSync(join('..data', name), join(dir, name));
+        if (previous) rmSync(previous, { recursive: true });
+        previous = target;
+      };
+      publish('v1', undefined);
+      const server = await startTestServer({ policies: dir, watch: true });
+      try {
+        const v1 = served(server);
+        publish('v2', DENY_RELEASES);
+        await until('the ..data swap to v2', () => served(server) !== v1 && served(server) === revisionOf(dir));
+        expect(await decisionOn(server)).toBe('deny');
+        publish('v3', 'rules: []\n');
+        await until('the ..data swap to v3', () => served(server) === revisionOf(dir) && served(server) !== v1);
+        expect(await decisionOn(server)).toBe('allow');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('falls back to polling when the watcher fails, and says so on /health and in /metrics', async () => {
+      const dir = policyCopy();
+      let fail: ((e: Error) => void) | undefined;
+      const failing: WatchDirectory = (path, listener) => {
+        const w = watch(path, { persistent: false }, listener);
+        fail = (e) => w.emit('error', e);
+        return w;
+      };
+      const server = await startTestServer({ policies: dir, watch: true }, undefined, { watchDirectory: failing });
+      try {
+        const health = async () => (await fetch(`${server.url}/health`)).json();
+        const metric = async () =>
+          (await (await fetch(`${server.url}/metrics`)).text()).match(/^fleetguard_policy_watch_polling (\d)$/m)?.[1];
+        expect((await health()).watch).toBe('events');
+        expect(await metric()).toBe('0');
+        fail!(Object.assign(new Error('EMFILE: too many open files, watch'), { code: 'EMFILE' }));
+        expect(await health()).toMatchObject({ watch: 'polling', watchError: expect.stringContaining('EMFILE') });
+        expect(await metric()).toBe('1');
+        const before = served(server);
+        writeFileSync(join(dir, 'extra.yaml'), DENY_RELEASES);
+        await until('a change while polling', () => served(server) !== before && served(server) === revisionOf(dir));
+        expect(await decisionOn(server)).toBe('deny');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('polls from the start when the directory cannot be watched at all (ENOSPC: no inotify watches left)', async () => {
+      const dir = policyCopy();
+      const noWatches: WatchDirectory = () => {
+        throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), {
+          code: 'ENOSPC',
+        });
+      };
+      const server = await startTestServer({ policies: dir, watch: true }, undefined, { watchDirectory: noWatches });
+      try {
+        expect(await (await fetch(`${server.url}/health`)).json()).toMatchObject({
+          watch: 'polling',
+          watchError: expect.stringContaining('ENOSPC'),
+        });
+        const before = served(server);
+        writeFileSync(join(dir, 'extra.yaml'), DENY_RELEASES);
+        await until('a change while polling', () => served(server) !== before);
+        expect(await decisionOn(server)).toBe('deny');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('says "off" with --no-watch', async () => {
+      const server = await startTestServer({ policies: policyCopy(), watch: false });
+      try {
+        expect((await (await fetch(`${server.url}/health`)).json()).watch).toBe('off');
+      } finally {
+        await server.stop();
+      }
+    });
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type ServerConfig } from '../../server/config.js';
 import type { Log } from '../../server/log.js';
-import { startServer, type RunningServer } from '../../server/main.js';
+import { startServer, type RunningServer, type StartOptions } from '../../server/main.js';
 import { POLICIES_DIR } from './policies.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -19,6 +19,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(
   overrides: Partial<Record<keyof ServerConfig, unknown>> = {},
   log?: Log,
+  options?: StartOptions,
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetguard-server-'));
   const config = resolveConfig(
@@ -34,7 +35,7 @@ export async function startTestServer(
     },
     {},
   );
-  const server = await startServer(config, log);
+  const server = await startServer(config, log, options);
   const url = server.address;
   return {
     ...server,
