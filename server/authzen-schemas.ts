@@ -26,26 +26,30 @@ export const isAzEvaluation = compileBodyValidator(jsonSchema(AzEvaluation));
 
 export const Semantic = z.enum(['execute_all', 'deny_on_first_deny', 'permit_on_first_permit']);
 
-/** Items are checked one by one after the defaults are applied: an invalid item is a deny, not a 400. */
-export const AzEvaluations = z.object({
-  subject: AzEntity.optional(),
-  action: AzAction.optional(),
-  resource: AzEntity.optional(),
-  context: AzContext.optional(),
-  evaluations: z.array(z.unknown()).optional(),
-  options: z
-    .object({
-      evaluations_semantic: Semantic.optional(),
-      /** Fleetguard extension: each item also carries its decision's context (id, rules, revision). */
-      include_context: z.boolean().optional(),
-    })
-    .optional(),
-});
-export type AzEvaluations = z.infer<typeof AzEvaluations>;
+/**
+ * Items are checked one by one after the defaults are applied: an invalid item is a deny, not a 400. At
+ * most `limit` items (--batch-limit), as in /v1/authorize/batch.
+ */
+export const AzEvaluations = (limit: number) =>
+  z.object({
+    subject: AzEntity.optional(),
+    action: AzAction.optional(),
+    resource: AzEntity.optional(),
+    context: AzContext.optional(),
+    evaluations: z.array(z.unknown()).max(limit).optional(),
+    options: z
+      .object({
+        evaluations_semantic: Semantic.optional(),
+        /** Fleetguard extension: each item also carries its decision's context (id, rules, revision). */
+        include_context: z.boolean().optional(),
+      })
+      .optional(),
+  });
+export type AzEvaluations = z.infer<ReturnType<typeof AzEvaluations>>;
 
-const Page = z
-  .object({ token: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() })
-  .optional();
+const AzPage = z.object({ token: z.string().optional(), limit: z.number().int().min(1).max(10_000).optional() });
+export type AzPage = z.infer<typeof AzPage>;
+const Page = AzPage.optional();
 const TypedEntity = z.object({ type: z.string().min(1), id: z.string().optional(), properties: Properties.optional() });
 
 export const AzSubjectSearch = z.object({

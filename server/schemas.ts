@@ -30,7 +30,10 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
   return rest;
 }
 
-/** The first zod issue as `{ message, path }`, path in dotted form (`requests.3.principal.type`). */
+/**
+ * The first zod issue as `{ message, path }`, path in dotted form (`requests.3.principal.type`);
+ * `tooBig` when it is a batch's list (`requests`, AuthZEN's `evaluations`) over its limit.
+ */
 export function describeInvalid(
   schema: z.ZodType,
   body: unknown,
@@ -41,14 +44,14 @@ export function describeInvalid(
   if (result.success) return { message: 'the body does not match the schema' };
   const issue = deepestIssue(result.error.issues[0]!);
   const path = issue.path.map(String).join('.');
-  const tooBig = issue.code === 'too_big';
+  const tooBig = issue.code === 'too_big' && issue.origin === 'array' && issue.path.length === 1;
   return path === '' ? { message: issue.message, tooBig } : { message: `${path}: ${issue.message}`, path, tooBig };
 }
 
 /** The 400 for a body that fails `schema`: a batch over its limit says so. */
 export function invalidBody(schema: z.ZodType, body: unknown): HttpError {
   const { message, path, tooBig } = describeInvalid(schema, body);
-  return new HttpError(tooBig && path === 'requests' ? 'batch_too_large' : 'invalid_request', message, path);
+  return new HttpError(tooBig ? 'batch_too_large' : 'invalid_request', message, path);
 }
 
 const Rfc3339 = z.string().refine((s) => parseTime(s) !== undefined, 'an RFC 3339 time such as 2027-01-01T00:00:00Z');

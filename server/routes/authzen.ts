@@ -14,7 +14,9 @@ import {
   isAzEvaluation,
   type AzAction,
   type AzEntity,
+  type AzPage,
 } from '../authzen-schemas.js';
+import { DEFAULT_PAGE_SIZE, fillPage, PageTokens, queryDigest } from '../authzen-paging.js';
 import { HttpError } from '../errors.js';
 import { recordDecision } from '../record-decision.js';
 import { requireBearer } from '../plugins/admin-auth.js';
@@ -90,7 +92,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { decision: d.allowed, context: decisionContext(d) };
   });
 
-  route<AzEvaluations>(AUTHZEN_PATHS.access_evaluations_endpoint, AzEvaluations, (body) => {
+  route<AzEvaluations>(AUTHZEN_PATHS.access_evaluations_endpoint, AzEvaluations(deps.config.batchLimit), (body) => {
     const e = policies.serving();
     const items = body.evaluations ?? [];
     if (items.length === 0) {
@@ -138,33 +140,62 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     return { evaluations: results };
   });
 
+  const tokens = new PageTokens();
+
+  /** Where a search's page starts and how many results it holds; `answer` makes its response. */
+  const pageOf = (kind: string, body: { page?: AzPage }) => {
+    const { page, ...query } = body;
+    const digest = queryDigest(kind, query);
+    return {
+      after: page?.token ? tokens.read(page.token, digest) : undefined,
+      limit: page?.limit ?? DEFAULT_PAGE_SIZE,
+      answer: <T>(results: T[], next: string | undefined) => ({
+        results,
+        page: { next_token: next === undefined ? '' : tokens.issue(digest, next) },
+      }),
+    };
+  };
+
+  /** The ids of the stored entities of `type` in store order after `after`, read a page's worth at a time. */
+  function* storeOrder(type: string, after: string | undefined, chunk: number): Generator<string> {
+    for (let cursor = after; ; ) {
+      const ids = entities.ids(type, cursor, chunk);
+      yield* ids;
+      if (ids.length < chunk) return;
+      cursor = ids[ids.length - 1];
+    }
+  }
+
   /**
-   * The stored entities of a type for which `ask(entity)` is allowed, deciding one by one (each decision
-   * logged). Every candidate is a stored entity, so the search's own properties do not change its
-   * attributes (see `complete`).
+   * One page of the stored entities of a type for which `ask(entity)` is allowed, deciding one by one in
+   * store order (each decision logged). Every candidate is a stored entity, so the search's own
+   * properties do not change its attributes (see `complete`).
    */
-  const allowedAmong = (
+  const allowedPage = (
     e: Engine,
+    kind: string,
+    body: { page?: AzPage },
     searched: { type: string; properties?: Record<string, unknown> | undefined },
     ask: (candidate: AzEntity) => AuthorizeRequest,
-  ) =>
-    entities
-      .list(searched.type)
-      .filter(
-        (c) =>
-          decide(
-            e,
-            ask({ type: c.type, id: c.id, ...(searched.properties ? { properties: searched.properties } : {}) }),
-          ).allowed,
-      )
-      .map((c) => ({ type: c.type, id: c.id }));
-
-  route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) => {
-    const found = allowedAmong(policies.serving(), body.subject, (subject) =>
-      toRequest(subject, body.action, body.resource, body.context),
+  ) => {
+    const p = pageOf(kind, body);
+    const properties = searched.properties ? { properties: searched.properties } : {};
+    const { results, next } = fillPage(
+      storeOrder(searched.type, p.after, p.limit + 1),
+      (id) => decide(e, ask({ type: searched.type, id, ...properties })).allowed,
+      p.limit,
     );
-    return page(found, body.page);
-  });
+    return p.answer(
+      results.map((id) => ({ type: searched.type, id })),
+      next,
+    );
+  };
+
+  route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) =>
+    allowedPage(policies.serving(), 'subject', body, body.subject, (subject) =>
+      toRequest(subject, body.action, body.resource, body.context),
+    ),
+  );
 
   route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, (body) => {
     const e = policies.serving();
@@ -182,24 +213,32 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
         Date.now(),
       );
-      if (!plan.partial)
-        return page(
-          entities.select(body.resource.type, plan.sql).map((id) => ({ type: body.resource.type, id })),
-          body.page,
-        );
+      if (!plan.partial) {
+        const p = pageOf('resource', body);
+        const ids = entities.select(body.resource.type, plan.sql, { after: p.after, count: p.limit + 1 });
+        const results = ids.slice(0, p.limit).map((id) => ({ type: body.resource.type, id }));
+        return p.answer(results, ids.length > p.limit ? ids[p.limit - 1] : undefined);
+      }
     }
-    const found = allowedAmong(e, body.resource, (resource) =>
+    return allowedPage(e, 'resource', body, body.resource, (resource) =>
       toRequest(body.subject, body.action, resource, body.context),
     );
-    return page(found, body.page);
   });
 
   route<AzActionSearch>(AUTHZEN_PATHS.search_action_endpoint, AzActionSearch, (body) => {
     const e = policies.serving();
-    const found = e.policySet.schema.actions
-      .filter((name) => decide(e, toRequest(body.subject, { name }, body.resource, body.context)).allowed)
-      .map((name) => ({ name }));
-    return page(found, body.page);
+    const p = pageOf('action', body);
+    // The cursor is the index of the last action examined, in the schema's order.
+    const first = p.after === undefined ? 0 : Number(p.after) + 1;
+    const { results, next } = fillPage(
+      e.policySet.schema.actions.slice(first).map((name, i) => ({ name, at: first + i })),
+      ({ name }) => decide(e, toRequest(body.subject, { name }, body.resource, body.context)).allowed,
+      p.limit,
+    );
+    return p.answer(
+      results.map(({ name }) => ({ name })),
+      next && String(next.at),
+    );
   });
 
   app.get('/.well-known/authzen-configuration', async (request) => {
@@ -209,19 +248,4 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
       ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])),
     };
   });
-}
-
-/** Results in pages: the token is the offset of the next page, opaque to clients. */
-function page<T>(
-  all: T[],
-  requested: { token?: string | undefined; limit?: number | undefined } | undefined,
-): { results: T[]; page?: { next_token: string } } {
-  if (!requested) return { results: all };
-  const offset = requested.token ? Number.parseInt(Buffer.from(requested.token, 'base64url').toString(), 10) : 0;
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new HttpError('invalid_request', 'page.token is not a token this PDP issued', 'page.token');
-  const limit = requested.limit ?? 1000;
-  const results = all.slice(offset, offset + limit);
-  const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : '';
-  return { results, page: { next_token: next } };
 }

@@ -5,7 +5,6 @@
 // Entity rows are cached in memory; once per request, SQLite's data_version tells whether another
 // connection (the CLI, another sidecar) wrote, and the cache is dropped then. Key store rows are read on
 // every lookup (by primary key): this connection writes them too, and a revocation must apply at once.
-import type { Entity } from '../../engine/index.js';
 import type { StoredEntity } from '../../engine/schema/entities-file.js';
 import type { Db } from './database.js';
 import type { ValueType } from '../../engine/lang/types.js';
@@ -33,14 +32,17 @@ function entitiesOfType(type: string): string {
           UNION ALL ${rows} AND id NOT IN (SELECT id FROM ${keyed.table})`;
 }
 
+/** The ids of a `SELECT id, attributes` after an id, in store order, at most a count. */
+const idsAfter = (entities: string) => `SELECT id FROM (${entities}) WHERE id > ? ORDER BY id LIMIT ?`;
+
 export class EntityStore {
   /** type → id → attributes (frozen: callers share them), or null when not stored. */
   private readonly cache = new Map<string, Map<string, Readonly<Record<string, unknown>> | null>>();
   private version = -1;
   private readonly stmts;
   private readonly keyed = new Map<string, { get(id: string): unknown }>();
-  /** type → listing statement, for the key store's types; every other type shares `stmts.list`. */
-  private readonly lists = new Map<string, { all(type: string): unknown[] }>();
+  /** type → statement listing ids, for the key store's types; every other type shares `stmts.ids`. */
+  private readonly idLists = new Map<string, { all(type: string, after: string, count: number): unknown[] }>();
 
   constructor(
     private readonly db: Db,
@@ -51,12 +53,12 @@ export class EntityStore {
       upsert: db.prepare(
         'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
       ),
-      list: db.prepare('SELECT id, attributes FROM entities WHERE type = ? ORDER BY id'),
+      ids: db.prepare('SELECT id FROM entities WHERE type = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
       version: db.prepare('PRAGMA data_version').pluck(),
     };
     for (const [type, { table, attributes }] of Object.entries(KEY_STORE_ENTITIES)) {
       this.keyed.set(type, db.prepare(`SELECT ${attributes} FROM ${table} WHERE id = ?`).pluck());
-      this.lists.set(type, db.prepare(`SELECT * FROM (${entitiesOfType(type)}) ORDER BY id`));
+      this.idLists.set(type, db.prepare(idsAfter(entitiesOfType(type))).pluck());
     }
   }
 
@@ -88,22 +90,23 @@ export class EntityStore {
     return this.attributes(type, id) !== undefined;
   }
 
-  list(type: string): Entity[] {
-    this.refresh();
-    return ((this.lists.get(type) ?? this.stmts.list).all(type) as { id: string; attributes: string }[]).map((r) => ({
-      type,
-      id: r.id,
-      attributes: JSON.parse(r.attributes),
-    }));
+  /** Up to `count` ids of the entities of `type`, in store order (by id), after `after`. */
+  ids(type: string, after: string | undefined, count: number): string[] {
+    return (this.idLists.get(type) ?? this.stmts.ids).all(type, after ?? '', count) as string[];
   }
 
-  /** Ids of the stored entities of `type` that satisfy a query plan built with `entityColumn`. */
-  select(type: string, sql: SqlClause): string[] {
+  /**
+   * Ids of the entities of `type` that satisfy a query plan built with `entityColumn`, in store order;
+   * `page` keeps those after an id, at most `count` of them.
+   */
+  select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): string[] {
     this.refresh();
+    const rest = page ? ' AND id > ? ORDER BY id LIMIT ?' : ' ORDER BY id';
+    const params = page ? [type, ...sql.params, page.after ?? '', page.count] : [type, ...sql.params];
     return this.db
-      .prepare(`SELECT id FROM (${entitiesOfType(type)}) WHERE (${sql.where}) ORDER BY id`)
+      .prepare(`SELECT id FROM (${entitiesOfType(type)}) WHERE (${sql.where})${rest}`)
       .pluck()
-      .all(type, ...sql.params) as string[];
+      .all(...params) as string[];
   }
 
   upsert(entities: StoredEntity[]): number {
