@@ -32,11 +32,6 @@ export function readJson(path: string): unknown {
   }
 }
 
-export function requireOption<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`missing ${flag}`);
-  return value;
-}
-
 /** Validates CLI input with zod; the first problem becomes a usage error naming the field. */
 export function parseOrUsage<T extends z.ZodType>(
   schema: T,

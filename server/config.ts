@@ -1,4 +1,6 @@
-// Sidecar settings: flags win over environment variables, which win over the defaults (DESIGN.md §2).
+// The sidecar's settings, each defined once: its flag, environment variable, type with default, help text and
+// validation message all come from SETTINGS, and so do `fleetguard serve --help` and the README's table.
+// Flags win over environment variables, which win over the defaults (DESIGN.md §2).
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -10,97 +12,205 @@ export function defaultDecisionThreads(cores = availableParallelism()): number {
   return Math.min(4, Math.max(1, cores));
 }
 
-export const ServerConfig = z.object({
-  host: z.string().default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(8181),
-  socket: z.string().optional(),
-  policies: z.string().default('policies'),
-  db: z.string().default('data/fleetguard.db'),
-  adminToken: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
-  /** Bearer token the AuthZEN endpoints require; without one the Authorization header is ignored. */
-  authzenToken: z.string().min(16, 'the AuthZEN token must be at least 16 characters').optional(),
-  /** Largest number of requests in one /v1/authorize/batch call. */
-  batchLimit: z.coerce.number().int().min(1).default(1000),
-  /** Threads that decide /v1/authorize/batch bodies besides the request thread (0: the request thread decides them). */
-  decisionThreads: z.coerce.number().int().min(0).max(64).default(defaultDecisionThreads()),
-  /** Largest request body, in bytes. */
-  bodyLimit: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(1024 * 1024),
-  /** Decision log: flush interval, queue bound, what to do when full, retention. */
-  logFlushMs: z.coerce.number().int().min(1).max(250).default(100),
-  logQueueMax: z.coerce.number().int().min(1).default(500_000),
-  logOverflow: z.enum(['block', 'drop']).default('block'),
-  logRetentionDays: z.coerce.number().min(0).default(30),
-  /** Most decisions in one block of the decision log (one row of SQLite). */
-  logBlockRows: z.coerce.number().int().min(1).max(1_000_000).default(4096),
-  logRequests: z
-    .preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean())
-    .default(false),
-  /** Reload when files in the policy directory change. */
-  watch: z.preprocess((v) => (typeof v === 'string' ? v !== 'false' && v !== '0' : v), z.boolean()).default(true),
-  /** false: the client address is the socket's. true, or addresses/CIDRs of trusted proxies: X-Forwarded-For. */
-  trustProxy: z
-    .preprocess(
-      (v) =>
-        v === 'true'
-          ? true
-          : v === 'false' || v === undefined
-            ? false
-            : typeof v === 'string'
-              ? v.split(',').map((s) => s.trim())
-              : v,
-      z.union([z.boolean(), z.array(z.string().min(1))]),
-    )
-    .default(false),
-  /** Provisioning attempts per minute, per key and per client address. */
-  provisionRateLimit: z.coerce.number().int().min(1).default(60),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+interface Setting {
+  /** The value's name in help (`--port N`); a setting without one is a switch (`--log-requests`). */
+  arg?: string;
+  /** The switch turns a setting that is on by default off: `--no-watch`. */
+  negate?: true;
+  /** Parses the flag's or the variable's text (or a typed value from code) and holds the default. */
+  schema: z.ZodType;
+  /** One line for `--help` and the README's table (Markdown code spans allowed). */
+  help: string;
+  /** The default as a person reads it, where the value alone does not say it. */
+  shownDefault?: string;
+  /** Never echoed in an error. */
+  secret?: true;
+}
+
+/** A switch's text from the environment: true/false, 1/0, on/off, yes/no. */
+const switchValue = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const word = v.toLowerCase();
+  return ['true', '1', 'on', 'yes'].includes(word) ? true : ['false', '0', 'off', 'no'].includes(word) ? false : v;
+}, z.boolean());
+
+const integer = () => z.coerce.number().int();
+
+export const SETTINGS = {
+  host: { arg: 'HOST', schema: z.string().default('127.0.0.1'), help: 'address to listen on' },
+  port: { arg: 'N', schema: integer().min(0).max(65535).default(8181), help: 'TCP port (0: any free port)' },
+  socket: { arg: 'PATH', schema: z.string().optional(), help: 'Unix socket to listen on instead of host and port' },
+  policies: { arg: 'DIR', schema: z.string().default('policies'), help: 'policy directory' },
+  db: {
+    arg: 'FILE',
+    schema: z.string().default('data/fleetguard.db'),
+    help: 'SQLite file: keys, entities and the decision log',
+  },
+  adminToken: {
+    arg: 'TOKEN',
+    schema: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+    help: 'admin token: the admin endpoints exist only with one (at least 16 characters)',
+    secret: true,
+  },
+  authzenToken: {
+    arg: 'TOKEN',
+    schema: z.string().min(16, 'the AuthZEN token must be at least 16 characters').optional(),
+    help: 'bearer token the AuthZEN endpoints require (at least 16 characters); without one they need none',
+    secret: true,
+  },
+  batchLimit: {
+    arg: 'N',
+    schema: integer().min(1).default(1000),
+    help: 'most requests in one `/v1/authorize/batch` call',
+  },
+  decisionThreads: {
+    arg: 'N',
+    schema: integer().min(0).max(64).default(defaultDecisionThreads()),
+    help: 'threads that decide batches (0: the request thread decides them)',
+    shownDefault: 'one a core, at most 4',
+  },
+  bodyLimit: {
+    arg: 'BYTES',
+    schema: integer()
+      .min(1024)
+      .default(1024 * 1024),
+    help: 'largest request body in bytes (413 above)',
+    shownDefault: '1 MiB',
+  },
+  logFlushMs: {
+    arg: 'MS',
+    schema: integer().min(1).max(250).default(100),
+    help: 'decision log flush interval in milliseconds (at most 250)',
+  },
+  logQueueMax: { arg: 'N', schema: integer().min(1).default(500_000), help: 'decision log queue bound' },
+  logOverflow: {
+    arg: 'MODE',
+    schema: z.enum(['block', 'drop']).default('block'),
+    help: 'when the decision log queue is full: `block` (back-pressure) or `drop` (counted)',
+  },
+  logRetentionDays: {
+    arg: 'DAYS',
+    schema: z.coerce.number().min(0).default(30),
+    help: 'decision log retention in days (0: keep everything)',
+  },
+  logBlockRows: {
+    arg: 'N',
+    schema: integer().min(1).max(1_000_000).default(4096),
+    help: 'most decisions in one block of the decision log',
+  },
+  logRequests: {
+    schema: switchValue.default(false),
+    help: "also log each request's attributes (for replay)",
+  },
+  watch: { negate: true, schema: switchValue.default(true), help: 'reload when files in the policy directory change' },
+  trustProxy: {
+    arg: 'PROXIES',
+    schema: z
+      .preprocess(
+        (v) =>
+          v === 'true' ? true : v === 'false' ? false : typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v,
+        z.union([z.boolean(), z.array(z.string().min(1))]),
+      )
+      .default(false),
+    help: 'take the client address from X-Forwarded-For sent by these proxies (addresses or CIDRs, comma-separated); `true` trusts any sender, so a client chooses its own address',
+  },
+  provisionRateLimit: {
+    arg: 'N',
+    schema: integer().min(1).default(60),
+    help: 'provisioning attempts a minute, per key and per client address',
+  },
+  logLevel: {
+    arg: 'LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    help: 'sidecar log level (pino, JSON lines on stdout): `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export const ServerConfig = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.schema])) as {
+    [K in SettingName]: (typeof SETTINGS)[K]['schema'];
+  },
+);
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
-/** Environment variable for each setting. */
-export const ENV: Record<keyof ServerConfig, string> = {
-  host: 'FLEETGUARD_HOST',
-  port: 'FLEETGUARD_PORT',
-  socket: 'FLEETGUARD_SOCKET',
-  policies: 'FLEETGUARD_POLICIES',
-  db: 'FLEETGUARD_DB',
-  adminToken: 'FLEETGUARD_ADMIN_TOKEN',
-  authzenToken: 'FLEETGUARD_AUTHZEN_TOKEN',
-  batchLimit: 'FLEETGUARD_BATCH_LIMIT',
-  bodyLimit: 'FLEETGUARD_BODY_LIMIT',
-  decisionThreads: 'FLEETGUARD_DECISION_THREADS',
-  logFlushMs: 'FLEETGUARD_LOG_FLUSH_MS',
-  logQueueMax: 'FLEETGUARD_LOG_QUEUE_MAX',
-  logOverflow: 'FLEETGUARD_LOG_OVERFLOW',
-  logRetentionDays: 'FLEETGUARD_LOG_RETENTION_DAYS',
-  logRequests: 'FLEETGUARD_LOG_REQUESTS',
-  logBlockRows: 'FLEETGUARD_LOG_BLOCK_ROWS',
-  watch: 'FLEETGUARD_WATCH',
-  logLevel: 'FLEETGUARD_LOG_LEVEL',
-  trustProxy: 'FLEETGUARD_TRUST_PROXY',
-  provisionRateLimit: 'FLEETGUARD_PROVISION_RATE_LIMIT',
-};
+const words = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toLowerCase();
 
-export function resolveConfig(
-  flags: Partial<Record<keyof ServerConfig, unknown>>,
-  env: NodeJS.ProcessEnv,
-): ServerConfig {
+/** `--log-flush-ms`; `--no-watch` for a setting its switch turns off. */
+export function flagOf(name: SettingName): string {
+  const setting: Setting = SETTINGS[name];
+  return `--${setting.negate ? 'no-' : ''}${words(name).replaceAll('_', '-')}`;
+}
+
+/** `FLEETGUARD_LOG_FLUSH_MS`. */
+export function envOf(name: SettingName): string {
+  return `FLEETGUARD_${words(name).toUpperCase()}`;
+}
+
+/** The default as help and the README show it. */
+export function shownDefault(name: SettingName): string {
+  const setting: Setting = SETTINGS[name];
+  if (setting.shownDefault) return setting.shownDefault;
+  const value: unknown = setting.schema.parse(undefined);
+  if (value === undefined) return 'none';
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return typeof value === 'string' ? `\`${value}\`` : String(value);
+}
+
+/** A setting's flag, variable and help as `fleetguard serve --help` lists them (code spans as plain text). */
+export function helpOf(name: SettingName): { flags: string; description: string } {
+  const setting: Setting = SETTINGS[name];
+  const plain = (text: string) => text.replaceAll('`', '');
+  return {
+    flags: setting.arg ? `${flagOf(name)} <${setting.arg}>` : flagOf(name),
+    description: `${plain(setting.help)} [${envOf(name)}; default ${plain(shownDefault(name))}]`,
+  };
+}
+
+/** The README's settings table (test/server/settings.test.ts keeps the two equal). */
+export function renderSettingsTable(): string {
+  const rows = (Object.keys(SETTINGS) as SettingName[]).map((name) => {
+    const setting: Setting = SETTINGS[name];
+    const flag = setting.arg ? `${flagOf(name)} ${setting.arg}` : flagOf(name);
+    return `| ${setting.help} | \`${flag}\` | \`${envOf(name)}\` | ${shownDefault(name)} |`;
+  });
+  return ['| setting | flag | environment | default |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** A setting's value that does not validate; the message names the flag, the variable and where the value came from. */
+export class SettingError extends Error {
+  constructor(name: SettingName, value: unknown, from: 'flag' | 'env', problem: string) {
+    const setting: Setting = SETTINGS[name];
+    const shown = setting.secret ? '' : ` ${JSON.stringify(String(value))}`;
+    const source =
+      from === 'env' ? `${envOf(name)}${shown} (flag ${flagOf(name)})` : `${flagOf(name)}${shown} (${envOf(name)})`;
+    super(`invalid ${source}: ${problem.replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`);
+  }
+}
+
+export function resolveConfig(flags: Partial<Record<SettingName, unknown>>, env: NodeJS.ProcessEnv): ServerConfig {
   const merged: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV)) {
-    const value = flags[key as keyof ServerConfig] ?? env[name];
-    if (value !== undefined && value !== '') merged[key] = value;
+  const from: Record<string, 'flag' | 'env'> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const flag = flags[name];
+    const value = flag ?? env[envOf(name)];
+    if (value === undefined || value === '') continue;
+    merged[name] = value;
+    from[name] = flag === undefined ? 'env' : 'flag';
   }
   const parsed = ServerConfig.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = String(issue.path[0]);
-    throw new Error(
-      `invalid setting ${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} or ${ENV[key as keyof ServerConfig]}): ${issue.message}`,
-    );
-  }
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const name = String(issue.path[0]) as SettingName;
+  throw new SettingError(name, merged[name], from[name]!, issue.message);
+}
+
+/** One setting, for the commands besides `serve` that share it (`--db` of `audit`, `keys`, `entities`). */
+export function resolveSetting<K extends SettingName>(name: K, flag: unknown, env: NodeJS.ProcessEnv): ServerConfig[K] {
+  const value = flag ?? env[envOf(name)];
+  const given = value === undefined || value === '' ? undefined : value;
+  const parsed = SETTINGS[name].schema.safeParse(given);
+  if (parsed.success) return parsed.data as ServerConfig[K];
+  throw new SettingError(name, given, flag === undefined ? 'env' : 'flag', parsed.error.issues[0]!.message);
 }

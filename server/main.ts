@@ -14,6 +14,7 @@ import { EntityStore } from './store/entity-store.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
+import { checkAddressFree } from './listen-check.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -45,6 +46,7 @@ export async function startServer(
   const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
   const first = policies.reload();
   if (!first.ok) throw new StartupError(first.errors ?? []);
+  await checkAddressFree(config);
 
   const db = openDatabase(config.db);
   const warn = (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message);

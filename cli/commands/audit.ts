@@ -1,28 +1,38 @@
-import { parseArgs } from 'node:util';
-import { openDatabase } from '../../server/store/database.js';
+import { Option } from 'commander';
 import { queryDecisions } from '../../server/store/decision-log.js';
 import { parseTime } from '../../engine/lang/values.js';
+import type { CliCommand } from '../command.js';
+import { addDbOption, openDbOption } from '../database-option.js';
 import { EXIT, out, UsageError } from '../io.js';
+import { tableCell } from '../table-cell.js';
 
-export const summary =
-  'audit [--db FILE] [--principal ID] [--resource ID] [--outcome allow|deny] [--since T] [--until T] [--limit N] [--json|--ndjson]';
+interface Options {
+  db?: string;
+  principal?: string;
+  resource?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  limit: string;
+  json?: boolean;
+  ndjson?: boolean;
+}
 
-export function run(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      db: { type: 'string', default: process.env.FLEETGUARD_DB ?? 'data/fleetguard.db' },
-      principal: { type: 'string' },
-      resource: { type: 'string' },
-      outcome: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      limit: { type: 'string', default: '1000' },
-      json: { type: 'boolean', default: false },
-      /** One decision per line, for shipping the log to a central store (DESIGN.md §4). */
-      ndjson: { type: 'boolean', default: false },
-    },
-  });
+export function define(command: CliCommand): void {
+  addDbOption(command)
+    .option('--principal <ID>', "only this principal's decisions")
+    .option('--resource <ID>', 'only decisions on this resource')
+    .option('--outcome <allow|deny>', 'only allowed or only denied decisions')
+    .option('--since <T>', 'only decisions at or after this RFC 3339 time')
+    .option('--until <T>', 'only decisions before this RFC 3339 time')
+    .option('--limit <N>', 'most decisions to print, newest first', '1000')
+    .addOption(new Option('--json', 'print the decisions as a JSON array').conflicts('ndjson'))
+    // One decision per line, for shipping the log to a central store (DESIGN.md §4).
+    .option('--ndjson', 'print one JSON decision a line')
+    .run(run);
+}
+
+function run(values: Options): number {
   if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny')
     throw new UsageError('--outcome is allow or deny');
   const time = (flag: string, v: string | undefined) => {
@@ -33,7 +43,7 @@ export function run(args: string[]): number {
   };
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive integer');
-  const db = openDatabase(values.db!);
+  const db = openDbOption(values.db, { create: false });
   try {
     const rows = queryDecisions(db, {
       ...(values.principal !== undefined ? { principal: values.principal } : {}),
@@ -49,15 +59,17 @@ export function run(args: string[]): number {
       if (rows.length > 0) out(rows.map((r) => JSON.stringify(r)).join('\n'));
     } else {
       const header = ['time', 'outcome', 'principal', 'action', 'resource', 'matched', 'revision'];
-      const table = rows.map((r) => [
-        r.time,
-        r.outcome,
-        `${r.principalType}:${r.principalId}`,
-        r.action,
-        `${r.resourceType}:${r.resourceId}`,
-        r.matched.join(',') || '-',
-        r.policyRevision,
-      ]);
+      const table = rows.map((r) =>
+        [
+          r.time,
+          r.outcome,
+          `${r.principalType}:${r.principalId}`,
+          r.action,
+          `${r.resourceType}:${r.resourceId}`,
+          r.matched.join(',') || '-',
+          r.policyRevision,
+        ].map(tableCell),
+      );
       const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
       const line = (cells: string[]) =>
         cells

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   compilePolicies,
   PolicyError,
@@ -11,10 +10,18 @@ import {
 } from '../../engine/index.js';
 import { diffPolicies, replayDecisions, type AccessChange } from '../../engine/diff/diff-policies.js';
 import { openDatabase } from '../../server/store/database.js';
+import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary =
-  'diff OLD NEW [--replay DB] [--json]   what a policy change allows or denies (OLD/NEW: DIR or REV:DIR)';
+export function define(command: CliCommand): void {
+  command
+    .argument('<OLD>', 'the policies before: a directory, or REV:DIR for a git revision')
+    .argument('<NEW>', 'the policies after: a directory, or REV:DIR')
+    .option('--replay <DB>', "also re-decide the requests in this database's decision log")
+    .option('--json', 'print the changes as JSON')
+    .addHelpText('after', '\nExit status: 0 access unchanged, 1 widened (anything newly allowed), 3 narrowed only.')
+    .run(run);
+}
 
 /** A directory, or `REV:DIR` for the policies as they were at a git revision. */
 function loadSide(spec: string): PolicySet {
@@ -54,15 +61,7 @@ const describe = (c: AccessChange) => {
   return `${head}: ${why}\n  example: ${JSON.stringify(c.example)}`;
 };
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { replay: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  const [oldSpec, newSpec] = positionals;
-  if (!oldSpec || !newSpec)
-    throw new UsageError('usage: fleetguard diff OLD NEW [--replay DB] [--json]   (OLD, NEW: a directory or REV:DIR)');
+async function run(oldSpec: string, newSpec: string, values: { replay?: string; json?: boolean }): Promise<number> {
   const oldSet = loadSide(oldSpec);
   const newSet = loadSide(newSpec);
   const now = Date.now();

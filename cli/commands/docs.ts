@@ -1,18 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPolicySet } from '../../engine/index.js';
 import { renderHtml, renderMarkdown } from '../../engine/docs/render-report.js';
 import { buildReport } from '../../engine/docs/report.js';
 import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
-import { EXIT, out, UsageError } from '../io.js';
+import type { CliCommand } from '../command.js';
+import { EXIT, out } from '../io.js';
 
-export const summary = "docs DIR --out DIR           write the auditors' report: index.html and report.md";
+export function define(command: CliCommand): void {
+  command
+    .argument('<DIR>', 'policy directory')
+    .requiredOption('--out <DIR>', 'where to write index.html and report.md')
+    .run(run);
+}
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
-  const dir = positionals[0];
-  if (!dir || !values.out) throw new UsageError('usage: fleetguard docs DIR --out DIR');
+async function run(dir: string, values: { out: string }): Promise<number> {
   const set = loadPolicySet(dir);
   const report = buildReport(set, await verifyInvariants(set, { now: Date.now() }));
   mkdirSync(values.out, { recursive: true });

@@ -1,98 +1,114 @@
-import { parseArgs } from 'node:util';
 import { parseTime } from '../../engine/lang/values.js';
 import { ProvisioningKeyRequest, userEntity, UsersImport } from '../../server/schemas.js';
-import { openDatabase } from '../../server/store/database.js';
 import { KeyStore } from '../../server/store/key-store.js';
 import { EntityStore } from '../../server/store/entity-store.js';
+import type { CliCommand } from '../command.js';
+import { addDbOption, openDbOption } from '../database-option.js';
 import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
 
-export const summary =
-  'keys <create-provisioning|list|revoke|delete-device|import-users|create-token> [--db FILE] …   manage keys';
+/** The flag of each field of a provisioning key, so that an invalid value is reported under the flag given. */
+const PROVISIONING_FLAGS = {
+  fleet: '--fleet',
+  organization: '--organization',
+  expiresAt: '--expires-at',
+  allowedCidrs: '--cidr',
+  maxRegistrations: '--max-registrations',
+  singleUse: '--single-use',
+} satisfies Record<keyof typeof ProvisioningKeyRequest.shape, string>;
 
-const USAGE = `usage:
-  fleetguard keys create-provisioning --fleet F --organization O --expires-at T [--cidr C]… [--max-registrations N] [--single-use]
-  fleetguard keys list
-  fleetguard keys revoke KEY_ID
-  fleetguard keys delete-device DEVICE_ID
-  fleetguard keys import-users FILE          (JSON: { "users": [ { "id", "adminOf"?, … } ] })
-  fleetguard keys create-token USER_ID
-  every command takes --db FILE (default FLEETGUARD_DB or data/fleetguard.db)`;
-
-export function run(args: string[]): number {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      db: { type: 'string', default: process.env.FLEETGUARD_DB ?? 'data/fleetguard.db' },
-      fleet: { type: 'string' },
-      organization: { type: 'string' },
-      'expires-at': { type: 'string' },
-      cidr: { type: 'string', multiple: true },
-      'max-registrations': { type: 'string' },
-      'single-use': { type: 'boolean', default: false },
-    },
-  });
-  const db = openDatabase(values.db!);
-  const entities = new EntityStore(db, Date.now);
-  const keys = new KeyStore(db, Date.now, entities);
-  const arg = (what: string) => {
-    const v = positionals[0];
-    if (!v) throw new UsageError(`missing ${what}\n${USAGE}`);
-    return v;
-  };
-  try {
-    switch (sub) {
-      case 'create-provisioning': {
-        const max = values['max-registrations'];
-        const input = parseOrUsage(
-          ProvisioningKeyRequest,
-          {
-            fleet: values.fleet,
-            organization: values.organization,
-            expiresAt: values['expires-at'],
-            allowedCidrs: values.cidr,
-            maxRegistrations: max === undefined ? undefined : Number(max),
-            singleUse: values['single-use'],
-          },
-          'invalid provisioning key',
-          (path) => `--${path.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-        );
-        out(JSON.stringify(keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! })));
-        return EXIT.ok;
-      }
-      case 'list':
-        out(JSON.stringify(keys.listKeys(), null, 2));
-        return EXIT.ok;
-      case 'revoke': {
-        const id = arg('KEY_ID');
+export function define(command: CliCommand): void {
+  const sub = (name: string, description: string) => addDbOption(command.command(name).description(description));
+  sub('create-provisioning', 'create a provisioning key for a fleet; prints { "id", "key" }')
+    .requiredOption('--fleet <F>', 'the fleet its devices join')
+    .requiredOption('--organization <O>', "the fleet's organization")
+    .requiredOption('--expires-at <T>', 'RFC 3339 time after which the key registers nothing')
+    .option('--cidr <C>', 'a client address range the key is accepted from (repeat for several)', collect)
+    .option('--max-registrations <N>', 'most devices the key registers')
+    .option('--single-use', 'the key registers one device')
+    .run(createProvisioning);
+  sub('list', 'list keys (never a secret)').run((values: { db?: string }) =>
+    withStores(values.db, false, ({ keys }) => out(JSON.stringify(keys.listKeys(), null, 2))),
+  );
+  sub('revoke', 'revoke a key')
+    .argument('<KEY_ID>')
+    .run((id: string, values: { db?: string }) =>
+      withStores(values.db, false, ({ keys }) => {
         if (!keys.revokeKey(id)) throw new UsageError(`no key ${id}`);
         out(JSON.stringify({ id, revoked: true }));
-        return EXIT.ok;
-      }
-      case 'delete-device': {
-        const id = arg('DEVICE_ID');
+      }),
+    );
+  sub('delete-device', 'delete a device and its keys')
+    .argument('<DEVICE_ID>')
+    .run((id: string, values: { db?: string }) =>
+      withStores(values.db, false, ({ keys }) => {
         if (!keys.deleteDevice(id)) throw new UsageError(`no device ${id}`);
         out(JSON.stringify({ id, deleted: true }));
-        return EXIT.ok;
-      }
-      case 'import-users': {
-        const raw = readJson(arg('FILE'));
-        const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
-        out(JSON.stringify({ imported: entities.upsert(users.map(userEntity)) }));
-        return EXIT.ok;
-      }
-      case 'create-token': {
-        const id = arg('USER_ID');
+      }),
+    );
+  sub('import-users', 'load users and their roles')
+    .argument('<FILE>', 'JSON: { "users": [ { "id", "adminOf"?, "memberOf"?, … } ] }')
+    .run((file: string, values: { db?: string }) => {
+      const raw = readJson(file);
+      const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
+      return withStores(values.db, true, ({ entities }) =>
+        out(JSON.stringify({ imported: entities.upsert(users.map(userEntity)) })),
+      );
+    });
+  sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
+    .argument('<USER_ID>')
+    .run((id: string, values: { db?: string }) =>
+      withStores(values.db, false, ({ keys, entities }) => {
         if (!entities.has('user', id)) throw new UsageError(`no user ${id}; import it first`);
         const { id: tokenId, key } = keys.issue('user', id);
         out(JSON.stringify({ id: tokenId, token: key }));
-        return EXIT.ok;
-      }
-      default:
-        throw new UsageError(USAGE);
-    }
+      }),
+    );
+}
+
+function createProvisioning(values: {
+  db?: string;
+  fleet: string;
+  organization: string;
+  expiresAt: string;
+  cidr?: string[];
+  maxRegistrations?: string;
+  singleUse?: boolean;
+}): number {
+  const max = values.maxRegistrations;
+  const input = parseOrUsage(
+    ProvisioningKeyRequest,
+    {
+      fleet: values.fleet,
+      organization: values.organization,
+      expiresAt: values.expiresAt,
+      allowedCidrs: values.cidr,
+      maxRegistrations: max === undefined ? undefined : Number(max),
+      singleUse: values.singleUse ?? false,
+    },
+    'invalid provisioning key',
+    (path) => PROVISIONING_FLAGS[path.split('.')[0] as keyof typeof PROVISIONING_FLAGS] ?? path,
+  );
+  return withStores(values.db, true, ({ keys }) =>
+    out(JSON.stringify(keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! }))),
+  );
+}
+
+/** `create`: whether a missing database is made (commands that add) or refused (commands that read or change). */
+function withStores(
+  dbFlag: string | undefined,
+  create: boolean,
+  work: (stores: { keys: KeyStore; entities: EntityStore }) => void,
+): number {
+  const db = openDbOption(dbFlag, { create });
+  try {
+    const entities = new EntityStore(db, Date.now);
+    work({ keys: new KeyStore(db, Date.now, entities), entities });
+    return EXIT.ok;
   } finally {
     db.close();
   }
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

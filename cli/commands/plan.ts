@@ -1,21 +1,17 @@
-import { parseArgs } from 'node:util';
 import { loadPolicySet, planQuery, PlanRequestSchema, unknownNames } from '../../engine/index.js';
-import { EXIT, out, parseOrUsage, readJson, requireOption, UsageError } from '../io.js';
+import type { CliCommand } from '../command.js';
+import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
 
-export const summary =
-  'plan --policies DIR --request FILE|-   the query plan of /v1/plan: a condition and a SQL WHERE clause';
+export function define(command: CliCommand): void {
+  command
+    .requiredOption('--request <FILE|->', 'the request of /v1/plan as JSON (-: stdin)')
+    .option('--policies <DIR>', 'policy directory', 'policies')
+    .run(run);
+}
 
-export function run(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: { policies: { type: 'string', default: 'policies' }, request: { type: 'string' } },
-  });
-  const req = parseOrUsage(
-    PlanRequestSchema,
-    readJson(requireOption(values.request, '--request FILE|-')),
-    'invalid request',
-  );
-  const set = loadPolicySet(values.policies!);
+function run(values: { request: string; policies: string }): number {
+  const req = parseOrUsage(PlanRequestSchema, readJson(values.request), 'invalid request');
+  const set = loadPolicySet(values.policies);
   const [unknown] = unknownNames(set, {
     principalType: req.principal.type,
     action: req.action,

@@ -1,54 +1,27 @@
-import { parseArgs } from 'node:util';
-import { resolveConfig } from '../../server/config.js';
+import { Option } from 'commander';
+import { helpOf, resolveConfig, SETTINGS, type SettingName } from '../../server/config.js';
 import { startServer, StartupError } from '../../server/main.js';
+import type { CliCommand } from '../command.js';
 import { EXIT, err } from '../io.js';
 
-export const summary =
-  'serve [--host H] [--port P | --socket PATH] [--policies DIR] [--db FILE] [--admin-token T]   run the sidecar';
+const NAMES = Object.keys(SETTINGS) as SettingName[];
 
-export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      socket: { type: 'string' },
-      policies: { type: 'string' },
-      db: { type: 'string' },
-      'admin-token': { type: 'string' },
-      'authzen-token': { type: 'string' },
-      'batch-limit': { type: 'string' },
-      'decision-threads': { type: 'string' },
-      'log-flush-ms': { type: 'string' },
-      'log-overflow': { type: 'string' },
-      'log-retention-days': { type: 'string' },
-      'log-requests': { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'no-watch': { type: 'boolean' },
-      'trust-proxy': { type: 'string' },
-    },
-  });
-  const config = resolveConfig(
-    {
-      host: values.host,
-      port: values.port,
-      socket: values.socket,
-      policies: values.policies,
-      db: values.db,
-      adminToken: values['admin-token'],
-      authzenToken: values['authzen-token'],
-      batchLimit: values['batch-limit'],
-      decisionThreads: values['decision-threads'],
-      logFlushMs: values['log-flush-ms'],
-      logOverflow: values['log-overflow'],
-      logRetentionDays: values['log-retention-days'],
-      logRequests: values['log-requests'],
-      logLevel: values['log-level'],
-      watch: values['no-watch'] ? false : undefined,
-      trustProxy: values['trust-proxy'],
-    },
-    process.env,
-  );
+export function define(command: CliCommand): void {
+  for (const name of NAMES) {
+    const { flags, description } = helpOf(name);
+    command.addOption(new Option(flags, description));
+  }
+  command
+    .addHelpText('after', '\nFlags win over environment variables, which win over the defaults.')
+    .run(() => run(command));
+}
+
+async function run(command: CliCommand): Promise<number> {
+  // Only what was typed: commander's own default for `--no-watch` would hide FLEETGUARD_WATCH.
+  const flags: Partial<Record<SettingName, unknown>> = {};
+  for (const name of NAMES)
+    if (command.getOptionValueSource(name) === 'cli') flags[name] = command.getOptionValue(name);
+  const config = resolveConfig(flags, process.env);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config);
@@ -64,6 +37,11 @@ export async function run(args: string[]): Promise<number> {
     { address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision },
     'fleetguard sidecar listening',
   );
+  if (config.trustProxy === true)
+    log.warn(
+      { trustProxy: true },
+      'trusting X-Forwarded-For from any sender: a client can choose its own address (rate limits, allowed CIDRs); list the proxies instead',
+    );
 
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

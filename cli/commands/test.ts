@@ -1,25 +1,21 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { compilePolicyDir, readSuiteSources } from '../../engine/index.js';
 import { renderJUnit, renderSummary } from '../../engine/testing/reporters.js';
 import { runSuites } from '../../engine/testing/run-suites.js';
+import type { CliCommand } from '../command.js';
 import { EXIT, out, printDiagnostics, UsageError } from '../io.js';
 
-export const summary = 'test DIR [--junit FILE] [--min-coverage PCT]   run the suites in DIR/tests';
+export function define(command: CliCommand): void {
+  command
+    .argument('<DIR>', 'policy directory; the suites are in DIR/tests')
+    .option('--junit <FILE>', 'also write the results as JUnit XML')
+    .option('--min-coverage <PCT>', 'fail (exit 1) when fewer rules than this are covered')
+    .option('--json', 'print the results as JSON')
+    .run(run);
+}
 
-export function run(args: string[]): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      junit: { type: 'string' },
-      'min-coverage': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  const dir = positionals[0];
-  if (!dir) throw new UsageError('usage: fleetguard test DIR [--junit FILE] [--min-coverage PCT]');
-  const minCoverage = values['min-coverage'] === undefined ? undefined : Number(values['min-coverage']);
+function run(dir: string, values: { junit?: string; minCoverage?: string; json?: boolean }): number {
+  const minCoverage = values.minCoverage === undefined ? undefined : Number(values.minCoverage);
   if (minCoverage !== undefined && !(minCoverage >= 0 && minCoverage <= 100))
     throw new UsageError('--min-coverage takes a percentage from 0 to 100');
 

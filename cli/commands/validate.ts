@@ -1,13 +1,12 @@
-import { parseArgs } from 'node:util';
 import { compilePolicyDir } from '../../engine/index.js';
-import { EXIT, out, printDiagnostics, UsageError } from '../io.js';
+import type { CliCommand } from '../command.js';
+import { EXIT, out, printDiagnostics } from '../io.js';
 
-export const summary = 'validate DIR               check every policy file; print all errors as file:line:col';
+export function define(command: CliCommand): void {
+  command.argument('<DIR>', 'policy directory').run(run);
+}
 
-export function run(args: string[]): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const dir = positionals[0];
-  if (!dir) throw new UsageError('usage: fleetguard validate DIR');
+function run(dir: string): number {
   const { policySet, diagnostics } = compilePolicyDir(dir);
   printDiagnostics(diagnostics);
   if (!policySet) {

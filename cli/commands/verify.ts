@@ -1,19 +1,17 @@
-import { parseArgs } from 'node:util';
 import { loadPolicySet } from '../../engine/index.js';
 import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
+import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';
 
-export const summary =
-  'verify DIR [--json]         prove every invariant of DIR/invariants.yaml (PROVED, VIOLATED, UNKNOWN)';
+export function define(command: CliCommand): void {
+  command
+    .argument('<DIR>', 'policy directory with invariants.yaml')
+    .option('--json', 'print the results as JSON')
+    .addHelpText('after', '\nExit status: 0 all proved, 1 any violated, 3 none violated but some unknown.')
+    .run(run);
+}
 
-export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  const dir = positionals[0];
-  if (!dir) throw new UsageError('usage: fleetguard verify DIR [--json]');
+async function run(dir: string, values: { json?: boolean }): Promise<number> {
   const set = loadPolicySet(dir);
   if (set.invariants.length === 0) throw new UsageError(`${dir} declares no invariants (invariants.yaml)`);
   const results = await verifyInvariants(set, { now: Date.now() });

@@ -1,5 +1,5 @@
 // Runs the built CLI (dist/, compiled by `npm test` before vitest starts) as a real process.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_DIR } from './policies.js';
@@ -24,4 +24,22 @@ export function fleetguard(
     timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking: for tests that run many commands at once. */
+export function fleetguardAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_DIR, 'bin/fleetguard.js'), ...args],
+      { cwd: options.cwd ?? REPO_DIR, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
 }
