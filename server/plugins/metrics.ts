@@ -7,6 +7,9 @@ import { ALLOWED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, type LogBatch } from '../stor
 import type { PolicyHolder } from './policy-holder.js';
 import type { WatchMode } from './policy-watcher.js';
 
+/** The `principal_type` of decisions whose type the schema does not declare. */
+export const UNKNOWN_TYPE = 'unknown';
+
 export class Metrics {
   readonly registry = new Registry();
   readonly provisionAttempts = new Counter({
@@ -20,7 +23,7 @@ export class Metrics {
   readonly latency = new RouteLatency(this.registry);
 
   constructor(
-    policies: PolicyHolder,
+    private readonly policies: PolicyHolder,
     log: { stats: DecisionLogStats; queueDepth: number },
     threads?: { status: { running: number; loaded: number } },
     watcher?: { mode: WatchMode },
@@ -124,17 +127,29 @@ export class Metrics {
     );
   }
 
-  countDecision(principalType: string, allowed: boolean): void {
-    let c = this.decisionCounts.get(principalType);
-    if (c === undefined) this.decisionCounts.set(principalType, (c = [0, 0]));
-    c[allowed ? 0 : 1]++;
+  /**
+   * Counts a decision under its principal type when the schema served declares it, else under `unknown`:
+   * AuthZEN subjects name any type they like, and each label value is a series Prometheus keeps.
+   */
+  countDecision(principalType: string, allowed: boolean, times = 1): void {
+    const label = this.policies.engine?.policySet.schema.principals.has(principalType) ? principalType : UNKNOWN_TYPE;
+    let c = this.decisionCounts.get(label);
+    if (c === undefined) this.decisionCounts.set(label, (c = [0, 0]));
+    c[allowed ? 0 : 1] += times;
   }
 
-  /** The decisions of a batch, read from its decision log rows. */
+  /** The decisions of a batch, read from its decision log rows: tallied by name first, then counted. */
   countBatch(batch: LogBatch): void {
     const n = batch.numbers;
+    const allowed = new Array<number>(batch.names.length).fill(0);
+    const denied = new Array<number>(batch.names.length).fill(0);
     for (let at = 0; at < batch.rows * NUMBERS_PER_ROW; at += NUMBERS_PER_ROW) {
-      this.countDecision(batch.names[n[at + PRINCIPAL_TYPE]!]!, n[at + ALLOWED] === 1);
+      if (n[at + ALLOWED] === 1) allowed[n[at + PRINCIPAL_TYPE]!]!++;
+      else denied[n[at + PRINCIPAL_TYPE]!]!++;
+    }
+    for (let name = 0; name < batch.names.length; name++) {
+      if (allowed[name]! > 0) this.countDecision(batch.names[name]!, true, allowed[name]);
+      if (denied[name]! > 0) this.countDecision(batch.names[name]!, false, denied[name]);
     }
   }
 }

@@ -190,3 +190,53 @@ describe('paging', () => {
     );
   });
 });
+
+describe('metric labels', () => {
+  /** The principal_type values of fleetguard_decisions_total. */
+  async function principalTypes(): Promise<Set<string>> {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return new Set(
+      [...text.matchAll(/^fleetguard_decisions_total\{[^}]*principal_type="([^"]*)"/gm)].map((m) => m[1]!),
+    );
+  }
+
+  it('a type the schema does not declare is a deny naming it, counted as principal_type="unknown"', async () => {
+    const types = Array.from({ length: 40 }, (_, i) => `made-up-${i}`);
+    for (const type of types) {
+      const res = await server.post('/access/v1/evaluation', {
+        subject: { type, id: 'x' },
+        action: view,
+        resource: record('102'),
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        decision: false,
+        context: { errors: [{ code: 'unknown-principal-type', message: `unknown principal type \`${type}\`` }] },
+      });
+    }
+    const batch = await server.post('/access/v1/evaluations', {
+      action: view,
+      resource: record('102'),
+      evaluations: types.slice(0, 10).map((type) => ({ subject: { type: `${type}-b`, id: 'x' } })),
+    });
+    expect(batch.body.evaluations).toEqual(Array.from({ length: 10 }, () => ({ decision: false })));
+    await server.post('/access/v1/search/action', { subject: { type: 'made-up-s', id: 'x' }, resource: record('102') });
+    await server.post('/access/v1/evaluation', { subject: bob, action: view, resource: record('102') });
+
+    const labels = await principalTypes();
+    expect(labels).toEqual(new Set(['user', 'unknown']));
+  });
+
+  it('decisions of /v1/authorize/batch are counted once each, under their type', async () => {
+    const request = {
+      principal: { type: 'user', id: 'u', attributes: { role: 'manager', department: 'Sales' } },
+      action: 'view',
+      resource: { type: 'record', id: 'r', attributes: { department: 'Legal', owner: 'u' } },
+    };
+    const before = await decisionsMade();
+    const res = await server.post('/v1/authorize/batch', { requests: [request, request, request] });
+    expect(res.status).toBe(200);
+    expect((await decisionsMade()) - before).toBe(3);
+    expect(await principalTypes()).toEqual(new Set(['user', 'unknown']));
+  });
+});
