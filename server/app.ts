@@ -54,6 +54,16 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
 };
 
+function fastifyErrorMessage(code: ErrorCode, error: FastifyError, contentType: string | undefined): string {
+  if (code === 'invalid_json') return `the body is not valid JSON: ${error.message}`;
+  if (code === 'unsupported_media_type') {
+    const sent =
+      contentType === undefined ? 'no content type' : `content type ${JSON.stringify(contentType.slice(0, 100))}`;
+    return `the body must be JSON sent as application/json, not ${sent}`;
+  }
+  return error.message;
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: false, // deps.log is the log (log.ts)
@@ -74,10 +84,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       http = schema ? invalidBody(schema, request.body) : new HttpError('invalid_request', error.message);
     } else if (error.code && FASTIFY_ERRORS[error.code]) {
       const code = FASTIFY_ERRORS[error.code]!;
-      http = new HttpError(
-        code,
-        code === 'invalid_json' ? `the body is not valid JSON: ${error.message}` : error.message,
-      );
+      http = new HttpError(code, fastifyErrorMessage(code, error, request.headers['content-type']));
     } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       http = new HttpError('invalid_request', error.message);
     } else {
@@ -98,11 +105,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     done();
   });
 
-  // fastify's default JSON parser, minus two regular expressions over every body (json-body.ts).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  // JSON only: fastify's text/plain parser let a browser send a body cross-site without a preflight
+  // (text/plain, forms and multipart are "simple" requests); every other type is a 415. The parser is
+  // fastify's default JSON parser, minus two regular expressions over every body (json-body.ts). An
+  // empty body is no body on a route that takes none: many clients send the JSON type on every call.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
     try {
-      done(null, parseJsonBody(text as string));
+      const empty = (text as string).length === 0 && request.routeOptions.config?.zod === undefined;
+      done(null, empty ? undefined : parseJsonBody(text as string));
     } catch (e) {
       done(e as Error, undefined);
     }

@@ -1,10 +1,12 @@
 // JSON bodies as fastify reads them: the app's JSON parser, and the parse and validation of the batch
 // route, which takes its body as text to decide it on a decision thread (decision-pool.ts). Same
-// results and errors as fastify's default parser, same validator compiler and options as the routes
-// fastify validates itself, so every path accepts and refuses exactly the same bodies (tested).
+// results as fastify's default parser (and its errors, but for a clearer one on prototype poisoning),
+// same validator compiler and options as the routes fastify validates itself, so every path accepts
+// and refuses exactly the same bodies (tested).
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { errorCodes } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { HttpError } from '../errors.js';
 
 /** Validate exactly what was sent: no type coercion, no defaults, nothing removed. */
 export const AJV_OPTIONS = {
@@ -33,14 +35,26 @@ function plain(text: string): boolean {
   return text.charCodeAt(0) !== 0xfeff && text.indexOf('\\') === -1 && !PLAIN_KEYS.test(text);
 }
 
-/** fastify's default JSON parser: prototype poisoning refused, fastify's own errors for the 400. */
+/** secure-json-parse's error for both refused keys. */
+const POISONED = 'Object contains forbidden prototype property';
+
+/**
+ * fastify's default JSON parser: fastify's own errors for malformed and empty bodies; a prototype
+ * poisoning key refused with its own message.
+ */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
   try {
     return plain(text)
       ? JSON.parse(text)
       : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch {
+  } catch (e) {
+    if ((e as Error).message === POISONED) {
+      throw new HttpError(
+        'invalid_request',
+        'a "__proto__" key, or a "constructor" key holding "prototype", is refused anywhere in the body (prototype poisoning)',
+      );
+    }
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
   }
 }
