@@ -36,6 +36,20 @@ const switchValue = z.preprocess((v) => {
 
 const integer = () => z.coerce.number().int();
 
+/** A base URL to publish: http(s), no credentials, query or fragment (AuthZEN's PDP identifier). */
+function isPublicUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.username === '' &&
+    url.password === '' &&
+    url.search === '' &&
+    url.hash === '' &&
+    !/[?#]/.test(text)
+  );
+}
+
 export const SETTINGS = {
   host: { arg: 'HOST', schema: z.string().default('127.0.0.1'), help: 'address to listen on' },
   port: { arg: 'N', schema: integer().min(0).max(65535).default(8181), help: 'TCP port (0: any free port)' },
@@ -58,10 +72,19 @@ export const SETTINGS = {
     help: 'bearer token the AuthZEN endpoints require (at least 16 characters); without one they need none',
     secret: true,
   },
+  publicUrl: {
+    arg: 'URL',
+    schema: z
+      .string()
+      .refine(isPublicUrl, 'an http or https URL without query or fragment, such as https://pdp.example.com')
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+    help: "the URL clients reach the sidecar at: the AuthZEN metadata names it and its endpoints under it (without one, the request's Host header)",
+  },
   batchLimit: {
     arg: 'N',
     schema: integer().min(1).default(1000),
-    help: 'most requests in one `/v1/authorize/batch` call',
+    help: 'most requests in one `/v1/authorize/batch` call, and items in one AuthZEN `/access/v1/evaluations` call',
   },
   decisionThreads: {
     arg: 'N',

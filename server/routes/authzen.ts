@@ -242,7 +242,8 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   app.get('/.well-known/authzen-configuration', async (request) => {
-    const base = `${request.protocol}://${request.host}`;
+    // Behind a proxy the Host header names whatever the client sent: --public-url says where we are.
+    const base = deps.config.publicUrl ?? `${request.protocol}://${request.host}`;
     return {
       policy_decision_point: base,
       ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])),

@@ -1,5 +1,6 @@
 // What one AuthZEN request may cost and leave behind, whatever the caller sends: batches capped like
-// /v1/authorize/batch, search pages that decide and log a page's worth of candidates, not the store.
+// /v1/authorize/batch, search pages that decide and log a page's worth of candidates, not the store,
+// page tokens only the sidecar can make, and one metric label for every type the schema does not declare.
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,6 +189,64 @@ describe('paging', () => {
       ),
       { numRuns: 8 },
     );
+  });
+});
+
+describe('page tokens', () => {
+  const search = { subject: { type: 'user', id: 'alice' }, action: view, resource: { type: 'record' } };
+  const firstPage = async () => {
+    const res = await server.post('/access/v1/search/resource', { ...search, page: { limit: 2 } });
+    expect(res.body.page.next_token).not.toBe('');
+    return res.body.page.next_token as string;
+  };
+  const expectBadToken = (res: { status: number; body: any }) => {
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', path: 'page.token' });
+  };
+
+  it('a token the PDP did not issue is a 400 (the old offset tokens included)', async () => {
+    for (const token of ['Mg', Buffer.from('2').toString('base64url'), 'x'.repeat(40), '!!']) {
+      expectBadToken(await server.post('/access/v1/search/resource', { ...search, page: { limit: 2, token } }));
+    }
+  });
+
+  it('an altered token, or one sent with another search, is a 400', async () => {
+    const token = await firstPage();
+    const altered = token.slice(0, 5) + (token[5] === 'A' ? 'B' : 'A') + token.slice(6);
+    expectBadToken(await server.post('/access/v1/search/resource', { ...search, page: { token: altered } }));
+    expectBadToken(
+      await server.post('/access/v1/search/resource', { ...search, action: { name: 'edit' }, page: { token } }),
+    );
+    expectBadToken(
+      await server.post('/access/v1/search/subject', {
+        subject: { type: 'user' },
+        action: view,
+        resource: record('101'),
+        page: { token },
+      }),
+    );
+  });
+
+  it('the same search goes on with its token, keys in any order and another limit', async () => {
+    const token = await firstPage();
+    const next = await server.post('/access/v1/search/resource', {
+      page: { token, limit: 3 },
+      resource: { type: 'record' },
+      action: view,
+      subject: { id: 'alice', type: 'user' },
+    });
+    expect(next.status).toBe(200);
+    expect(next.body.results).toEqual([record('103'), record('104'), record('105')]);
+  });
+
+  it("another sidecar process does not take this one's tokens", async () => {
+    const token = await firstPage();
+    const other = await startTestServer({ policies: SEARCH_PACK });
+    try {
+      expectBadToken(await other.post('/access/v1/search/resource', { ...search, page: { token } }));
+    } finally {
+      await other.stop();
+    }
   });
 });
 
