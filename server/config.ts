@@ -142,6 +142,11 @@ export const SETTINGS = {
     schema: integer().min(1).default(60),
     help: 'provisioning attempts a minute, per key and per client address',
   },
+  shutdownTimeout: {
+    arg: 'SECONDS',
+    schema: z.coerce.number().min(0).max(3600).default(10),
+    help: 'seconds a shutdown waits for the requests in flight before it destroys their connections',
+  },
   logLevel: {
     arg: 'LEVEL',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -15,6 +15,7 @@ import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
 import { checkAddressFree } from './listen-check.js';
+import { GracefulClose } from './graceful-close.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -92,6 +93,7 @@ export async function startServer(
 
   watcher?.start();
 
+  const connections = new GracefulClose(app.server);
   let address: string;
   if (config.socket) {
     if (existsSync(config.socket)) unlinkSync(config.socket);
@@ -107,7 +109,13 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       watcher?.close();
-      await app.close(); // stops accepting, lets in-flight requests finish
+      // Stops accepting and lets the requests in flight finish, within the shutdown timeout.
+      const { destroyed } = await connections.close(() => app.close(), config.shutdownTimeout * 1000);
+      if (destroyed > 0)
+        log.warn(
+          { destroyed, shutdownTimeout: config.shutdownTimeout },
+          'shutdown timeout: connections with requests still in flight were destroyed',
+        );
       await pool?.close();
       await decisionLog.close(); // writes everything still queued
       db.close();

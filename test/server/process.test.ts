@@ -1,12 +1,14 @@
-// The sidecar as a process: graceful shutdown loses nothing, kill -9 loses at most one flush interval,
-// SIGHUP reloads, and `fleetguard audit` reads what was logged.
+// The sidecar as a process: graceful shutdown loses nothing and is bounded, kill -9 loses at most one
+// flush interval, SIGHUP reloads, and `fleetguard audit` reads what was logged.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/store/database.js';
 import { fleetguard } from '../support/cli.js';
 import { POLICIES_DIR } from '../support/policies.js';
+import { depth } from '../support/depth.js';
 import { spawnSidecar } from '../support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-process-'));
@@ -19,6 +21,36 @@ const batch = (n: number, tag: string) => ({
     resource: { type: 'release', id: `r-${i}`, attributes: { fleet: 'f-1', organization: 'o-1' } },
   })),
 });
+
+async function until(ok: () => boolean): Promise<void> {
+  while (!ok()) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A POST on its own keep-alive connection whose body stops halfway until `finish()`. */
+function holdRequest(url: string, path: string, body: string) {
+  const agent = new Agent({ keepAlive: true });
+  const req = request(new URL(path, url), {
+    method: 'POST',
+    agent,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+  });
+  const half = Math.floor(body.length / 2);
+  const started = new Promise<void>((resolve) => req.write(body.slice(0, half), () => resolve()));
+  const response = new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+  });
+  response.catch(() => undefined); // awaited later, maybe after it failed
+  // The client keeps its connection open after the answer, as keep-alive clients do: closing it is the
+  // server's job. `release` closes it at the end of the test.
+  return { started, response, finish: () => req.end(body.slice(half)), release: () => agent.destroy() };
+}
 
 async function post(url: string, path: string, body: unknown) {
   const res = await fetch(url + path, {
@@ -40,19 +72,71 @@ function countLogged(db: string, principal: string): number {
 }
 
 describe('the sidecar process', () => {
-  it('SIGTERM finishes in-flight requests, writes every decision and exits 0', async () => {
-    const db = join(tmp, 'term.db');
-    const p = await spawnSidecar(['--db', db, '--log-flush-ms', '250', '--log-requests']);
-    for (let i = 0; i < 5; i++) expect((await post(p.url, '/v1/authorize/batch', batch(100, 'term'))).status).toBe(200);
-    const inFlight = post(p.url, '/v1/authorize/batch', batch(1000, 'term')); // sent, then the signal
-    await new Promise((r) => setTimeout(r, 5));
-    p.child.kill('SIGTERM');
-    const res = await inFlight.catch(() => undefined);
-    const exit = await p.exited;
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(p.output()).toContain('shutting down');
-    const answered = 500 + (res?.status === 200 ? 1000 : 0);
-    expect(countLogged(db, 'd-term')).toBe(answered);
+  // The race that hung for fastify's 72 s keep-alive timeout: a request in flight on a keep-alive
+  // connection when SIGTERM arrives is answered after the server began closing, and its connection then
+  // sat idle. Each round holds a request in flight for sure (its headers are in, half its body is not),
+  // sends SIGTERM, then the rest of the body: the answer must come, say `Connection: close`, be logged,
+  // and the process must exit 0 without the shutdown timeout having to cut anything.
+  const rounds = depth(3, 25);
+  it(`SIGTERM finishes in-flight requests, writes every decision and exits 0 (${rounds} rounds of the race)`, async () => {
+    let inFlight = 0;
+    for (let round = 0; round < rounds; round++) {
+      const tag = round === 0 ? 'term' : `term-${round}`;
+      const db = join(tmp, round === 0 ? 'term.db' : `term-${round}.db`);
+      const threads = round % 2 === 0 ? [] : ['--decision-threads', '0'];
+      const p = await spawnSidecar([
+        '--db',
+        db,
+        '--log-flush-ms',
+        '250',
+        '--log-requests',
+        ...threads,
+        '--shutdown-timeout',
+        '60',
+      ]);
+      for (let i = 0; i < 5; i++) expect((await post(p.url, '/v1/authorize/batch', batch(100, tag))).status).toBe(200);
+
+      const held = holdRequest(p.url, '/v1/authorize/batch', JSON.stringify(batch(1000, tag)));
+      await held.started; // headers and half the body are in the kernel's buffer
+      await fetch(`${p.url}/health`); // and read by the server: it answered a request sent after them
+      p.child.kill('SIGTERM');
+      await until(() => p.output().includes('shutting down'));
+      held.finish();
+      const res = await held.response.catch(() => undefined);
+      const exit = await p.exited;
+      held.release();
+
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(p.output()).not.toContain('shutdown timeout');
+      if (res) {
+        inFlight++;
+        expect(res.status).toBe(200);
+        expect(res.headers.connection).toBe('close');
+        expect(JSON.parse(res.body).results).toHaveLength(1000);
+      }
+      expect(countLogged(db, `d-${tag}`)).toBe(500 + (res ? 1000 : 0));
+    }
+    expect(inFlight).toBeGreaterThan(0); // the race was really run (a request not yet read is refused, fairly)
+  });
+
+  it('--shutdown-timeout bounds a request that never completes, and what was decided is still logged', async () => {
+    const db = join(tmp, 'stuck.db');
+    const p = await spawnSidecar(['--db', db, '--shutdown-timeout', '0.5']);
+    for (let i = 0; i < 5; i++)
+      expect((await post(p.url, '/v1/authorize/batch', batch(100, 'stuck'))).status).toBe(200);
+    const held = holdRequest(p.url, '/v1/authorize/batch', JSON.stringify(batch(10, 'stuck')));
+    await held.started;
+    await fetch(`${p.url}/health`);
+    p.child.kill('SIGTERM'); // the rest of the body never comes
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    held.release();
+    await expect(held.response).rejects.toThrow();
+    const line = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('shutdown timeout'));
+    expect(JSON.parse(line!)).toMatchObject({ destroyed: 1, shutdownTimeout: 0.5 });
+    expect(countLogged(db, 'd-stuck')).toBe(500);
   });
 
   it('kill -9 loses at most the last flush interval', async () => {
