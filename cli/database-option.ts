@@ -1,6 +1,6 @@
 // `--db FILE` of the commands that work on the sidecar's database: serve's setting (flag, variable, default).
 import { existsSync } from 'node:fs';
-import { helpOf, resolveSetting } from '../server/config.js';
+import { envOf, flagOf, helpOf, resolveSetting } from '../server/config.js';
 import { openDatabase, type Db } from '../server/store/database.js';
 import type { CliCommand } from './command.js';
 import { UsageError } from './io.js';
@@ -16,6 +16,7 @@ export function addDbOption(command: CliCommand): CliCommand {
  */
 export function openDbOption(flag: string | undefined, { create }: { create: boolean }): Db {
   const path = resolveSetting('db', flag, process.env);
-  if (!create && !existsSync(path)) throw new UsageError(`no database at ${path} (--db FILE or FLEETGUARD_DB)`);
+  if (!create && !existsSync(path))
+    throw new UsageError(`no database at ${path} (${flagOf('db')} FILE or ${envOf('db')})`);
   return openDatabase(path);
 }

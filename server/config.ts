@@ -2,6 +2,7 @@
 // validation message all come from SETTINGS, and so do `fleetguard serve --help` and the README's table.
 // Flags win over environment variables, which win over the defaults (DESIGN.md §2).
 import { availableParallelism } from 'node:os';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /**
@@ -48,6 +49,17 @@ function isPublicUrl(text: string): boolean {
     url.hash === '' &&
     !/[?#]/.test(text)
   );
+}
+
+/** What fastify's trustProxy list takes: an address, a CIDR range, or one of proxy-addr's named ranges. */
+function isProxyAddress(text: string): boolean {
+  if (ipaddr.isValid(text) || ['loopback', 'linklocal', 'uniquelocal'].includes(text)) return true;
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const SETTINGS = {
@@ -130,9 +142,8 @@ export const SETTINGS = {
     arg: 'PROXIES',
     schema: z
       .preprocess(
-        (v) =>
-          v === 'true' ? true : v === 'false' ? false : typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v,
-        z.union([z.boolean(), z.array(z.string().min(1))]),
+        (v) => (typeof v !== 'string' ? v : /^(true|false)$/i.test(v) ? v.toLowerCase() === 'true' : v.split(',')),
+        z.union([z.boolean(), z.array(z.string().trim().refine(isProxyAddress, 'not an address or CIDR range'))]),
       )
       .default(false),
     help: 'take the client address from X-Forwarded-For sent by these proxies (addresses or CIDRs, comma-separated); `true` trusts any sender, so a client chooses its own address',

@@ -33,15 +33,15 @@ async function run(command: CliCommand): Promise<number> {
     throw e;
   }
   const { log, policies } = server;
-  log.info(
-    { address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision },
-    'fleetguard sidecar listening',
-  );
   if (config.trustProxy === true)
     log.warn(
       { trustProxy: true },
       'trusting X-Forwarded-For from any sender: a client can choose its own address (rate limits, allowed CIDRs); list the proxies instead',
     );
+  log.info(
+    { address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision },
+    'fleetguard sidecar listening',
+  );
 
   return new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

@@ -48,12 +48,16 @@ describe('settings', () => {
       '10.1.0.0/16',
     ]);
     expect(resolveConfig({}, { FLEETGUARD_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(resolveConfig({}, { FLEETGUARD_TRUST_PROXY: 'TRUE' }).trustProxy).toBe(true);
+    expect(resolveConfig({ trustProxy: 'loopback,::1' }, {}).trustProxy).toEqual(['loopback', '::1']);
+    expect(() => resolveConfig({ trustProxy: '10.0.0.1,proxy.local' }, {})).toThrow(
+      'invalid --trust-proxy "10.0.0.1,proxy.local" (FLEETGUARD_TRUST_PROXY): not an address or CIDR range',
+    );
   });
 
   it('every variable is read: a value no setting accepts is reported under its own flag and variable', () => {
     for (const name of NAMES) {
-      if (name === 'host' || name === 'policies' || name === 'db' || name === 'socket' || name === 'trustProxy')
-        continue; // any text is a host or a path; trustProxy is checked above
+      if (name === 'host' || name === 'policies' || name === 'db' || name === 'socket') continue; // any text is a host or a path
       const env = { [envOf(name)]: 'not-a-value' };
       expect(() => resolveConfig({}, env), name).toThrow(SettingError);
       expect(() => resolveConfig({}, env), name).toThrow(`invalid ${envOf(name)}`);
