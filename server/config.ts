@@ -78,6 +78,11 @@ export const SETTINGS = {
     help: 'admin token: the admin endpoints exist only with one (at least 16 characters)',
     secret: true,
   },
+  adminTokenFile: {
+    arg: 'FILE',
+    schema: z.string().optional(),
+    help: 'file holding the admin token, read at start, so the token is not visible in `ps` (one trailing newline removed; not with `--admin-token`)',
+  },
   authzenToken: {
     arg: 'TOKEN',
     schema: z.string().min(16, 'the AuthZEN token must be at least 16 characters').optional(),

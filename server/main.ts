@@ -16,6 +16,7 @@ import { DecisionPool } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
 import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
+import { readAdminTokenFile } from './admin-token-file.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -40,10 +41,16 @@ export interface StartOptions {
 
 /** `log`: where the sidecar's log lines go (by default stdout at the configured level). */
 export async function startServer(
-  config: ServerConfig,
-  log: Log = createLog(config.logLevel),
+  settings: ServerConfig,
+  log: Log = createLog(settings.logLevel),
   options: StartOptions = {},
 ): Promise<RunningServer> {
+  let config: ServerConfig;
+  try {
+    config = readAdminTokenFile(settings);
+  } catch (e) {
+    throw new StartupError([(e as Error).message], 'the admin token is not usable');
+  }
   const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
   const first = policies.reload();
   if (!first.ok) throw new StartupError(first.errors ?? []);
@@ -124,7 +131,10 @@ export async function startServer(
 }
 
 export class StartupError extends Error {
-  constructor(readonly errors: string[]) {
-    super(`the policies do not compile:\n${errors.join('\n')}`);
+  constructor(
+    readonly errors: string[],
+    summary = 'the policies do not compile',
+  ) {
+    super(`${summary}:\n${errors.join('\n')}`);
   }
 }

@@ -12,16 +12,16 @@ import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, UsersImport 
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { keys, policies, entities } = deps;
-  const preHandler = requireAdmin(deps.config.adminToken);
+  const onRequest = requireAdmin(deps.config.adminToken);
 
-  app.post('/v1/admin/reload', { preHandler }, async (_request, reply) => {
+  app.post('/v1/admin/reload', { onRequest }, async (_request, reply) => {
     const status = policies.reload();
     return reply.code(status.ok ? 200 : 422).send(status);
   });
 
   app.post<{ Body: z.infer<typeof ProvisioningKeyRequest> }>(
     '/v1/admin/provisioning-keys',
-    { preHandler, schema: { body: jsonSchema(ProvisioningKeyRequest) }, config: { zod: ProvisioningKeyRequest } },
+    { onRequest, schema: { body: jsonSchema(ProvisioningKeyRequest) }, config: { zod: ProvisioningKeyRequest } },
     async (request, reply) => {
       const b = parseBody(ProvisioningKeyRequest, request.body);
       const created = keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
@@ -30,31 +30,31 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.get('/v1/admin/keys', { preHandler }, async () => ({ keys: keys.listKeys() }));
+  app.get('/v1/admin/keys', { onRequest }, async () => ({ keys: keys.listKeys() }));
 
-  app.post<{ Params: { id: string } }>('/v1/admin/keys/:id/revoke', { preHandler }, async (request) => {
+  app.post<{ Params: { id: string } }>('/v1/admin/keys/:id/revoke', { onRequest }, async (request) => {
     if (!keys.revokeKey(request.params.id)) throw new HttpError('not_found', `no key ${request.params.id}`);
     return { id: request.params.id, revoked: true };
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/admin/devices/:id', { preHandler }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/admin/devices/:id', { onRequest }, async (request, reply) => {
     if (!keys.deleteDevice(request.params.id)) throw new HttpError('not_found', `no device ${request.params.id}`);
     return reply.code(204).send();
   });
 
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
-    { preHandler, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
+    { onRequest, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
     async (request) => ({ imported: entities.upsert(request.body.users.map(userEntity)) }),
   );
 
   app.post<{ Body: EntitiesFile }>(
     '/v1/admin/entities',
-    { preHandler, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
+    { onRequest, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
     async (request) => ({ imported: entities.upsert(parseBody(EntitiesFile, request.body).entities) }),
   );
 
-  app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { preHandler }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { onRequest }, async (request, reply) => {
     if (!entities.has('user', request.params.id))
       throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
     const { id, key } = keys.issue('user', request.params.id);

@@ -32,7 +32,7 @@ export const AUTHZEN_PATHS = {
 
 export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { policies, entities } = deps;
-  const preHandler = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
+  const onRequest = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
 
   /**
    * A stored entity is complete: every attribute comes from the store (the entity store, or the key store
@@ -80,7 +80,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   ) =>
     app.post<{ Body: T }>(
       path,
-      { preHandler, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } },
+      { onRequest, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } },
       async (request) => {
         entities.refresh();
         return handler(request.body as T, request);
