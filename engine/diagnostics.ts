@@ -15,6 +15,8 @@ export const DIAGNOSTIC_CODES = {
   'invalid-literal':
     'A literal cannot be read as the type it is compared with (time, ip, cidr), or a number is too large to represent.',
   'unknown-reference': 'A test refers to a principal, resource or context it does not define.',
+  'invalid-entity':
+    'An entity does not match the schema: unknown type or attribute, a value of the wrong type, a required attribute missing.',
   'io-error': 'A file could not be read.',
 } as const;
 

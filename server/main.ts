@@ -70,7 +70,7 @@ export async function startServer(
   }).start();
   const entities = new EntityStore(db, Date.now);
   const keys = new KeyStore(db, Date.now, entities);
-  const packed = loadPackEntities(config.policies, entities);
+  const packed = loadPackEntities(config.policies, entities, policies.serving().policySet.schema);
   if (packed.errors.length > 0) {
     db.close();
     throw new StartupError(packed.errors);
@@ -91,7 +91,9 @@ export async function startServer(
   const app = buildApp({ config, policies, watcher, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
-    const packed = s.ok ? loadPackEntities(config.policies, entities) : { errors: [] };
+    const packed = s.ok
+      ? loadPackEntities(config.policies, entities, policies.serving().policySet.schema)
+      : { errors: [] };
     if (packed.errors.length > 0)
       log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
     if (s.ok) log.info({ revision: s.revision }, 'policies loaded');

@@ -91,6 +91,11 @@ export function userEntity(u: UserRecord): { type: string; id: string; attribute
   return { type: 'user', id, attributes: roles };
 }
 
+/** Where a problem found in `userEntity(users[i])` is in `{ users: [...] }`: roles are fields of the record. */
+export function userPath([index, part, ...rest]: (string | number)[]): (string | number)[] {
+  return part === 'attributes' ? ['users', index!, ...rest] : ['users', index!];
+}
+
 /** Full zod validation, for rules JSON Schema cannot carry (CIDR and time formats): a 400 on failure. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body);

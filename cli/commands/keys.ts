@@ -1,5 +1,8 @@
 import { parseTime } from '../../engine/lang/values.js';
-import { ProvisioningKeyRequest, userEntity, UsersImport } from '../../server/schemas.js';
+import { checkEntities } from '../../engine/entities/check-entities.js';
+import { loadPolicySet } from '../../engine/index.js';
+import { helpOf, resolveSetting } from '../../server/config.js';
+import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../../server/schemas.js';
 import { KeyStore } from '../../server/store/key-store.js';
 import { EntityStore } from '../../server/store/entity-store.js';
 import type { CliCommand } from '../command.js';
@@ -45,14 +48,21 @@ export function define(command: CliCommand): void {
         out(JSON.stringify({ id, deleted: true }));
       }),
     );
-  sub('import-users', 'load users and their roles')
+  const policies = helpOf('policies');
+  sub('import-users', 'load users and their roles, checked against the schema of --policies')
     .argument('<FILE>', 'JSON: { "users": [ { "id", "adminOf"?, "memberOf"?, … } ] }')
-    .run((file: string, values: { db?: string }) => {
+    .option(policies.flags, `${policies.description}: the users must match its schema`)
+    .run((file: string, values: { db?: string; policies?: string }) => {
       const raw = readJson(file);
       const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
-      return withStores(values.db, true, ({ entities }) =>
-        out(JSON.stringify({ imported: entities.upsert(users.map(userEntity)) })),
-      );
+      // Users are entities: checked against the schema of the policies the sidecars serve.
+      const { schema } = loadPolicySet(resolveSetting('policies', values.policies, process.env));
+      const checked = checkEntities(schema, users.map(userEntity));
+      const problem = checked.problems[0];
+      if (!checked.entities)
+        throw new UsageError(`invalid users file: ${userPath(problem!.path).join('.')}: ${problem!.message}`);
+      const valid = checked.entities;
+      return withStores(values.db, true, ({ entities }) => out(JSON.stringify({ imported: entities.upsert(valid) })));
     });
   sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
     .argument('<USER_ID>')

@@ -14,9 +14,8 @@ import {
 } from '../lang/partial-evaluate.js';
 import { EvaluationError } from '../lang/values.js';
 import type { IR } from '../lang/ir.js';
-import type { ValueType } from '../lang/types.js';
 import type { Entity, PolicySet } from '../types.js';
-import { quoteIdentifier, toSql, type SqlClause } from './to-sql.js';
+import { quoteIdentifier, toSql, type ColumnSql, type SqlClause } from './to-sql.js';
 
 export interface PlanRequest {
   principal: Entity;
@@ -26,7 +25,7 @@ export interface PlanRequest {
   /** attribute → column; defaults to the attribute name. */
   columns?: Record<string, string>;
   /** For embedders: the SQL expression that reads an attribute (instead of a quoted column name). */
-  columnSql?: (field: string, type: ValueType) => string;
+  columnSql?: ColumnSql;
 }
 
 /** The condition in the ucast shape: `{ operator, field, value }` and `{ operator: 'and'|'or'|'not', value }`. */

@@ -21,10 +21,16 @@ function param(v: unknown): string | number {
   throw new Error(`cannot pass ${typeof v} as an SQL parameter`);
 }
 
-/** `column(field, type)` gives the SQL that reads an attribute: a quoted column, or an expression. */
-export function toSql(r: Residual, column: (field: string, type: ValueType) => string): SqlClause {
+/**
+ * `column(field, type, presence)` gives the SQL that reads an attribute: a quoted column, or an
+ * expression. `presence` asks for the value as stored, for `has()`: an expression that fills in a
+ * default must not make an absent attribute look present.
+ */
+export type ColumnSql = (field: string, type: ValueType, presence: boolean) => string;
+
+export function toSql(r: Residual, column: ColumnSql): SqlClause {
   const params: (string | number)[] = [];
-  const col = (field: string, type: ValueType) => column(field, type);
+  const col = (field: string, type: ValueType) => column(field, type, false);
   const walk = (x: Residual): string => {
     switch (x.operator) {
       case 'and':
@@ -42,7 +48,7 @@ export function toSql(r: Residual, column: (field: string, type: ValueType) => s
         params.push(param(x.value));
         return `EXISTS (SELECT 1 FROM json_each(${col(x.field, x.type)}) WHERE json_each.value = ?)`;
       case 'exists':
-        return `${col(x.field, x.type)} IS NOT NULL`;
+        return `${column(x.field, x.type, true)} IS NOT NULL`;
       case 'unsupported':
         throw new Error(x.reason);
       default:

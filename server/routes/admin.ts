@@ -3,16 +3,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { parseTime } from '../../engine/lang/values.js';
-import { EntitiesFile } from '../../engine/schema/entities-file.js';
+import { checkEntities, type CheckedEntity } from '../../engine/entities/check-entities.js';
+import type { PathSegment } from '../../engine/load/yaml-source.js';
+import { EntitiesFile, type StoredEntity } from '../../engine/schema/entities-file.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
-import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, UsersImport } from '../schemas.js';
+import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { keys, policies, entities } = deps;
   const onRequest = requireAdmin(deps.config.adminToken);
+
+  /** The entities checked against the serving schema, or a 400 naming the first bad value; nothing is stored then. */
+  const checked = (list: StoredEntity[], pathOf: (path: PathSegment[]) => PathSegment[]): CheckedEntity[] => {
+    const { entities: ok, problems } = checkEntities(policies.serving().policySet.schema, list);
+    if (ok) return ok;
+    const first = problems[0]!;
+    const path = pathOf(first.path).join('.');
+    throw new HttpError('invalid_request', `${path}: ${first.message}${first.hint ? ` (${first.hint})` : ''}`, path);
+  };
 
   app.post('/v1/admin/reload', { onRequest }, async (_request, reply) => {
     const status = policies.reload();
@@ -45,13 +56,15 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
     { onRequest, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
-    async (request) => ({ imported: entities.upsert(request.body.users.map(userEntity)) }),
+    async (request) => ({ imported: entities.upsert(checked(request.body.users.map(userEntity), userPath)) }),
   );
 
   app.post<{ Body: EntitiesFile }>(
     '/v1/admin/entities',
     { onRequest, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
-    async (request) => ({ imported: entities.upsert(parseBody(EntitiesFile, request.body).entities) }),
+    async (request) => ({
+      imported: entities.upsert(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
+    }),
   );
 
   app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { onRequest }, async (request, reply) => {

@@ -3,7 +3,7 @@
 // taken from it as they are; every decision goes to the decision log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../../engine/index.js';
-import { entityColumn } from '../store/entity-store.js';
+import { entityColumns } from '../store/entity-store.js';
 import type { AppDeps } from '../app.js';
 import {
   AzActionSearch,
@@ -209,7 +209,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
           action: body.action.name,
           resourceType: body.resource.type,
           context: { ...body.action.properties, ...body.context },
-          columnSql: entityColumn,
+          columnSql: entityColumns(e.policySet.schema.resources.get(body.resource.type)),
         },
         Date.now(),
       );

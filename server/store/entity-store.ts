@@ -5,10 +5,10 @@
 // Entity rows are cached in memory; once per request, SQLite's data_version tells whether another
 // connection (the CLI, another sidecar) wrote, and the cache is dropped then. Key store rows are read on
 // every lookup (by primary key): this connection writes them too, and a revocation must apply at once.
-import type { StoredEntity } from '../../engine/schema/entities-file.js';
+import { storedValue, type CheckedEntity } from '../../engine/entities/check-entities.js';
+import type { EntityTypeDef } from '../../engine/lang/ir.js';
+import type { ColumnSql, SqlClause } from '../../engine/plan/to-sql.js';
 import type { Db } from './database.js';
-import type { ValueType } from '../../engine/lang/types.js';
-import type { SqlClause } from '../../engine/plan/to-sql.js';
 
 /** The key store's tables as entities: the attributes the engine sees (times as epoch milliseconds). */
 const KEY_STORE_ENTITIES: Record<string, { table: string; attributes: string }> = {
@@ -96,7 +96,7 @@ export class EntityStore {
   }
 
   /**
-   * Ids of the entities of `type` that satisfy a query plan built with `entityColumn`, in store order;
+   * Ids of the entities of `type` that satisfy a query plan built with `entityColumns`, in store order;
    * `page` keeps those after an id, at most `count` of them.
    */
   select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): string[] {
@@ -109,7 +109,8 @@ export class EntityStore {
       .all(...params) as string[];
   }
 
-  upsert(entities: StoredEntity[]): number {
+  /** Stores entities checked against the schema (`checkEntities`), replacing any of the same type and id. */
+  upsert(entities: readonly CheckedEntity[]): number {
     const now = this.clock();
     this.db.transaction(() => {
       for (const e of entities) this.stmts.upsert.run(e.type, e.id, JSON.stringify(e.attributes), now);
@@ -120,11 +121,27 @@ export class EntityStore {
 }
 
 /**
- * How a query plan reads an entity's attribute from its JSON: times as epoch milliseconds, booleans as
- * 0/1 and lists as JSON arrays (the plan conventions), the id as the column.
+ * How a query plan reads the attributes of stored entities of one type (`def`, its schema definition):
+ * the JSON value as the store holds it (checked and normalized on the way in: times as epoch
+ * milliseconds, booleans read by SQLite as 1/0, lists as JSON arrays), an absent attribute as the schema's
+ * default (as the engine reads it), the id as the column.
  */
-export function entityColumn(field: string, type: ValueType): string {
-  if (field === 'id') return 'id';
-  const value = `json_extract(attributes, '$."${field.replace(/[^A-Za-z0-9_-]/g, '')}"')`;
-  return type.base === 'time' && !type.list ? `CAST(round(unixepoch(${value}, 'subsec') * 1000) AS INTEGER)` : value;
+export function entityColumns(def: EntityTypeDef | undefined): ColumnSql {
+  return (field, type, presence) => {
+    if (field === 'id') return 'id';
+    const value = `json_extract(attributes, '$."${field.replace(/[^A-Za-z0-9_-]/g, '')}"')`;
+    const fallback = def?.attributes.get(field)?.default;
+    return presence || fallback === undefined
+      ? value
+      : `COALESCE(${value}, ${sqlLiteral(storedValue(type, fallback))})`;
+  };
+}
+
+/** A stored JSON value as an SQL literal that compares as json_extract returns it. */
+function sqlLiteral(value: unknown): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'number') return String(value);
+  // Text (and a list, as its JSON text), spelled in hex: no quoting to get wrong.
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `CAST(X'${Buffer.from(text, 'utf8').toString('hex')}' AS TEXT)`;
 }

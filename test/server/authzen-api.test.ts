@@ -308,10 +308,11 @@ describe('fleetguard entities import', () => {
   it('loads entities into the store that a sidecar then uses', async () => {
     const { fleetguard } = await import('../support/cli.js');
     const db = join(server.dir, 'imported.db');
-    const r = fleetguard(['entities', 'import', join(REPO_DIR, 'examples/authzen-search/entities.yaml'), '--db', db]);
+    const pack = join(REPO_DIR, 'examples/authzen-search');
+    const r = fleetguard(['entities', 'import', join(pack, 'entities.yaml'), '--policies', pack, '--db', db]);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ imported: 26 });
-    const bad = fleetguard(['entities', 'import', join(REPO_DIR, 'examples/authzen-search/schema.yaml'), '--db', db]);
+    const bad = fleetguard(['entities', 'import', join(pack, 'schema.yaml'), '--policies', pack, '--db', db]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/schema\.yaml:\d+:\d+: .*unknown field/);
   });
