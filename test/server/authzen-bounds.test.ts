@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeEntities } from '../support/entities.js';
 import { REPO_DIR } from '../support/policies.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -93,7 +94,7 @@ describe('search pages are bounded by the page, not the store', () => {
         id: `${prefix}-${String(i).padStart(4, '0')}`,
         attributes: { role, department },
       }));
-    big.entities.upsert([
+    storeEntities(big, [
       ...users('0', 'employee', 'Nowhere'),
       ...users('m', 'manager', 'Sales'),
       { type: 'record', id: 'nw', attributes: { department: 'Nowhere', owner: 'nobody' } },
@@ -162,7 +163,8 @@ describe('paging', () => {
         fc.integer({ min: 1, max: 7 }),
         async (users, limit) => {
           run++;
-          server.entities.upsert(
+          storeEntities(
+            server,
             users.map((u, i) => ({
               type: 'user',
               id: `p${run}-${i}`,
