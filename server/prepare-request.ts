@@ -1,7 +1,13 @@
 // A request as the authorize routes receive it, made ready to decide: a principal given by its key
 // (`{ "credential": "…" }`) always stands for the principal the key store says, with the store's
 // attributes, whatever else the caller sends; names the schema does not declare are a 400.
-import type { AuthorizeRequest, Decision, Engine } from '../engine/index.js';
+//
+// With a key, the action and resource type are checked before the key is looked at, so an unknown name
+// gets the same 400 whether the key is valid or not (nothing to learn about a key from it), and that 400
+// is logged like any attempt with a key. The principal type then comes from the store, not the caller:
+// one the served schema does not declare is the engine's deny, as for any request it has no rule for.
+import { REASONS, unknownNames, type AuthorizeRequest, type Decision, type Engine } from '../engine/index.js';
+import { HttpError } from './errors.js';
 import { knownNames, unknownNameError } from './known-names.js';
 import type { HttpAuthorizeRequest } from './schemas.js';
 import { keyIdOf, type KeyStore } from './store/key-store.js';
@@ -16,8 +22,24 @@ export class BadCredential {
   ) {}
 }
 
+/** A 400 for a request that presented a key, with what to log for it: the key id and a deny. */
+export class RefusedWithCredential extends HttpError {
+  constructor(
+    error: HttpError,
+    readonly request: AuthorizeRequest,
+    readonly decision: Decision,
+  ) {
+    super(error.code, error.message, error.path);
+  }
+}
+
 /** Thrown where no key store is at hand (a decision thread): the request thread must decide this one. */
 export class NeedsKeyStore extends Error {}
+
+const pathsAt = (index: number | undefined) => {
+  const at = index === undefined ? '' : `requests.${index}.`;
+  return { principalType: `${at}principal.type`, action: `${at}action`, resourceType: `${at}resource.type` };
+};
 
 /**
  * The request to decide: as sent when the principal is inline (nothing allocated: the hot path), with
@@ -29,29 +51,31 @@ export function prepare(
   item: HttpAuthorizeRequest,
   index: number | undefined,
 ): AuthorizeRequest | BadCredential {
-  let req: AuthorizeRequest;
   if ('credential' in item.principal) {
-    if (!keys) throw new NeedsKeyStore();
-    const principal = keys.resolve(item.principal.credential);
-    if (!principal) {
-      const logged = { ...item, principal: { type: 'credential', id: keyIdOf(item.principal.credential) ?? '-' } };
-      return new BadCredential(
-        logged,
-        engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL }),
+    const { credential } = item.principal;
+    const loggedAs = () => ({ ...item, principal: { type: 'credential', id: keyIdOf(credential) ?? '-' } });
+    if (!knownNames(engine, undefined, item.action, item.resource.type)) {
+      const names = { action: item.action, resourceType: item.resource.type };
+      const [first] = unknownNames(engine.policySet, names);
+      throw new RefusedWithCredential(
+        unknownNameError(engine, names, pathsAt(index)),
+        loggedAs(),
+        engine.reject(REASONS.unknown, first!),
       );
     }
-    req = { ...item, principal };
-  } else {
-    req = item as AuthorizeRequest;
+    if (!keys) throw new NeedsKeyStore();
+    const principal = keys.resolve(credential);
+    if (!principal)
+      return new BadCredential(
+        loggedAs(),
+        engine.reject(INVALID_CREDENTIAL, { code: 'invalid-credential', message: INVALID_CREDENTIAL }),
+      );
+    return { ...item, principal };
   }
+  const req = item as AuthorizeRequest;
   if (!knownNames(engine, req.principal.type, req.action, req.resource.type)) {
-    const at = index === undefined ? '' : `requests.${index}.`;
     const names = { principalType: req.principal.type, action: req.action, resourceType: req.resource.type };
-    throw unknownNameError(engine, names, {
-      principalType: `${at}principal.type`,
-      action: `${at}action`,
-      resourceType: `${at}resource.type`,
-    });
+    throw unknownNameError(engine, names, pathsAt(index));
   }
   return req;
 }

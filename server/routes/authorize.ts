@@ -1,11 +1,11 @@
 // POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2). A principal is given inline or by its key
 // (`{ "credential": "…" }`), see prepare-request.ts.
 import type { FastifyInstance } from 'fastify';
-import { DecisionSchema } from '../../engine/index.js';
-import { decideBatch } from '../batch/decide-batch.js';
+import { DecisionSchema, type Engine } from '../../engine/index.js';
+import { decideBatch, type DecidedBatch } from '../batch/decide-batch.js';
 import { compileBodyValidator } from '../batch/json-body.js';
 import { decisionJson } from '../decision-json.js';
-import { BadCredential, prepare } from '../prepare-request.js';
+import { BadCredential, prepare, RefusedWithCredential } from '../prepare-request.js';
 import { recordBatch, recordDecision } from '../record-decision.js';
 import type { AppDeps } from '../app.js';
 import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
@@ -14,6 +14,19 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { policies, metrics, keys, pool } = deps;
   const singleLatency = metrics.latency.timer('authorize');
   const batchLatency = metrics.latency.timer('batch');
+  /** A 400 for a request that presented a key is in the decision log, like any attempt with a key. */
+  const recordRefusal = (e: unknown, started: number) => {
+    if (e instanceof RefusedWithCredential)
+      recordDecision(deps, e.request, e.decision, (performance.now() - started) * 1000);
+  };
+  const prepareSingle = (engine: Engine, body: HttpAuthorizeRequest, started: number) => {
+    try {
+      return prepare(engine, keys, body, undefined);
+    } catch (e) {
+      recordRefusal(e, started);
+      throw e;
+    }
+  };
 
   app.post<{ Body: HttpAuthorizeRequest }>(
     '/v1/authorize',
@@ -25,7 +38,7 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
     (request) => {
       const started = singleLatency.start(); // also the decision's start: one clock read fewer
       const engine = policies.serving();
-      const prepared = prepare(engine, keys, request.body, undefined);
+      const prepared = prepareSingle(engine, request.body, started);
       const bad = prepared instanceof BadCredential;
       const decision = bad ? prepared.decision : engine.authorize(prepared);
       recordDecision(deps, bad ? prepared.request : prepared, decision, (performance.now() - started) * 1000);
@@ -46,9 +59,22 @@ export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
       const engine = policies.serving(); // one engine for the whole batch: one revision
       const text = request.body as string;
       const pooled = pool?.run(text, engine.revision);
-      const decided =
-        (pooled && (await pooled)) ??
-        decideBatch(text, { engine, validate, schema, keys, clock: deps.clock, logRequests: deps.config.logRequests });
+      let decided: DecidedBatch;
+      try {
+        decided =
+          (pooled && (await pooled)) ??
+          decideBatch(text, {
+            engine,
+            validate,
+            schema,
+            keys,
+            clock: deps.clock,
+            logRequests: deps.config.logRequests,
+          });
+      } catch (e) {
+        recordRefusal(e, started);
+        throw e;
+      }
       recordBatch(deps, decided.log);
       batchLatency.end(started);
       return reply.type('application/json; charset=utf-8').send(decided.json);
