@@ -2,24 +2,18 @@
 // (compiled once by ajv, ~0.1 µs an item), and zod runs only on the error path to word the 400.
 import { z } from 'zod';
 import { parseCidr, parseTime } from '../engine/lang/values.js';
-import { deepestIssue } from '../engine/schema/zod-issues.js';
+import { describeInvalid } from '../api/authorize.js';
 import { HttpError } from './errors.js';
-import { AuthorizeRequestSchema, DecisionSchema, EntitySchema } from '../engine/index.js';
 
-/** A principal given by its key: the sidecar resolves it from the key store. */
-export const CredentialPrincipal = z.object({ credential: z.string().min(1) });
-export const HttpAuthorizeRequest = AuthorizeRequestSchema.extend({
-  principal: z.union([EntitySchema, CredentialPrincipal], {
-    error: 'a principal is { type, id, attributes? } or { credential }',
-  }),
-});
-export type HttpAuthorizeRequest = z.infer<typeof HttpAuthorizeRequest>;
-
-export const BatchRequest = (limit: number) => z.object({ requests: z.array(HttpAuthorizeRequest).min(1).max(limit) });
-export const BatchResponse = z.object({ results: z.array(DecisionSchema) });
-export const ErrorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), path: z.string().optional() }),
-});
+// The decision API's shapes live in api/ (the client is typed from them too).
+export {
+  BatchRequest,
+  BatchResponse,
+  CredentialPrincipal,
+  describeInvalid,
+  ErrorResponse,
+  HttpAuthorizeRequest,
+} from '../api/authorize.js';
 
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   const { $schema, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<
@@ -28,24 +22,6 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
   >;
   void $schema;
   return rest;
-}
-
-/**
- * The first zod issue as `{ message, path }`, path in dotted form (`requests.3.principal.type`);
- * `tooBig` when it is a batch's list (`requests`, AuthZEN's `evaluations`) over its limit.
- */
-export function describeInvalid(
-  schema: z.ZodType,
-  body: unknown,
-): { message: string; path?: string; tooBig?: boolean } {
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
-    return { message: 'the body must be a JSON object' };
-  const result = schema.safeParse(body);
-  if (result.success) return { message: 'the body does not match the schema' };
-  const issue = deepestIssue(result.error.issues[0]!);
-  const path = issue.path.map(String).join('.');
-  const tooBig = issue.code === 'too_big' && issue.origin === 'array' && issue.path.length === 1;
-  return path === '' ? { message: issue.message, tooBig } : { message: `${path}: ${issue.message}`, path, tooBig };
 }
 
 /** The 400 for a body that fails `schema`: a batch over its limit says so. */
