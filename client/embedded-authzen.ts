@@ -1,7 +1,7 @@
 // The AuthZEN calls decided in process, as the sidecar's routes decide them (server/routes/authzen.ts):
-// subjects and resources completed from the pack's entities.yaml (what the store wins over what the
-// caller sends), action properties merged into the context, the batch semantics, searches in pages.
-// The same upstream case files run against both (test/client/authzen.test.ts).
+// an entity the pack's entities.yaml knows is taken from it as it is (the caller's properties describe
+// only unknown ones), action properties join the context, the batch semantics, searches in pages. The
+// same tests, upstream case files included, run against both (test/client/authzen.test.ts).
 import { describeInvalid } from '../api/authorize.js';
 import {
   AzActionSearch,
@@ -43,11 +43,12 @@ function parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 export function embeddedAuthzen(engine: () => Engine, entities: () => EntityIndex) {
-  const complete = (e: { type: string; id: string; properties?: Record<string, unknown> | undefined }): Entity => {
-    const stored = entities().get(e.type)?.get(e.id);
-    const attributes = stored === undefined ? (e.properties ?? {}) : { ...e.properties, ...stored };
-    return { type: e.type, id: e.id, attributes };
-  };
+  /** A stored entity is complete (the request's properties for it are ignored); only an unknown one is described by the request. */
+  const complete = (e: { type: string; id: string; properties?: Record<string, unknown> | undefined }): Entity => ({
+    type: e.type,
+    id: e.id,
+    attributes: entities().get(e.type)?.get(e.id) ?? e.properties ?? {},
+  });
   const toRequest = (
     subject: AzEntity,
     action: AzAction,

@@ -1,7 +1,8 @@
 // The client's AuthZEN calls against Fleetguard's own AuthZEN routes (and the same calls decided in
 // process): the upstream interop case files, judged as the upstream harness judges a PDP
 // (../shared/authzen/README.md). Skipped, saying so, when ../shared is absent.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetguardClient } from '../../client/client.js';
@@ -61,6 +62,47 @@ pack('authzen-todo', (client) => {
     });
   });
 });
+
+/** A pack whose only stored user has no roles: a caller must not be able to give it one. */
+function packWithStoredUser(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetguard-authzen-'));
+  writeFileSync(
+    join(dir, 'schema.yaml'),
+    'actions: [read]\nprincipals:\n  user:\n    attributes:\n      roles: { type: list<string>, default: [] }\nresources:\n  doc: {}\n',
+  );
+  writeFileSync(
+    join(dir, 'docs.yaml'),
+    'rules:\n  - id: admins-read\n    description: Admins read docs.\n    effect: allow\n    principal: user\n    actions: [read]\n    resources: [doc]\n    when: \'"admin" in principal.roles\'\n',
+  );
+  writeFileSync(join(dir, 'entities.yaml'), 'entities:\n  - { type: user, id: u-1 }\n');
+  return dir;
+}
+
+for (const mode of MODES) {
+  describe(`a stored subject, ${mode.name} mode`, () => {
+    const dir = packWithStoredUser();
+    let ctx: ModeContext;
+    beforeAll(async () => {
+      ctx = await mode.start(dir);
+    });
+    afterAll(async () => {
+      await ctx?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('is taken from the entities as it is: properties sent for it add nothing', async () => {
+      const ask = (id: string, properties?: Record<string, unknown>) =>
+        ctx.client.evaluation({
+          subject: { type: 'user', id, ...(properties ? { properties } : {}) },
+          action: { name: 'read' },
+          resource: { type: 'doc', id: 'd-1' },
+        });
+      const [stored, unknown] = await Promise.all([ask('u-1', { roles: ['admin'] }), ask('u-2', { roles: ['admin'] })]);
+      expect(stored.decision).toBe(false);
+      expect(unknown.decision).toBe(true); // an entity the store does not know is described by the request
+    });
+  });
+}
 
 pack('authzen-gateway', (client) => {
   it('passes the 25 gateway cases', async () => {
