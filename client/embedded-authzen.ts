@@ -15,8 +15,9 @@ import {
   type AzEntity,
   type AzEntitySearchResponse,
   type AzEvaluationsResponse,
+  type AzPage,
 } from '../api/authzen.js';
-import type { AuthorizeRequest, Decision, Engine, Entity } from '../engine/index.js';
+import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../engine/index.js';
 import type { StoredEntity } from '../engine/schema/entities-file.js';
 import type { z } from 'zod';
 import { Rejected } from './fail-closed.js';
@@ -71,21 +72,32 @@ export function embeddedAuthzen(engine: () => Engine, entities: () => EntityInde
     const d = e.authorize(toRequest(body.subject, body.action, body.resource, body.context));
     return { decision: d.allowed, context: decisionContext(d) };
   };
-  const allowedAmong = (
+  /**
+   * One page of the pack's entities of a type for which `ask(entity)` is allowed, in id order, as the
+   * sidecar pages its store (server/routes/authzen.ts): at most `limit` results from at most SCAN_FACTOR ×
+   * limit candidates, or, where the sidecar selects them in SQL (`unbounded`), the first `limit` matches.
+   */
+  const allowedPage = (
+    kind: string,
+    body: { page?: AzPage | undefined },
     searched: { type: string; properties?: Record<string, unknown> | undefined },
     ask: (candidate: AzEntity) => AuthorizeRequest,
-  ) => {
+    unbounded = false,
+  ): AzEntitySearchResponse => {
     const e = engine();
-    const found: { type: string; id: string }[] = [];
-    for (const id of entities().get(searched.type)?.keys() ?? []) {
-      const candidate = {
-        type: searched.type,
-        id,
-        ...(searched.properties ? { properties: searched.properties } : {}),
-      };
-      if (e.authorize(ask(candidate)).allowed) found.push({ type: searched.type, id });
-    }
-    return found;
+    const p = pageOf(kind, body);
+    const ids = [...(entities().get(searched.type)?.keys() ?? [])];
+    const start = p.after === undefined ? 0 : ids.findIndex((id) => id > p.after!);
+    const properties = searched.properties ? { properties: searched.properties } : {};
+    const candidates = start < 0 ? [] : ids.slice(start);
+    const allowed = (id: string) => e.authorize(ask({ type: searched.type, id, ...properties })).allowed;
+    const { results, next } = unbounded
+      ? firstMatches(candidates, allowed, p.limit)
+      : fillPage(candidates, allowed, p.limit);
+    return p.answer(
+      results.map((id) => ({ type: searched.type, id })),
+      next,
+    );
   };
 
   return {
@@ -128,42 +140,141 @@ export function embeddedAuthzen(engine: () => Engine, entities: () => EntityInde
 
     subjectSearch(raw: unknown): AzEntitySearchResponse {
       const body = parsed(AzSubjectSearch, raw);
-      const found = allowedAmong(body.subject, (subject) =>
+      return allowedPage('subject', body, body.subject, (subject) =>
         toRequest(subject, body.action, body.resource, body.context),
       );
-      return page(found, body.page);
     },
 
     resourceSearch(raw: unknown): AzEntitySearchResponse {
       const body = parsed(AzResourceSearch, raw);
-      const found = allowedAmong(body.resource, (resource) =>
-        toRequest(body.subject, body.action, resource, body.context),
+      // Without properties the sidecar answers from a query plan in SQL when the plan is exact: every
+      // candidate may be decided, as deciding each gives the same rows (plan parity).
+      const exact =
+        !body.resource.properties &&
+        !planQuery(
+          engine().policySet,
+          {
+            principal: complete(body.subject),
+            action: body.action.name,
+            resourceType: body.resource.type,
+            context: { ...body.action.properties, ...body.context },
+          },
+          Date.now(),
+        ).partial;
+      return allowedPage(
+        'resource',
+        body,
+        body.resource,
+        (resource) => toRequest(body.subject, body.action, resource, body.context),
+        exact,
       );
-      return page(found, body.page);
     },
 
     actionSearch(raw: unknown): AzActionSearchResponse {
       const body = parsed(AzActionSearch, raw);
       const e = engine();
-      const found = e.policySet.schema.actions
-        .filter((name) => e.authorize(toRequest(body.subject, { name }, body.resource, body.context)).allowed)
-        .map((name) => ({ name }));
-      return page(found, body.page);
+      const p = pageOf('action', body);
+      // The cursor is the index of the last action examined, in the schema's order.
+      const first = p.after === undefined ? 0 : Number(p.after) + 1;
+      const { results, next } = fillPage(
+        e.policySet.schema.actions.slice(first).map((name, i) => ({ name, at: first + i })),
+        ({ name }) => e.authorize(toRequest(body.subject, { name }, body.resource, body.context)).allowed,
+        p.limit,
+      );
+      return p.answer(
+        results.map(({ name }) => ({ name })),
+        next && String(next.at),
+      );
     },
   };
 }
 
-/** Results in pages: the token is the offset of the next page, as the sidecar issues it. */
-function page<T>(
-  all: T[],
-  requested: { token?: string | undefined; limit?: number | undefined } | undefined,
-): { results: T[]; page?: { next_token: string } } {
-  if (!requested) return { results: all };
-  const offset = requested.token ? Number.parseInt(Buffer.from(requested.token, 'base64url').toString(), 10) : 0;
-  if (!Number.isInteger(offset) || offset < 0)
-    throw new Rejected('invalid_request', 'page.token is not a token this PDP issued', 'page.token', 400);
-  const limit = requested.limit ?? 1000;
-  const results = all.slice(offset, offset + limit);
-  const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : '';
-  return { results, page: { next_token: next } };
+/** Results of a page when the search does not say, and candidates a page may decide a result (as the sidecar). */
+const DEFAULT_PAGE_SIZE = 1000;
+const SCAN_FACTOR = 10;
+
+/**
+ * Up to `limit` accepted candidates, examined in order, at most SCAN_FACTOR × limit of them; `next` is the
+ * last one examined when candidates remain after it.
+ */
+function fillPage<C>(
+  candidates: C[],
+  allowed: (c: C) => boolean,
+  limit: number,
+): { results: C[]; next: C | undefined } {
+  const budget = limit * SCAN_FACTOR;
+  const results: C[] = [];
+  let examined = 0;
+  let last: C | undefined;
+  for (const candidate of candidates) {
+    if (results.length === limit || examined === budget) return { results, next: last };
+    examined++;
+    last = candidate;
+    if (allowed(candidate)) results.push(candidate);
+  }
+  return { results, next: undefined };
+}
+
+/** The first `limit` accepted candidates; `next` is the last of them when another one is accepted. */
+function firstMatches<C>(
+  candidates: C[],
+  allowed: (c: C) => boolean,
+  limit: number,
+): { results: C[]; next: C | undefined } {
+  const found: C[] = [];
+  for (const candidate of candidates) {
+    if (allowed(candidate)) found.push(candidate);
+    if (found.length > limit) break;
+  }
+  return found.length > limit
+    ? { results: found.slice(0, limit), next: found[limit - 1] }
+    : { results: found, next: undefined };
+}
+
+/**
+ * Where a search's page starts, how many results it holds, and its answer. A token names the search it
+ * belongs to and where the last page stopped; in process there is no one to hide the cursor from, so it
+ * is not encrypted, but a token of another search, or not one at all, is refused as the sidecar refuses it.
+ */
+function pageOf(kind: string, body: { page?: AzPage | undefined }) {
+  const { page, ...query } = body;
+  const search = `${kind}:${stableJson(query)}`;
+  let after: string | undefined;
+  if (page?.token) {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(page.token, 'base64url').toString('utf8'));
+    } catch {
+      // not a token
+    }
+    if (!Array.isArray(decoded) || decoded[0] !== search || typeof decoded[1] !== 'string')
+      throw new Rejected(
+        'invalid_request',
+        'page.token is not a token this PDP issued for this search (tokens do not survive a restart)',
+        'page.token',
+        400,
+      );
+    after = decoded[1];
+  }
+  return {
+    after,
+    limit: page?.limit ?? DEFAULT_PAGE_SIZE,
+    answer: <T>(results: T[], next: string | undefined) => ({
+      results,
+      page: { next_token: next === undefined ? '' : Buffer.from(JSON.stringify([search, next])).toString('base64url') },
+    }),
+  };
+}
+
+/** JSON with object keys sorted, so the same search written in another key order has the same token. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  );
 }

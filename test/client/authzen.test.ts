@@ -141,5 +141,62 @@ pack('authzen-search', (client) => {
     const first = await client().resourceSearch({ ...request, page: { limit: 2 } });
     const second = await client().resourceSearch({ ...request, page: { limit: 2, token: first.page!.next_token } });
     expect([...first.results, ...second.results]).toEqual(all.slice(0, 4));
+    // a token belongs to its search
+    const other = await client().resourceSearch({
+      ...request,
+      action: { name: 'edit' },
+      page: { limit: 2, token: first.page!.next_token },
+    });
+    expect(other).toMatchObject({
+      results: [],
+      context: { reason: expect.stringMatching(/rejected the request: page.token/) },
+    });
+  });
+});
+
+describe('search pages, sidecar and embedded alike', () => {
+  let http: ModeContext;
+  let embedded: ModeContext;
+  beforeAll(async () => {
+    const started = await Promise.all(MODES.map((m) => m.start(join(REPO_DIR, 'examples', 'authzen-search'))));
+    [http, embedded] = [started[0]!, started[1]!];
+  });
+  afterAll(async () => {
+    await http?.stop();
+    await embedded?.stop();
+  });
+
+  /** Every page of a search, following its tokens: the results of each and whether another follows. */
+  async function pages(client: FleetguardClient, kind: 'subject' | 'resource' | 'action', request: any) {
+    const call = { subject: client.subjectSearch, resource: client.resourceSearch, action: client.actionSearch }[kind];
+    const out: { results: unknown[]; more: boolean }[] = [];
+    let token: string | undefined;
+    do {
+      const answer = await call({ ...request, page: { ...request.page, ...(token ? { token } : {}) } });
+      expect(answer.error).toBeUndefined();
+      token = answer.page?.next_token;
+      out.push({ results: answer.results, more: Boolean(token) });
+    } while (token && out.length < 50);
+    return out;
+  }
+
+  it.each([1, 2, 3, 7])('gives the same pages of %i results', async (limit) => {
+    const searches = [
+      ['subject', { subject: { type: 'user' }, action: { name: 'view' }, resource: { type: 'record', id: '101' } }],
+      ['resource', { subject: { type: 'user', id: 'bob' }, action: { name: 'view' }, resource: { type: 'record' } }],
+      [
+        'resource',
+        {
+          subject: { type: 'user', id: 'carol' },
+          action: { name: 'edit' },
+          resource: { type: 'record', properties: { department: 'Legal' } },
+        },
+      ],
+      ['action', { subject: { type: 'user', id: 'alice' }, resource: { type: 'record', id: '107' } }],
+    ] as const;
+    for (const [kind, request] of searches) {
+      const asked = { ...request, page: { limit } };
+      expect(await pages(embedded.client, kind, asked)).toEqual(await pages(http.client, kind, asked));
+    }
   });
 });
