@@ -38,7 +38,7 @@ function load(dir: string): Loaded {
     const engine = loadEngine(dir);
     const path = join(dir, ENTITIES_FILE);
     if (!existsSync(path)) return { engine, entities: new Map() };
-    const { entities, diagnostics } = readEntitiesFile(path, ENTITIES_FILE);
+    const { entities, diagnostics } = readEntitiesFile(path, engine.policySet.schema, ENTITIES_FILE);
     if (!entities) throw new PoliciesUnavailable(diagnostics.map(formatDiagnostic).join('\n'));
     return { engine, entities: indexEntities(entities) };
   } catch (e) {

@@ -127,6 +127,7 @@ pack('authzen-search', (client) => {
       const all = cases(`search/${kind}-results.json`, 'evaluation');
       expect(all).toHaveLength(count);
       const answers = await Promise.all(all.map((c) => calls[kind](c.request)));
+      expect(answers.map((a) => a.error)).toEqual(all.map(() => undefined));
       expect(answers.map((a) => sorted(a.results))).toEqual(all.map((c) => sorted(c.expected.results)));
     }
   });

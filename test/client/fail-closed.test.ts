@@ -27,7 +27,7 @@ async function stub(handle?: StubHandler): Promise<StubPdp> {
   return s;
 }
 function client(url: string, options: { timeoutMs?: number; maxBatch?: number; batchWindowMs?: number } = {}) {
-  const c = createClient({ url, timeoutMs: 300, ...options });
+  const c = createClient({ url, timeoutMs: 30_000, ...options });
   clients.push(c);
   return c;
 }
@@ -65,7 +65,7 @@ const FAULTS: [string, () => Promise<string>][] = [
 
 describe('when the service cannot answer, the client fails closed', () => {
   it.each(FAULTS)('%s: every call resolves to a deny saying why', async (_name, start) => {
-    const c = client(await start());
+    const c = client(await start(), { timeoutMs: 300 });
     const [one, many, allowed, plan, rules, evaluation, evaluations, search] = await Promise.all([
       c.authorize(allowRequest),
       c.authorizeMany([allowRequest, allowRequest, request('f-2')]),
@@ -149,7 +149,7 @@ describe('retries', () => {
         }
         echo(req, res);
       });
-      const d = await client(s.url, { timeoutMs: 2000 }).authorize(allowRequest);
+      const d = await client(s.url).authorize(allowRequest);
       expect(d.allowed).toBe(true);
       expect(s.requests).toHaveLength(2);
     }
@@ -157,8 +157,8 @@ describe('retries', () => {
 
   it('does not retry what trying again cannot cure: a 500, a 400, a timeout', async () => {
     for (const [handle, timeoutMs] of [
-      [json(500, { error: { code: 'internal', message: 'boom' } }), 2000],
-      [json(400, { error: { code: 'invalid_request', message: 'no' } }), 2000],
+      [json(500, { error: { code: 'internal', message: 'boom' } }), 30_000],
+      [json(400, { error: { code: 'invalid_request', message: 'no' } }), 30_000],
       [() => {}, 200],
     ] as [StubHandler, number][]) {
       const s = await stub(handle);
@@ -170,7 +170,7 @@ describe('retries', () => {
 
   it('keeps retries within a budget while the service stays down', async () => {
     const s = await stub(json(503, { error: { code: 'not_ready', message: 'loading' } }));
-    const c = client(s.url, { timeoutMs: 5000 });
+    const c = client(s.url);
     const calls = 40;
     for (let i = 0; i < calls; i++) expect(await c.isAllowed(allowRequest)).toBe(false);
     // Three attempts a call would be 120 requests; the budget allows 10 at first and a fifth of a retry a call.
@@ -243,7 +243,7 @@ describe('connections and batches', () => {
 
   it('sends the token as a bearer token', async () => {
     const s = await stub();
-    const c = createClient({ url: s.url, token: 'sekrit-token-0123456789' });
+    const c = createClient({ url: s.url, token: 'sekrit-token-0123456789', timeoutMs: 30_000 });
     clients.push(c);
     await c.authorize(allowRequest);
     expect(s.requests[0]!.headers.authorization).toBe('Bearer sekrit-token-0123456789');

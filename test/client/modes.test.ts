@@ -41,7 +41,7 @@ describe('sidecar mode', () => {
     );
     const provisioned = await server.post('/v1/provision', { provisioningKey: key.body.key, deviceId: 'cred-1' });
     expect(provisioned.status).toBe(201);
-    const client = createClient({ url: server.url });
+    const client = createClient({ url: server.url, timeoutMs: 30_000 });
     const credential = { credential: provisioned.body.deviceKey as string };
     expect(await client.isAllowed(readRelease(credential, 'f-cred'))).toBe(true);
     expect(await client.isAllowed(readRelease(credential, 'f-other'))).toBe(false);
@@ -51,7 +51,7 @@ describe('sidecar mode', () => {
   });
 
   it('splits batches larger than the sidecar takes', async () => {
-    const client = createClient({ url: server.url, maxBatch: 25 });
+    const client = createClient({ url: server.url, maxBatch: 25, timeoutMs: 30_000 });
     const fleets = Array.from({ length: 25 }, (_, i) => (i % 2 ? 'f-1' : 'f-2'));
     const decisions = await Promise.all(fleets.map((f) => client.authorize(readRelease(device, f))));
     expect(decisions.map((d) => d.allowed)).toEqual(fleets.map((f) => f === 'f-1'));
@@ -62,7 +62,7 @@ describe('sidecar mode', () => {
   it('talks to a sidecar on a Unix socket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-socket-'));
     const onSocket = await startTestServer({ socket: join(dir, 'fleetguard.sock') });
-    const client = createClient({ socketPath: join(dir, 'fleetguard.sock') });
+    const client = createClient({ socketPath: join(dir, 'fleetguard.sock'), timeoutMs: 30_000 });
     try {
       await client.ready();
       const [own, other] = await Promise.all([

@@ -15,12 +15,15 @@ export interface Mode {
   start(policies: string, options?: HttpClientOptions): Promise<ModeContext>;
 }
 
+/** Generous: a busy test machine must not turn a slow answer into a deny (fail-closed tests set their own). */
+const TIMEOUT_MS = 30_000;
+
 export const MODES: Mode[] = [
   {
     name: 'http',
     async start(policies, options = {}) {
       const server = await startTestServer({ policies });
-      const client = createClient({ url: server.url, ...options });
+      const client = createClient({ url: server.url, timeoutMs: TIMEOUT_MS, ...options });
       await client.ready();
       return {
         client,
@@ -35,7 +38,7 @@ export const MODES: Mode[] = [
   {
     name: 'embedded',
     async start(policies, options = {}) {
-      const client = createClient({ policies, timeoutMs: options.timeoutMs });
+      const client = createClient({ policies, timeoutMs: options.timeoutMs ?? TIMEOUT_MS });
       await client.ready();
       return { client, stop: () => client.close() };
     },
