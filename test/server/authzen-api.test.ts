@@ -280,30 +280,6 @@ describe('decision log', () => {
   });
 });
 
-describe('the certification fixture pack', () => {
-  it('reads action properties as context (soft delete)', async () => {
-    const cert = await startTestServer({ policies: join(REPO_DIR, 'examples/authzen-cert') });
-    try {
-      const ask = async (action: Record<string, unknown>, id: string) =>
-        (
-          await (
-            await fetch(`${cert.url}/access/v1/evaluation`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ subject: { type: 'user', id: 'bob' }, action, resource: { type: 'record', id } }),
-            })
-          ).json()
-        ).decision;
-      expect(await ask({ name: 'delete' }, 'record-2')).toBe(false);
-      expect(await ask({ name: 'delete', properties: { soft: true } }, 'record-2')).toBe(true);
-      expect(await ask({ name: 'delete', properties: { soft: true } }, 'record-1')).toBe(false);
-      expect(await ask({ name: 'read' }, 'record-1')).toBe(true);
-    } finally {
-      await cert.stop();
-    }
-  });
-});
-
 describe('fleetguard entities import', () => {
   it('loads entities into the store that a sidecar then uses', async () => {
     const { fleetguard } = await import('../support/cli.js');
