@@ -1,7 +1,7 @@
 // The shapes the client relies on: the embedded quick check never accepts a request zod refuses; the
 // engine's plan and rules fit the response shapes the client checks answers against; the package
 // exports the client with its types.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -65,14 +65,24 @@ describe('the embedded quick check of a request', () => {
 });
 
 describe('the package', () => {
-  it('exports fleetguard/client from dist, with its types', async () => {
-    const pkg = await import('../../package.json', { with: { type: 'json' } });
-    const entry = pkg.default.exports['./client'];
-    expect(entry).toEqual({ types: './dist/client/client.d.ts', default: './dist/client/client.js' });
+  it('exports fleetguard/client, fleetguard/fastify and fleetguard/express from dist, with their types', async () => {
+    const exported = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).exports;
+    for (const name of ['client', 'fastify', 'express'])
+      expect(exported[`./${name}`]).toEqual({
+        types: `./dist/client/${name}.d.ts`,
+        default: `./dist/client/${name}.js`,
+      });
     // npm test builds dist before running the tests
-    if (!existsSync(join(REPO_DIR, entry.default))) return;
-    expect(existsSync(join(REPO_DIR, entry.types))).toBe(true);
-    const client = await import('fleetguard/client');
-    expect(typeof client.createClient).toBe('function');
+    if (!existsSync(join(REPO_DIR, 'dist/client/client.js'))) return;
+    for (const name of ['client', 'fastify', 'express'])
+      expect(existsSync(join(REPO_DIR, `dist/client/${name}.d.ts`))).toBe(true);
+    // By the package's own name, as a service imports it (a variable keeps tsc from needing dist to exist).
+    const load = (name: string) => import(`fleetguard/${name}`);
+    const [client, fastify, express] = await Promise.all([load('client'), load('fastify'), load('express')]);
+    expect([typeof client.createClient, typeof fastify.fleetguard, typeof express.fleetguard]).toEqual([
+      'function',
+      'function',
+      'function',
+    ]);
   });
 });
