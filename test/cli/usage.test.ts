@@ -1,15 +1,36 @@
 // Every command explains itself (`--help`, exit 0) and every ordinary mistake is one line on stderr, exit 2,
-// with no stack trace and nothing created on disk.
+// with no stack trace and nothing created on disk. Most cases call the CLI's main() in this process (the
+// launcher prints a stack trace only when main() rejects); a few run the real process.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
 import { fleetguardAsync, type CliResult } from '../support/cli.js';
 import { REPO_DIR } from '../support/policies.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-usage-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** `fleetguard ARGS` in this process, its output captured; one at a time (the capture is process-wide). */
+async function fleetguardHere(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const capture = (stream: NodeJS.WriteStream, add: (text: string) => void) =>
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      add(String(chunk));
+      return true;
+    });
+  const spies = [capture(process.stdout, (t) => (stdout += t)), capture(process.stderr, (t) => (stderr += t))];
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  try {
+    return { status: await main(args), stdout, stderr };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+    vi.unstubAllEnvs();
+  }
+}
 
 /** The names under "Commands:" in a help text, without commander's own `help`. */
 function commandsIn(help: string): string[] {
@@ -29,22 +50,18 @@ function expectOneLineUsageError(r: CliResult, message: RegExp): void {
 
 describe('fleetguard --help and --version', () => {
   it('every command and subcommand answers --help on stdout with exit 0', async () => {
-    const top = await fleetguardAsync(['--help']);
+    const top = await fleetguardHere(['--help']);
     expect(top.status).toBe(0);
     const commands = commandsIn(top.stdout);
     expect(commands).toEqual(
       expect.arrayContaining(['check', 'validate', 'test', 'plan', 'serve', 'audit', 'keys', 'entities', 'verify']),
     );
     const helped = new Map<string, CliResult>();
-    let level = commands.map((c) => [c]);
-    while (level.length > 0) {
-      const results = await Promise.all(level.map((path) => fleetguardAsync([...path, '--help'])));
-      const next: string[][] = [];
-      level.forEach((path, i) => {
-        helped.set(path.join(' '), results[i]!);
-        for (const sub of commandsIn(results[i]!.stdout)) next.push([...path, sub]);
-      });
-      level = next;
+    const pending = commands.map((c) => [c]);
+    for (let path = pending.shift(); path; path = pending.shift()) {
+      const r = await fleetguardHere([...path, '--help']);
+      helped.set(path.join(' '), r);
+      for (const sub of commandsIn(r.stdout)) pending.push([...path, sub]);
     }
     for (const [path, r] of helped) {
       expect(r.status, path).toBe(0);
@@ -56,7 +73,7 @@ describe('fleetguard --help and --version', () => {
     );
     expect(helped.get('keys create-provisioning')!.stdout).toContain('--cidr <C>');
     // `fleetguard help COMMAND` says the same as `fleetguard COMMAND --help`.
-    expect((await fleetguardAsync(['help', 'audit'])).stdout).toBe(helped.get('audit')!.stdout);
+    expect((await fleetguardHere(['help', 'audit'])).stdout).toBe(helped.get('audit')!.stdout);
   });
 
   it('--version prints the package version', async () => {
@@ -66,7 +83,7 @@ describe('fleetguard --help and --version', () => {
   });
 
   it('without a command prints the help on stderr and exits 2', async () => {
-    const r = await fleetguardAsync([]);
+    const r = await fleetguardHere([]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^Usage: fleetguard /);
   });
@@ -125,11 +142,18 @@ describe('ordinary errors are one line and exit 2', () => {
     ],
   ];
   it.each(cases)('%s', async (_what, args, env, message) => {
-    expectOneLineUsageError(await fleetguardAsync(args, { env, cwd: tmp }), message);
+    expectOneLineUsageError(await fleetguardHere(args, env), message);
+  });
+
+  it('the process itself: one line, exit 2, no stack trace', async () => {
+    expectOneLineUsageError(
+      await fleetguardAsync(['serve'], { env: { FLEETGUARD_BODY_LIMIT: '10' } }),
+      /^fleetguard serve: invalid FLEETGUARD_BODY_LIMIT "10" \(flag --body-limit\)/,
+    );
   });
 
   it('a token that does not validate is named, never shown', async () => {
-    const r = await fleetguardAsync(['serve', '--admin-token', 'hunter2-secret']);
+    const r = await fleetguardHere(['serve', '--admin-token', 'hunter2-secret']);
     expectOneLineUsageError(
       r,
       /^fleetguard serve: invalid --admin-token \(FLEETGUARD_ADMIN_TOKEN\): the admin token must be at least 16 characters$/,
@@ -139,15 +163,15 @@ describe('ordinary errors are one line and exit 2', () => {
 
   it('read-only and changing commands refuse a database that does not exist, and create nothing', async () => {
     const missing = join(tmp, 'nonexistent', 'x.db');
-    expectOneLineUsageError(await fleetguardAsync(['audit', '--db', missing]), /^fleetguard audit: no database at /);
+    expectOneLineUsageError(await fleetguardHere(['audit', '--db', missing]), /^fleetguard audit: no database at /);
     for (const args of [['list'], ['revoke', 'k-1'], ['delete-device', 'd-1'], ['create-token', 'u-1']])
       expectOneLineUsageError(
-        await fleetguardAsync(['keys', ...args, '--db', missing]),
+        await fleetguardHere(['keys', ...args, '--db', missing]),
         new RegExp(`^fleetguard keys ${args[0]}: no database at `),
       );
     expectOneLineUsageError(
-      await fleetguardAsync(['keys', 'list'], { cwd: tmp, env: { FLEETGUARD_DB: 'newfile' } }),
-      /no database at newfile \(--db FILE or FLEETGUARD_DB\)/,
+      await fleetguardHere(['keys', 'list'], { FLEETGUARD_DB: join(tmp, 'newfile') }),
+      /no database at .*newfile \(--db FILE or FLEETGUARD_DB\)$/,
     );
     expect(existsSync(join(tmp, 'nonexistent'))).toBe(false);
     expect(existsSync(join(tmp, 'newfile'))).toBe(false);
@@ -167,6 +191,22 @@ describe('ordinary errors are one line and exit 2', () => {
     }
   });
 
+  it('serve on a Unix socket another server answers on says so in one line', async () => {
+    const socket = join(tmp, 'taken.sock');
+    const other: Server = createServer();
+    await new Promise<void>((resolve) => other.listen(socket, resolve));
+    try {
+      const db = join(tmp, 'socket', 'fleetguard.db');
+      expectOneLineUsageError(
+        await fleetguardHere(['serve', '--socket', socket, '--db', db, '--log-level', 'silent', '--no-watch']),
+        new RegExp(`^fleetguard serve: listen EADDRINUSE: a server is listening on ${socket}$`),
+      );
+      expect(existsSync(join(tmp, 'socket'))).toBe(false);
+    } finally {
+      other.close();
+    }
+  });
+
   it("the README's command line examples print what the README says", async () => {
     const readme = readFileSync(join(REPO_DIR, 'README.md'), 'utf8');
     const examples = [...readme.matchAll(/^\$ ((?:[A-Z_]+=\S+ )*)fleetguard (.+)\n(.+)$/gm)];
@@ -179,7 +219,7 @@ describe('ordinary errors are one line and exit 2', () => {
           .filter(Boolean)
           .map((kv) => kv.split('=')),
       );
-      const r = await fleetguardAsync(argsText!.split(' '), { env, cwd: tmp });
+      const r = await fleetguardHere(argsText!.split(' '), env);
       expect(r.stderr.trimEnd(), argsText).toBe(expected);
       expect(r.status, argsText).toBe(2);
     }
