@@ -1,7 +1,7 @@
 // POST /v1/provision: a provisioning key registers a new device and receives the device's key, once.
 // The policy decides `register` on the key's fleet with the key's attributes from the store and the
 // client's address; the decision, the device, its key and the key's new count are one transaction.
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
@@ -26,7 +26,11 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.register(async (scope) => {
     const window = { max: perMinute, timeWindow: 60_000 };
-    const perAddress = scope.createRateLimit({ ...window, keyGenerator: (request) => `address:${request.ip}` });
+    // An IPv6 client is its /64 (the plugin's own default): one host usually holds a whole /64.
+    const perAddress = scope.createRateLimit({
+      ...window,
+      keyGenerator: (request) => `address:${normalizeIP(request.ip)}`,
+    });
     // Only attempts that present the key's secret count against the key: whoever merely knows a key id
     // (it is in logs and listings) cannot exhaust the key's limit.
     const perKey = scope.createRateLimit({

@@ -296,6 +296,32 @@ describe('rate limits', () => {
     }
   });
 
+  it('an IPv6 client is limited by its /64', async () => {
+    const s = await startTestServer({ provisionRateLimit: 2, trustProxy: true });
+    try {
+      const statuses = [];
+      for (let i = 1; i <= 4; i++) {
+        const { key } = await createKey(s, { fleet: 'f-v6' });
+        const res = await s.post(
+          '/v1/provision',
+          { provisioningKey: key, deviceId: `v6-${i}` },
+          { 'x-forwarded-for': `2001:db8:0:1::${i.toString(16)}:${i}` },
+        );
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([201, 201, 429, 429]);
+      const { key } = await createKey(s, { fleet: 'f-v6' });
+      const other = await s.post(
+        '/v1/provision',
+        { provisioningKey: key, deviceId: 'v6-other' },
+        { 'x-forwarded-for': '2001:db8:0:2::1' },
+      );
+      expect(other.status).toBe(201);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("a wrong secret with a key's id counts against the address, not the key", async () => {
     const s = await startTestServer({ provisionRateLimit: 2 });
     try {
