@@ -10,7 +10,7 @@ import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js'
 import { openDatabase, type Db } from './store/database.js';
 import { DecisionLog } from './store/decision-log.js';
 import { KeyStore } from './store/key-store.js';
-import { EntityStore } from './store/entity-store.js';
+import { EntityStore, packScope } from './store/entity-store.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
@@ -68,9 +68,9 @@ export async function startServer(
     clock: Date.now,
     warn,
   }).start();
-  const entities = new EntityStore(db, Date.now);
+  const entities = new EntityStore(db, Date.now, packScope(config.policies));
   const keys = new KeyStore(db, Date.now, entities);
-  const packed = loadPackEntities(config.policies, entities, policies.serving().policySet.schema);
+  const packed = loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn);
   if (packed.errors.length > 0) {
     db.close();
     throw new StartupError(packed.errors);
@@ -92,7 +92,7 @@ export async function startServer(
   policies.onReload((s) => {
     if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
     const packed = s.ok
-      ? loadPackEntities(config.policies, entities, policies.serving().policySet.schema)
+      ? loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn)
       : { errors: [] };
     if (packed.errors.length > 0)
       log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');

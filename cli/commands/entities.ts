@@ -1,10 +1,10 @@
 import { formatDiagnostic, loadPolicySet } from '../../engine/index.js';
 import { readEntitiesFile } from '../../engine/load/read-entities.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
-import { EntityStore } from '../../server/store/entity-store.js';
+import { EntityStore, PackOwnedError, packScope } from '../../server/store/entity-store.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, openDbOption } from '../database-option.js';
-import { EXIT, err, out } from '../io.js';
+import { EXIT, err, out, UsageError } from '../io.js';
 
 export function define(command: CliCommand): void {
   const policies = helpOf('policies');
@@ -20,7 +20,8 @@ export function define(command: CliCommand): void {
 function runImport(file: string, values: { db?: string; policies?: string }): number {
   // The entities are for the sidecars serving these policies: checked against their schema, so the store
   // holds only what the engine accepts.
-  const { schema } = loadPolicySet(resolveSetting('policies', values.policies, process.env));
+  const policies = resolveSetting('policies', values.policies, process.env);
+  const { schema } = loadPolicySet(policies);
   const { entities, diagnostics } = readEntitiesFile(file, schema);
   if (!entities) {
     for (const d of diagnostics) err(formatDiagnostic(d));
@@ -28,7 +29,11 @@ function runImport(file: string, values: { db?: string; policies?: string }): nu
   }
   const db = openDbOption(values.db, { create: true });
   try {
-    out(JSON.stringify({ imported: new EntityStore(db, Date.now).upsert(entities) }));
+    // What the pack's entities.yaml declares is the file's to change: refused, nothing stored.
+    out(JSON.stringify({ imported: new EntityStore(db, Date.now, packScope(policies)).upsert(entities) }));
+  } catch (e) {
+    if (e instanceof PackOwnedError) throw new UsageError(e.message);
+    throw e;
   } finally {
     db.close();
   }

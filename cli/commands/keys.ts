@@ -4,7 +4,7 @@ import { loadPolicySet } from '../../engine/index.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
 import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../../server/schemas.js';
 import { KeyStore } from '../../server/store/key-store.js';
-import { EntityStore } from '../../server/store/entity-store.js';
+import { EntityStore, PackOwnedError, packScope } from '../../server/store/entity-store.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, openDbOption } from '../database-option.js';
 import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
@@ -56,13 +56,26 @@ export function define(command: CliCommand): void {
       const raw = readJson(file);
       const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
       // Users are entities: checked against the schema of the policies the sidecars serve.
-      const { schema } = loadPolicySet(resolveSetting('policies', values.policies, process.env));
-      const checked = checkEntities(schema, users.map(userEntity));
+      const policies = resolveSetting('policies', values.policies, process.env);
+      const checked = checkEntities(loadPolicySet(policies).schema, users.map(userEntity));
       const problem = checked.problems[0];
       if (!checked.entities)
         throw new UsageError(`invalid users file: ${userPath(problem!.path).join('.')}: ${problem!.message}`);
       const valid = checked.entities;
-      return withStores(values.db, true, ({ entities }) => out(JSON.stringify({ imported: entities.upsert(valid) })));
+      // A user the pack's entities.yaml declares is the file's to change: refused, nothing stored.
+      return withStores(
+        values.db,
+        true,
+        ({ entities }) => {
+          try {
+            out(JSON.stringify({ imported: entities.upsert(valid) }));
+          } catch (e) {
+            if (e instanceof PackOwnedError) throw new UsageError(e.message);
+            throw e;
+          }
+        },
+        packScope(policies),
+      );
     });
   sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
     .argument('<USER_ID>')
@@ -103,15 +116,19 @@ function createProvisioning(values: {
   );
 }
 
-/** `create`: whether a missing database is made (commands that add) or refused (commands that read or change). */
+/**
+ * `create`: whether a missing database is made (commands that add) or refused (commands that read or change);
+ * `pack`: the pack (`packScope`) whose entities.yaml owns entities the store must not change.
+ */
 function withStores(
   dbFlag: string | undefined,
   create: boolean,
   work: (stores: { keys: KeyStore; entities: EntityStore }) => void,
+  pack?: string,
 ): number {
   const db = openDbOption(dbFlag, { create });
   try {
-    const entities = new EntityStore(db, Date.now);
+    const entities = new EntityStore(db, Date.now, pack);
     work({ keys: new KeyStore(db, Date.now, entities), entities });
     return EXIT.ok;
   } finally {

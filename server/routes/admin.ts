@@ -8,6 +8,7 @@ import type { PathSegment } from '../../engine/load/yaml-source.js';
 import { EntitiesFile, type StoredEntity } from '../../engine/schema/entities-file.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
+import { PackOwnedError } from '../store/entity-store.js';
 import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
@@ -23,6 +24,16 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     const first = problems[0]!;
     const path = pathOf(first.path).join('.');
     throw new HttpError('invalid_request', `${path}: ${first.message}${first.hint ? ` (${first.hint})` : ''}`, path);
+  };
+
+  /** Stores them as the store's own; a 409 when the pack's entities.yaml declares one (the file owns it). */
+  const store = (list: CheckedEntity[]): number => {
+    try {
+      return entities.upsert(list);
+    } catch (e) {
+      if (e instanceof PackOwnedError) throw new HttpError('conflict', e.message);
+      throw e;
+    }
   };
 
   app.post('/v1/admin/reload', { onRequest }, async (_request, reply) => {
@@ -56,14 +67,14 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
     { onRequest, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
-    async (request) => ({ imported: entities.upsert(checked(request.body.users.map(userEntity), userPath)) }),
+    async (request) => ({ imported: store(checked(request.body.users.map(userEntity), userPath)) }),
   );
 
   app.post<{ Body: EntitiesFile }>(
     '/v1/admin/entities',
     { onRequest, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
     async (request) => ({
-      imported: entities.upsert(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
+      imported: store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
     }),
   );
 

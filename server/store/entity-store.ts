@@ -2,9 +2,15 @@
 // AuthZEN subjects and resources a pack needs. The key store's devices and provisioning keys are entities
 // too, read from its own tables (one source of truth): an id the key store holds is resolved from there,
 // and an entity row of the same type and id is not used.
+// Every entity row has one owner: a pack's entities.yaml (`scope`: the pack's directory) or the store
+// itself (`scope` '': the admin API, the CLI). A store opened for a pack sees that pack's entities and
+// the store's, a pack's over the store's of the same type and id, and never another pack's; it refuses
+// to change through the store an entity its pack's file declares, so a reload of the file never
+// reverts such a change.
 // Entity rows are cached in memory; once per request, SQLite's data_version tells whether another
 // connection (the CLI, another sidecar) wrote, and the cache is dropped then. Key store rows are read on
 // every lookup (by primary key): this connection writes them too, and a revocation must apply at once.
+import { realpathSync } from 'node:fs';
 import { storedValue, type CheckedEntity } from '../../engine/entities/check-entities.js';
 import type { EntityTypeDef } from '../../engine/lang/ir.js';
 import type { ColumnSql, SqlClause } from '../../engine/plan/to-sql.js';
@@ -23,17 +29,37 @@ const KEY_STORE_ENTITIES: Record<string, { table: string; attributes: string }> 
   },
 };
 
-/** `SELECT id, attributes` of the entities of `type`: the key store's, then entity rows it does not shadow. */
+/**
+ * `SELECT id, attributes` of the entities of `type` a store for a pack sees (parameters: type, pack,
+ * pack): the key store's, then entity rows it does not shadow, the pack's over the store's.
+ */
 function entitiesOfType(type: string): string {
-  const rows = 'SELECT id, attributes FROM entities WHERE type = ?';
+  const rows = `SELECT id, attributes FROM entities e WHERE type = ? AND (scope = ? OR (scope = '' AND NOT EXISTS
+    (SELECT 1 FROM entities p WHERE p.type = e.type AND p.id = e.id AND p.scope = ?)))`;
   const keyed = KEY_STORE_ENTITIES[type];
   if (!keyed) return rows;
   return `SELECT id, ${keyed.attributes} AS attributes FROM ${keyed.table}
           UNION ALL ${rows} AND id NOT IN (SELECT id FROM ${keyed.table})`;
 }
 
-/** The ids of a `SELECT id, attributes` after an id, in store order, at most a count. */
-const idsAfter = (entities: string) => `SELECT id FROM (${entities}) WHERE id > ? ORDER BY id LIMIT ?`;
+/** The scope of a pack's entities: its policy directory's real path, however the directory is named. */
+export function packScope(dir: string): string {
+  return realpathSync(dir);
+}
+
+/** Entities the store was asked to change that a pack's entities.yaml declares: the file owns them. */
+export class PackOwnedError extends Error {
+  constructor(
+    readonly pack: string,
+    readonly entities: string[],
+  ) {
+    super(
+      `${entities.join(', ')} ${entities.length === 1 ? 'is' : 'are'} declared by ${pack}/entities.yaml, which owns ${entities.length === 1 ? 'it' : 'them'}: change ${entities.length === 1 ? 'it' : 'them'} there`,
+    );
+  }
+}
+
+const nameOf = (e: { type: string; id: string }) => `${e.type}/${e.id}`;
 
 export class EntityStore {
   /** type → id → attributes (frozen: callers share them), or null when not stored. */
@@ -42,23 +68,30 @@ export class EntityStore {
   private readonly stmts;
   private readonly keyed = new Map<string, { get(id: string): unknown }>();
   /** type → statement listing ids, for the key store's types; every other type shares `stmts.ids`. */
-  private readonly idLists = new Map<string, { all(type: string, after: string, count: number): unknown[] }>();
+  private readonly idLists = new Map<string, { all(...params: unknown[]): unknown[] }>();
 
+  /** `pack`: the scope of the pack this store serves (`packScope`), '' for the store's entities alone. */
   constructor(
     private readonly db: Db,
     private readonly clock: () => number,
+    readonly pack = '',
   ) {
+    const idsAfter = (entities: string) => db.prepare(`SELECT id FROM (${entities}) WHERE id > ? ORDER BY id LIMIT ?`);
     this.stmts = {
-      get: db.prepare('SELECT attributes FROM entities WHERE type = ? AND id = ?'),
-      upsert: db.prepare(
-        'INSERT INTO entities (type, id, attributes, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
+      get: db.prepare(
+        "SELECT attributes FROM entities WHERE type = ? AND id = ? AND scope IN (?, '') ORDER BY scope = '' LIMIT 1",
       ),
-      ids: db.prepare('SELECT id FROM entities WHERE type = ? AND id > ? ORDER BY id LIMIT ?').pluck(),
+      upsert: db.prepare(
+        'INSERT INTO entities (type, id, scope, attributes, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (type, id, scope) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at',
+      ),
+      ownedBy: db.prepare('SELECT 1 FROM entities WHERE type = ? AND id = ? AND scope = ?').pluck(),
+      dropPack: db.prepare('DELETE FROM entities WHERE scope = ?'),
+      ids: idsAfter(entitiesOfType('')).pluck(),
       version: db.prepare('PRAGMA data_version').pluck(),
     };
     for (const [type, { table, attributes }] of Object.entries(KEY_STORE_ENTITIES)) {
       this.keyed.set(type, db.prepare(`SELECT ${attributes} FROM ${table} WHERE id = ?`).pluck());
-      this.idLists.set(type, db.prepare(idsAfter(entitiesOfType(type))).pluck());
+      this.idLists.set(type, idsAfter(entitiesOfType(type)).pluck());
     }
   }
 
@@ -79,7 +112,7 @@ export class EntityStore {
     if (ofType === undefined) this.cache.set(type, (ofType = new Map()));
     let hit = ofType.get(id);
     if (hit === undefined) {
-      const row = this.stmts.get.get(type, id) as { attributes: string } | undefined;
+      const row = this.stmts.get.get(type, id, this.pack) as { attributes: string } | undefined;
       hit = row ? Object.freeze(JSON.parse(row.attributes) as Record<string, unknown>) : null;
       ofType.set(id, hit);
     }
@@ -92,7 +125,7 @@ export class EntityStore {
 
   /** Up to `count` ids of the entities of `type`, in store order (by id), after `after`. */
   ids(type: string, after: string | undefined, count: number): string[] {
-    return (this.idLists.get(type) ?? this.stmts.ids).all(type, after ?? '', count) as string[];
+    return (this.idLists.get(type) ?? this.stmts.ids).all(type, this.pack, this.pack, after ?? '', count) as string[];
   }
 
   /**
@@ -102,21 +135,47 @@ export class EntityStore {
   select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): string[] {
     this.refresh();
     const rest = page ? ' AND id > ? ORDER BY id LIMIT ?' : ' ORDER BY id';
-    const params = page ? [type, ...sql.params, page.after ?? '', page.count] : [type, ...sql.params];
+    const visible = [type, this.pack, this.pack];
+    const params = page ? [...visible, ...sql.params, page.after ?? '', page.count] : [...visible, ...sql.params];
     return this.db
       .prepare(`SELECT id FROM (${entitiesOfType(type)}) WHERE (${sql.where})${rest}`)
       .pluck()
       .all(...params) as string[];
   }
 
-  /** Stores entities checked against the schema (`checkEntities`), replacing any of the same type and id. */
+  /**
+   * Stores entities checked against the schema (`checkEntities`) as the store's own, replacing any of the
+   * same type and id; nothing when one of them is declared by this store's pack (PackOwnedError).
+   */
   upsert(entities: readonly CheckedEntity[]): number {
     const now = this.clock();
     this.db.transaction(() => {
-      for (const e of entities) this.stmts.upsert.run(e.type, e.id, JSON.stringify(e.attributes), now);
+      const owned = this.pack === '' ? [] : entities.filter((e) => this.stmts.ownedBy.get(e.type, e.id, this.pack));
+      if (owned.length > 0) throw new PackOwnedError(this.pack, owned.map(nameOf));
+      for (const e of entities) this.stmts.upsert.run(e.type, e.id, '', JSON.stringify(e.attributes), now);
     })();
     this.cache.clear();
     return entities.length;
+  }
+
+  /**
+   * Makes the pack's entities exactly `entities` (its entities.yaml, checked): those no longer declared
+   * are gone. Returns what the file declares that the store also holds as its own (the file's are used)
+   * and what the key store holds (the key store's are used), for the caller to report.
+   */
+  replacePack(entities: readonly CheckedEntity[]): { loaded: number; overStore: string[]; inKeyStore: string[] } {
+    if (this.pack === '') throw new Error('this store serves no pack');
+    const now = this.clock();
+    this.db.transaction(() => {
+      this.stmts.dropPack.run(this.pack);
+      for (const e of entities) this.stmts.upsert.run(e.type, e.id, this.pack, JSON.stringify(e.attributes), now);
+    })();
+    this.cache.clear();
+    return {
+      loaded: entities.length,
+      overStore: entities.filter((e) => this.stmts.ownedBy.get(e.type, e.id, '')).map(nameOf),
+      inKeyStore: entities.filter((e) => this.keyed.get(e.type)?.get(e.id) !== undefined).map(nameOf),
+    };
   }
 }
 

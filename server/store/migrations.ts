@@ -101,4 +101,19 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
     sealPartitions(db);
     rebuildDecisionsView(db);
   },
+  // 6: entities with an owner. `scope` is the policy directory (its real path) whose entities.yaml
+  //    declares the entity, or '' for the store's own (admin API, CLI imports). A sidecar sees its pack's
+  //    entities and the store's, never another pack's (entity-store.ts). The rows so far become the store's.
+  `CREATE TABLE entities_scoped (
+     type TEXT NOT NULL,
+     id TEXT NOT NULL,
+     scope TEXT NOT NULL,
+     attributes TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (type, id, scope)
+   ) WITHOUT ROWID;
+   INSERT INTO entities_scoped (type, id, scope, attributes, updated_at)
+     SELECT type, id, '', attributes, updated_at FROM entities;
+   DROP TABLE entities;
+   ALTER TABLE entities_scoped RENAME TO entities;`,
 ];
