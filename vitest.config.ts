@@ -1,9 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+// `npm run test:deep` runs many more property runs and rounds of the races (test/support/depth.ts).
+const deep = process.env.FLEETGUARD_TEST_DEEP === '1';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    // Two files at a time even on two cores (vitest's default there is one): most files wait on a
+    // sidecar, a child process or a thread for part of their time, and the other core takes up the slack.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Limits that only turn a hang into a failure: a test waits for what it expects, never for a time.
+    testTimeout: deep ? 600_000 : 60_000,
     hookTimeout: 60_000,
   },
 });

@@ -7,6 +7,7 @@ import { NOW, requestArb } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { referenceDecision } from '../support/reference-evaluator.js';
 import { policyArb, randomRequestArb } from '../support/random-policies.js';
+import { depth } from '../support/depth.js';
 
 function caslDecision(set: PolicySet, req: AuthorizeRequest, now: number): boolean {
   const ability = buildAbility(set, { principal: req.principal, context: req.context ?? {}, now });
@@ -23,7 +24,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
         expect(caslDecision(shipped, req, NOW)).toBe(fast);
         expect(referenceDecision(shipped, req, NOW)).toBe(fast);
       }),
-      { numRuns: 3000 },
+      { numRuns: depth(1000, 10_000) },
     );
   });
 
@@ -42,7 +43,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
         expect(b.allowed).toBe(a.allowed);
         expect(b.matched.map((m) => m.rule).sort()).toEqual(a.matched.map((m) => m.rule).sort());
       }),
-      { numRuns: 300 },
+      { numRuns: depth(100, 1000) },
     );
   });
 });
@@ -57,7 +58,7 @@ describe('on random policies', () => {
           expect(caslDecision(set, req, NOW)).toBe(fast);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: depth(200, 2000) },
     );
   });
 });

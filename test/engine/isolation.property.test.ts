@@ -15,8 +15,9 @@ import {
   supportAgentArb,
 } from '../support/fleet-arbitraries.js';
 import { shippedPolicies } from '../support/policies.js';
+import { depth } from '../support/depth.js';
 
-const RUNS = { numRuns: 5000 };
+const RUNS = { numRuns: depth(5000, 50_000) };
 // A leak must be found every time, not most times: more runs than the properties themselves need.
 const TEETH_RUNS = { numRuns: 20_000 };
 const decide = (set: PolicySet, req: AuthorizeRequest) => authorize(set, req, NOW, 'prop');

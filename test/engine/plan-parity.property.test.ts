@@ -9,6 +9,7 @@ import { ACTIONS, contextArb, NOW, principalArb, resourceArb, RESOURCE_TYPES } f
 import { policyArb, randomRequestArb } from '../support/random-policies.js';
 import { shippedPolicies } from '../support/policies.js';
 import { resourceTable } from '../support/sql-tables.js';
+import { depth } from '../support/depth.js';
 
 function checkParity(
   set: PolicySet,
@@ -58,7 +59,7 @@ describe('plans return exactly the rows the engine allows', () => {
           kinds.add(plan.kind);
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: depth(500, 5000) },
     );
     expect([...kinds].sort()).toEqual(['always_allowed', 'always_denied', 'conditional']);
   });
@@ -79,7 +80,7 @@ describe('plans return exactly the rows the engine allows', () => {
           checkParity(set, req.principal, req.action, req.resource.type, req.context!, rows);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: depth(200, 2000) },
     );
   });
 });

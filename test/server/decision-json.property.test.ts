@@ -6,6 +6,7 @@ import { authorize, type Decision } from '../../engine/index.js';
 import { batchJson, decisionJson } from '../../server/decision-json.js';
 import { NOW, requestArb } from '../support/fleet-arbitraries.js';
 import { shippedPolicies } from '../support/policies.js';
+import { depth } from '../support/depth.js';
 
 const text = fc.string({ unit: 'binary', maxLength: 12 }); // lone surrogates, quotes, control characters
 const ref = fc.record({ policy: text, rule: text, effect: fc.constantFrom('allow' as const, 'deny' as const) });
@@ -42,7 +43,7 @@ describe('decision JSON from cached pieces', () => {
         for (const d of decisions) expect(decisionJson(d)).toBe(JSON.stringify(d));
         expect(batchJson({ results: decisions })).toBe(JSON.stringify({ results: decisions }));
       }),
-      { numRuns: 2000 },
+      { numRuns: depth(500, 5000) },
     );
   });
 
@@ -55,7 +56,7 @@ describe('decision JSON from cached pieces', () => {
         matched += d.matched.length;
         expect(decisionJson(d)).toBe(JSON.stringify(d));
       }),
-      { numRuns: 2000 },
+      { numRuns: depth(2000, 10_000) },
     );
     expect(matched).toBeGreaterThan(100); // the cached rule pieces were exercised
   });

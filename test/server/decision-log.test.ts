@@ -9,6 +9,7 @@ import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import { openDatabase } from '../../server/store/database.js';
 import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/store/decision-log.js';
 import { MIGRATIONS } from '../../server/store/migrations.js';
+import { until } from '../support/wait.js';
 
 const req: AuthorizeRequest = {
   principal: { type: 'device', id: 'd-1' },
@@ -166,8 +167,7 @@ describe('when the writer thread dies', () => {
     await log.drain();
     expect(log.stats.written).toBe(1);
     await (log as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(warnings.some((w) => w.includes('writer stopped'))).toBe(true);
+    await until('the warning', () => warnings.some((w) => w.includes('writer stopped')));
     log.append(decision('after'), req, 1);
     await log.close();
     expect(queryDecisions(db, {}).map((r) => r.decisionId)).toEqual(['before', 'after']);

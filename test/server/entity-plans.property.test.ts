@@ -11,6 +11,7 @@ import { entityColumns, EntityStore } from '../../server/store/entity-store.js';
 import { ACTIONS, contextArb, NOW, principalArb, resourceArb, RESOURCE_TYPES } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { policyArb, randomRequestArb } from '../support/random-policies.js';
+import { depth } from '../support/depth.js';
 
 /** Stores `rows` through the schema check (which must pass) and returns the store. */
 function storeOf(set: PolicySet, rows: Entity[]): { store: EntityStore; stored: Entity[]; close(): void } {
@@ -71,7 +72,7 @@ describe('plans over the entity store', () => {
         ({ principal, action, type, context, rows }) =>
           expectParity(set, { principal, action, context }, type, rows, true),
       ),
-      { numRuns: 800 },
+      { numRuns: depth(200, 2000) },
     );
   });
 
@@ -89,7 +90,7 @@ describe('plans over the entity store', () => {
           expectParity(set, { ...req, context: req.context! }, req.resource.type, rows, 'unless-partial');
         },
       ),
-      { numRuns: 400 },
+      { numRuns: depth(100, 1000) },
     );
   });
 
@@ -98,7 +99,7 @@ describe('plans over the entity store', () => {
       fc.property(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
         expectParity(set, { principal, action: 'a', context: { time } }, 'r', rows, 'unless-partial'),
       ),
-      { numRuns: 500 },
+      { numRuns: depth(150, 1500) },
     );
   });
 });

@@ -10,6 +10,7 @@ import { fleetguard } from '../support/cli.js';
 import { ACTIONS, contextArb, principalArb, resourceArb, RESOURCE_TYPES } from '../support/fleet-arbitraries.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { resourceTable } from '../support/sql-tables.js';
+import { depth } from '../support/depth.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -59,7 +60,7 @@ describe('POST /v1/plan', () => {
           expect(returned).toEqual(allowed);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: depth(75, 750) },
     );
   });
 
@@ -122,7 +123,7 @@ describe('POST /v1/rules', () => {
           });
         },
       ),
-      { numRuns: 150 },
+      { numRuns: depth(75, 750) },
     );
   });
 });
