@@ -59,7 +59,7 @@ describe('plans return exactly the rows the engine allows', () => {
           kinds.add(plan.kind);
         },
       ),
-      { numRuns: depth(500, 5000) },
+      { numRuns: depth(1500, 15_000) },
     );
     expect([...kinds].sort()).toEqual(['always_allowed', 'always_denied', 'conditional']);
   });
