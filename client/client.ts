@@ -23,7 +23,12 @@ export { REJECTED, UNREACHABLE } from './fail-closed.js';
  * decides in process. Throws only for options that cannot work (a bad `maxBatch`, both a url and a socket).
  */
 export function createClient(options: ClientOptions): FleetguardClient {
-  if ('policies' in options && options.policies !== undefined) return failClosed('embedded', lazyEmbedded(options));
+  if ('policies' in options && options.policies !== undefined) {
+    const { url, socketPath } = options as { url?: string; socketPath?: string };
+    if (url !== undefined || socketPath !== undefined)
+      throw new TypeError('createClient: give exactly one of url, socketPath or policies');
+    return failClosed('embedded', lazyEmbedded(options));
+  }
   return failClosed('http', httpBackend(options));
 }
 

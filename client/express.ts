@@ -34,8 +34,8 @@ export function fleetguard(options: FleetguardExpressOptions): FleetguardMiddlew
     return p;
   };
   const decorate = (req: Request) => {
-    req.authorize ??= async (action, resource, context) =>
-      authorizeFor(options, await principalOf(req), req, action, resource, context);
+    req.authorize ??= (action, resource, context) =>
+      authorizeFor(options, () => principalOf(req), req, action, resource, context);
   };
 
   const middleware = ((req: Request, _res: Response, next: NextFunction) => {

@@ -47,7 +47,7 @@ const principals = new WeakMap<FastifyRequest, Promise<Principal | undefined | n
 export async function fleetguard(app: FastifyInstance, options: FleetguardFastifyOptions): Promise<void> {
   const principalOf = (request: FastifyRequest) => {
     let p = principals.get(request);
-    if (!p) principals.set(request, (p = Promise.resolve(options.principal(request))));
+    if (!p) principals.set(request, (p = Promise.resolve().then(() => options.principal(request))));
     return p;
   };
 
@@ -55,7 +55,7 @@ export async function fleetguard(app: FastifyInstance, options: FleetguardFastif
   app.decorateRequest(
     'authorize',
     async function (this: FastifyRequest, action: string, resource: Entity, context?: Record<string, unknown>) {
-      return authorizeFor(options, await principalOf(this), this, action, resource, context);
+      return authorizeFor(options, () => principalOf(this), this, action, resource, context);
     },
   );
 

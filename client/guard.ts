@@ -64,19 +64,27 @@ function contextOf<Req>(options: GuardOptions<Req>, route: { context?: Context<R
   return shared && own ? { ...shared, ...own } : (own ?? shared);
 }
 
-/** `request.authorize(action, resource, context?)`: the decision for the request's principal; never throws. */
+/**
+ * `request.authorize(action, resource, context?)`: the decision for the request's principal. Never throws:
+ * a principal or context function that throws makes a deny too.
+ */
 export async function authorizeFor<Req>(
   options: GuardOptions<Req>,
-  principal: Maybe<Principal>,
+  principalOf: () => Promise<Maybe<Principal>>,
   request: Req,
   action: string,
   resource: Entity,
   context?: Record<string, unknown>,
 ): Promise<ClientDecision> {
-  if (principal == null) return failedDecision(new Rejected('unauthorized', NO_PRINCIPAL));
-  const shared = options.context?.(request) ?? undefined;
-  const merged = shared && context ? { ...shared, ...context } : (context ?? shared);
-  return options.client.authorize({ principal, action, resource, ...(merged ? { context: merged } : {}) });
+  try {
+    const principal = await principalOf();
+    if (principal == null) return failedDecision(new Rejected('unauthorized', NO_PRINCIPAL));
+    const shared = options.context?.(request) ?? undefined;
+    const merged = shared && context ? { ...shared, ...context } : (context ?? shared);
+    return await options.client.authorize({ principal, action, resource, ...(merged ? { context: merged } : {}) });
+  } catch (e) {
+    return failedDecision(e);
+  }
 }
 
 /** The check a route's option asks for, before its handler runs. */

@@ -19,6 +19,7 @@ const RELEASES: Record<string, Entity> = {
 /** `x-device: d-1/f-1` stands for a device's credentials. */
 const deviceOf = (header: string | string[] | undefined) => {
   if (typeof header !== 'string') return undefined;
+  if (header === 'throw') throw new Error('session store down');
   const [id, fleet] = header.split('/');
   return { type: 'device', id: id!, attributes: { fleet: fleet!, organization: 'o-1' } };
 };
@@ -174,6 +175,10 @@ for (const mode of MODES) {
         it("leaves an error of the service's own lookup to its error handling, the handler not run", async () => {
           expect((await get(service, '/broken', 'd-1/f-1')).status).toBe(500);
           expect(service.handled).not.toContain('/broken');
+        });
+
+        it('makes request.authorize a deny, not a throw, when the principal function throws', async () => {
+          expect((await get(service, '/ask/r-1', 'throw')).body).toEqual({ allowed: false });
         });
       });
     }

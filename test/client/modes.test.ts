@@ -79,6 +79,7 @@ describe('sidecar mode', () => {
 
   it('refuses options that cannot work', () => {
     expect(() => createClient({})).toThrow(/exactly one of url, socketPath or policies/);
+    expect(() => createClient({ url: server.url, policies: POLICIES_DIR } as never)).toThrow(/exactly one of/);
     expect(() => createClient({ url: server.url, maxBatch: 0 })).toThrow(/maxBatch/);
   });
 });
