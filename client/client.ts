@@ -72,7 +72,14 @@ function failClosed(mode: 'http' | 'embedded', backend: Backend): FleetguardClie
       return Promise.resolve(failed(e));
     }
   };
-  const authorize: FleetguardClient['authorize'] = (request) => guard(() => backend.authorize(request), failedDecision);
+  // A backend's authorize never rejects (each fails closed on its own hot path): no .catch a call.
+  const authorize: FleetguardClient['authorize'] = (request) => {
+    try {
+      return backend.authorize(request);
+    } catch (e) {
+      return Promise.resolve(failedDecision(e));
+    }
+  };
   return {
     mode,
     authorize,
