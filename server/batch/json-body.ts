@@ -38,14 +38,41 @@ function plain(text: string): boolean {
 /** secure-json-parse's error for both refused keys. */
 const POISONED = 'Object contains forbidden prototype property';
 
+/** How deep objects and arrays may nest in a body (the body itself is level 1). */
+export const MAX_BODY_DEPTH = 400;
+
+/**
+ * Whether `value`, a container at level `level`, holds containers deeper than MAX_BODY_DEPTH. JSON.parse
+ * takes any depth, but what walks a value recursively (JSON.stringify for the decision log and the
+ * stores, pino) overflows the stack a few thousand levels down, after the decision was made. The walk
+ * recurses at most MAX_BODY_DEPTH frames, so it cannot overflow itself; it only looks at containers,
+ * which is cheaper than scanning the text and stepping over every string (bench/README.md).
+ */
+function nestsTooDeep(value: object, level: number): boolean {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === 'object' && v !== null && (level === MAX_BODY_DEPTH || nestsTooDeep(v, level + 1))) return true;
+    }
+    return false;
+  }
+  for (const key in value) {
+    const v: unknown = (value as Record<string, unknown>)[key];
+    if (typeof v === 'object' && v !== null && (level === MAX_BODY_DEPTH || nestsTooDeep(v, level + 1))) return true;
+  }
+  return false;
+}
+
 /**
  * fastify's default JSON parser: fastify's own errors for malformed and empty bodies; a prototype
- * poisoning key refused with its own message.
+ * poisoning key refused with its own message; nesting deeper than MAX_BODY_DEPTH refused (a text
+ * shorter than twice the bound cannot nest that deep, and is not walked).
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+  let value: unknown;
   try {
-    return plain(text)
+    value = plain(text)
       ? JSON.parse(text)
       : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (e) {
@@ -57,4 +84,8 @@ export function parseJsonBody(text: string): unknown {
     }
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
   }
+  if (text.length > 2 * MAX_BODY_DEPTH && typeof value === 'object' && value !== null && nestsTooDeep(value, 1)) {
+    throw new HttpError('invalid_request', `the body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`);
+  }
+  return value;
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AzEvaluation, isAzEvaluation } from '../../server/authzen-schemas.js';
 import secureJson from 'secure-json-parse';
-import { compileBodyValidator, parseJsonBody } from '../../server/batch/json-body.js';
+import { compileBodyValidator, MAX_BODY_DEPTH, parseJsonBody } from '../../server/batch/json-body.js';
 import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../../server/schemas.js';
 import { requestArb } from '../support/fleet-arbitraries.js';
 import { depth } from '../support/depth.js';
@@ -154,5 +154,75 @@ describe("the batch route's JSON parser", () => {
       { numRuns: runs },
     );
     expect(refused).toBeGreaterThan(runs / 10);
+  });
+
+  /** How deep objects and arrays nest in a value (a scalar is 0, `{}` is 1), without recursion. */
+  const depthOf = (value: unknown): number => {
+    let max = 0;
+    const stack: [unknown, number][] = [[value, 1]];
+    while (stack.length > 0) {
+      const [v, d] = stack.pop()!;
+      if (v === null || typeof v !== 'object') continue;
+      max = Math.max(max, d);
+      for (const x of Object.values(v)) stack.push([x, d + 1]);
+    }
+    return max;
+  };
+  // Strings full of brackets, quotes and backslashes: they must not count as nesting.
+  const tricky = fc.string({ unit: fc.constantFrom('{', '[', '}', ']', '"', '\\', 'a', ':', ','), maxLength: 6 });
+  const scalar = fc.oneof(tricky, fc.integer(), fc.constant(null), fc.boolean());
+  const layer = fc.record({
+    array: fc.boolean(),
+    before: fc.array(fc.tuple(tricky, scalar), { maxLength: 2 }),
+    after: fc.array(fc.tuple(tricky, scalar), { maxLength: 2 }),
+  });
+  /** A value nested about `MAX_BODY_DEPTH` deep, each level with siblings before and after (layers repeat). */
+  const deepText = fc
+    .tuple(
+      fc.oneof(
+        fc.integer({ min: MAX_BODY_DEPTH - 3, max: MAX_BODY_DEPTH + 1 }),
+        fc.integer({ min: MAX_BODY_DEPTH - 30, max: MAX_BODY_DEPTH + 30 }),
+      ),
+      fc.array(layer, { minLength: 1, maxLength: 20 }),
+      fc.jsonValue({ maxDepth: 2 }).filter((v) => !/__proto__|constructor/.test(JSON.stringify(v))),
+      fc.boolean(),
+    )
+    .map(([levels, layers, leaf, bom]) => {
+      // Built as the text before and after the innermost value, then joined once.
+      const open: string[] = [];
+      const close: string[] = [];
+      for (let i = 0; i < levels; i++) {
+        const { array, before, after } = layers[i % layers.length]!;
+        const item = ([k, v]: [string, unknown], side: string) =>
+          array ? JSON.stringify(v) : `${JSON.stringify(side + k)}:${JSON.stringify(v)}`;
+        const b = before.map((e) => `${item(e, 'b')},`).join('');
+        const a = after.map((e) => `,${item(e, 'a')}`).join('');
+        open.push(array ? `[${b}` : `{${b}"deep":`);
+        close.push(`${a}${array ? ']' : '}'}`);
+      }
+      const text = open.join('') + JSON.stringify(leaf) + close.reverse().join('');
+      return bom ? `\ufeff${text}` : text;
+    });
+
+  const depthRuns = depth(200, 2000);
+  it(`refuses exactly the bodies nested deeper than ${MAX_BODY_DEPTH} levels`, () => {
+    let deep = 0;
+    let shallow = 0;
+    fc.assert(
+      fc.property(deepText, (body) => {
+        const parsed = JSON.parse(body.replace(/^\ufeff/, ''));
+        const tooDeep = depthOf(parsed) > MAX_BODY_DEPTH;
+        if (tooDeep) {
+          deep++;
+          expect(() => parseJsonBody(body)).toThrow(`deeper than ${MAX_BODY_DEPTH} levels`);
+        } else {
+          shallow++;
+          expect(JSON.stringify(parseJsonBody(body))).toBe(JSON.stringify(parsed));
+        }
+      }),
+      { numRuns: depthRuns },
+    );
+    expect(deep).toBeGreaterThan(depthRuns / 4);
+    expect(shallow).toBeGreaterThan(depthRuns / 4);
   });
 });

@@ -3,6 +3,7 @@
 // and with any charset; a `__proto__` key is named; a request without a body is accepted with a JSON
 // content type; nesting is bounded, and no body makes a 500 or an unlogged decision.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryDecisions } from '../../server/store/decision-log.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -166,5 +167,91 @@ describe('requests without a body', () => {
       const res = await send('POST', path, '', { ...json, ...headers });
       expect([path, res.status, res.json.error.code]).toEqual([path, 400, 'invalid_json']);
     }
+  });
+});
+
+describe('nesting, with --log-requests on', () => {
+  let logged: TestServer;
+  beforeAll(async () => {
+    logged = await startTestServer({ logRequests: true, provisionRateLimit: 10_000, bodyLimit: 1024 * 1024 });
+  });
+  afterAll(() => logged.stop());
+
+  /** `{"a":{"a":…1…}}`, `levels` objects deep. */
+  const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const post = (path: string, text: string, headers: Record<string, string> = {}) => logged.post(path, text, headers);
+  /** A valid body for each route, with `$DEEP$` where a free-form value may go. */
+  const bodies: [string, string, Record<string, string>][] = [
+    ['/v1/authorize', JSON.stringify({ ...authorize, context: { x: '$DEEP$' } }), {}],
+    ['/v1/authorize/batch', JSON.stringify({ requests: [{ ...authorize, context: { x: '$DEEP$' } }] }), {}],
+    [
+      '/v1/plan',
+      JSON.stringify({ principal: device, action: 'read', resourceType: 'release', context: { x: '$DEEP$' } }),
+      {},
+    ],
+    ['/v1/rules', JSON.stringify({ principal: { ...device, attributes: { ...device.attributes, x: '$DEEP$' } } }), {}],
+    [
+      '/v1/admin/entities',
+      JSON.stringify({ entities: [{ type: 'fleet', id: 'f-deep', attributes: { organization: 'o-1', x: '$DEEP$' } }] }),
+      admin,
+    ],
+    [
+      '/access/v1/evaluation',
+      JSON.stringify({
+        subject: { type: 'device', id: 'd-1', properties: { x: '$DEEP$' } },
+        action: { name: 'read' },
+        resource: { type: 'release', id: 'r-1' },
+      }),
+      {},
+    ],
+  ];
+  const withDepth = (text: string, levels: number) => text.replace('"$DEEP$"', nested(levels));
+  const loggedDecision = async (id: string) => {
+    await logged.decisionLog.drain();
+    return queryDecisions(logged.db, { limit: 100_000 }).find((d) => d.decisionId === id);
+  };
+
+  it.each(bodies)('%s refuses a body nested 6,000 deep with a 400, not a 500', async (path, text, headers) => {
+    const res = await post(path, withDepth(text, 6000), headers);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('deeper than 400'),
+    });
+  });
+
+  it('reads a body nested exactly 400 deep, and logs the request', async () => {
+    // The body is level 1, context 2, and the 398 objects of `x` the rest.
+    const ok = await post('/v1/authorize', withDepth(bodies[0]![1], 398));
+    expect(ok.status).toBe(200);
+    const row = await loggedDecision(ok.body.decisionId);
+    expect(JSON.stringify(row?.request)).toContain(nested(398));
+    expect((await post('/v1/authorize', withDepth(bodies[0]![1], 399))).status).toBe(400);
+  });
+
+  it('provisioning: deep metadata creates nothing and answers 400; metadata within the bound is stored and the decision logged', async () => {
+    const created = await logged.post(
+      '/v1/admin/provisioning-keys',
+      { fleet: 'f-1', organization: 'o-1', expiresAt: '2099-01-01T00:00:00Z' },
+      admin,
+    );
+    const provision = (deviceId: string, levels: number) =>
+      post(
+        '/v1/provision',
+        JSON.stringify({ provisioningKey: created.body.key, deviceId, metadata: { x: '$DEEP$' } }).replace(
+          '"$DEEP$"',
+          nested(levels),
+        ),
+      );
+    const devices = () => (logged.db.prepare('SELECT COUNT(*) AS n FROM devices').get() as { n: number }).n;
+    const before = devices();
+    const deep = await provision('dev-deep', 6000);
+    expect(deep.status).toBe(400);
+    expect(devices()).toBe(before);
+
+    const ok = await provision('dev-within', 390);
+    expect(ok.status).toBe(201);
+    expect(devices()).toBe(before + 1);
+    expect(await loggedDecision(ok.body.decisionId)).toMatchObject({ action: 'register', outcome: 'allow' });
   });
 });
