@@ -1,6 +1,6 @@
 // The decision log's writer and its queries, in SQLite on a file, in one process: blocks (what the
-// sidecar writes, decision-blocks.ts) against the baseline of coded rows, 64 to an INSERT, indexed by
-// principal and resource in one sort once written (what it wrote before migration 5). Rows are the
+// sidecar writes, server/decision-log/blocks.ts) against the baseline of coded rows, 64 to an INSERT,
+// indexed by principal and resource in one sort once written (the layout before blocks). Rows are the
 // sidecar's: random devices of a 1,000,000-device fleet, generated decision ids, transactions of
 // 10,000 rows (a flush interval's worth at 100,000 decisions/s).
 import Database from 'better-sqlite3';
@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decisionIdGenerator, type AuthorizeRequest, type Decision } from '../engine/index.js';
 import { openDatabase } from '../server/store/database.js';
-import { BlockWriter } from '../server/store/decision-blocks.js';
-import { queryDecisions } from '../server/store/decision-log.js';
-import * as col from '../server/store/log-batch.js';
+import { LogBatchBuilder, type LogBatch } from '../server/decision-log/batch.js';
+import { BlockWriter } from '../server/decision-log/blocks.js';
+import { queryDecisions } from '../server/decision-log/decision-log.js';
+import { NUMBERS_PER_ROW, SLOT } from '../server/decision-log/row.js';
 import { fmtInt, median } from './measure.js';
 
 const ROWS = Number(process.env.LOG_BENCH_ROWS ?? 400_000);
@@ -20,10 +21,10 @@ const PER_TRANSACTION = 10;
 const ROUNDS = 3;
 const T0 = Date.parse('2026-11-24T00:00:00Z');
 
-function batches(): col.LogBatch[] {
+function batches(): LogBatch[] {
   const newId = decisionIdGenerator();
-  const out: col.LogBatch[] = [];
-  const builder = new col.LogBatchBuilder(PER_BATCH);
+  const out: LogBatch[] = [];
+  const builder = new LogBatchBuilder(PER_BATCH);
   for (let i = 0; i < ROWS; i++) {
     const device = `d-${(i * 7919) % 1_000_000}`;
     const request: AuthorizeRequest = {
@@ -46,8 +47,8 @@ function batches(): col.LogBatch[] {
   return out;
 }
 
-/** The baseline: schema 4's coded rows (names as ids), 64 rows to an INSERT, indexes built after. */
-function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
+/** The baseline: coded rows (names as ids), 64 rows to an INSERT, indexes built after. */
+function rowWriter(db: Database.Database): (bs: LogBatch[]) => void {
   db.exec(`CREATE TABLE rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL, principal_type INTEGER NOT NULL, principal_id TEXT NOT NULL,
     action INTEGER NOT NULL, resource_type INTEGER NOT NULL, resource_id TEXT NOT NULL, allowed INTEGER NOT NULL, matched INTEGER NOT NULL,
     policy_revision INTEGER NOT NULL, latency_us REAL NOT NULL, errors TEXT, request TEXT)`);
@@ -60,7 +61,7 @@ function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
   const one = db.prepare(`INSERT INTO rows VALUES (${Array(COLUMNS).fill('?').join(', ')})`);
   const params: unknown[] = new Array(COLUMNS * 64);
   let seq = 0;
-  return db.transaction((bs: col.LogBatch[]) => {
+  return db.transaction((bs: LogBatch[]) => {
     let filled = 0;
     for (const batch of bs) {
       const n = batch.numbers;
@@ -68,20 +69,20 @@ function rowWriter(db: Database.Database): (bs: col.LogBatch[]) => void {
       for (let i = 0; i < batch.ids.length; i += 8192) text += String.fromCharCode(...batch.ids.subarray(i, i + 8192));
       let cut = 0;
       for (let row = 0; row < batch.rows; row++) {
-        const at = row * col.NUMBERS_PER_ROW;
+        const at = row * NUMBERS_PER_ROW;
         const values = [
           ++seq,
-          text.slice(cut, (cut += n[at + col.ID_LENGTH]!)),
-          n[at + col.TIME],
-          n[at + col.PRINCIPAL_TYPE],
-          text.slice(cut, (cut += n[at + col.PRINCIPAL_ID_LENGTH]!)),
-          n[at + col.ACTION],
-          n[at + col.RESOURCE_TYPE],
-          text.slice(cut, (cut += n[at + col.RESOURCE_ID_LENGTH]!)),
-          n[at + col.ALLOWED],
-          n[at + col.MATCHED],
-          n[at + col.REVISION],
-          n[at + col.LATENCY],
+          text.slice(cut, (cut += n[at + SLOT.id]!)),
+          n[at + SLOT.time],
+          n[at + SLOT.principal_type],
+          text.slice(cut, (cut += n[at + SLOT.principal_id]!)),
+          n[at + SLOT.action],
+          n[at + SLOT.resource_type],
+          text.slice(cut, (cut += n[at + SLOT.resource_id]!)),
+          n[at + SLOT.outcome],
+          n[at + SLOT.matched],
+          n[at + SLOT.policy_revision],
+          n[at + SLOT.latency_us],
           null,
           null,
         ];
@@ -103,7 +104,7 @@ interface Result {
 
 function write(
   kind: 'blocks' | 'rows',
-  data: col.LogBatch[],
+  data: LogBatch[],
   dir: string,
   round: number,
 ): { result: Result; file: string } {
@@ -115,7 +116,7 @@ function write(
   const append =
     kind === 'blocks'
       ? (
-          (w) => (bs: col.LogBatch[]) =>
+          (w) => (bs: LogBatch[]) =>
             w.append(bs)
         )(new BlockWriter(db, 4096))
       : rowWriter(db);
@@ -153,11 +154,9 @@ try {
   );
   console.log('| writer | CPU µs a decision | bytes a decision on disk |\n|---|---|---|');
   console.log(
-    `| coded rows, 64 to an INSERT, indexed after (baseline, schema 4) | ${cpu('rows').toFixed(3)} | ${runs.rows[0]!.bytesPerRow.toFixed(0)} |`,
+    `| coded rows, 64 to an INSERT, indexed after (baseline) | ${cpu('rows').toFixed(3)} | ${runs.rows[0]!.bytesPerRow.toFixed(0)} |`,
   );
-  console.log(
-    `| blocks of 4,096 as JSON (schema 5) | ${cpu('blocks').toFixed(3)} | ${runs.blocks[0]!.bytesPerRow.toFixed(0)} |`,
-  );
+  console.log(`| blocks of 4,096 as JSON | ${cpu('blocks').toFixed(3)} | ${runs.blocks[0]!.bytesPerRow.toFixed(0)} |`);
   console.log(`\nblocks cost ${((100 * cpu('blocks')) / cpu('rows')).toFixed(1)}% of the baseline's CPU a decision\n`);
 
   // Queries: `fleetguard audit`'s, on the blocks, against the same on the indexed rows.

@@ -15,7 +15,7 @@ import { operationsRoutes } from './routes/operations.js';
 import { invalidBody } from './schemas.js';
 import { AJV_OPTIONS, parseJsonBody } from './batch/json-body.js';
 import type { ServerConfig } from './config.js';
-import type { DecisionLog } from './store/decision-log.js';
+import type { DecisionLog } from './decision-log/decision-log.js';
 import type { KeyStore } from './store/key-store.js';
 import type { EntityStore } from './store/entity-store.js';
 import type { DecisionPool } from './batch/decision-pool.js';

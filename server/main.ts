@@ -8,7 +8,7 @@ import { Metrics } from './plugins/metrics.js';
 import { PolicyHolder } from './plugins/policy-holder.js';
 import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js';
 import { openDatabase, type Db } from './store/database.js';
-import { DecisionLog } from './store/decision-log.js';
+import { DecisionLog } from './decision-log/decision-log.js';
 import { KeyStore } from './store/key-store.js';
 import { EntityStore, packScope } from './store/entity-store.js';
 import { loadPackEntities } from './plugins/pack-entities.js';

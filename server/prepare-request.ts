@@ -33,9 +33,6 @@ export class RefusedWithCredential extends HttpError {
   }
 }
 
-/** Thrown where no key store is at hand (a decision thread): the request thread must decide this one. */
-export class NeedsKeyStore extends Error {}
-
 const pathsAt = (index: number | undefined) => {
   const at = index === undefined ? '' : `requests.${index}.`;
   return { principalType: `${at}principal.type`, action: `${at}action`, resourceType: `${at}resource.type` };
@@ -47,7 +44,7 @@ const pathsAt = (index: number | undefined) => {
  */
 export function prepare(
   engine: Engine,
-  keys: KeyStore | undefined,
+  keys: KeyStore,
   item: HttpAuthorizeRequest,
   index: number | undefined,
 ): AuthorizeRequest | BadCredential {
@@ -63,7 +60,6 @@ export function prepare(
         engine.reject(REASONS.unknown, first!),
       );
     }
-    if (!keys) throw new NeedsKeyStore();
     const principal = keys.resolve(credential);
     if (!principal)
       return new BadCredential(

@@ -1,6 +1,6 @@
 import type { AuthorizeRequest, Decision } from '../engine/index.js';
 import type { AppDeps } from './app.js';
-import type { LogBatch } from './store/log-batch.js';
+import type { LogBatch } from './decision-log/batch.js';
 
 /** Every decision served over HTTP goes to the decision log and the metrics, the same way. */
 export function recordDecision(

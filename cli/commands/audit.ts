@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { queryDecisions } from '../../server/store/decision-log.js';
+import { queryDecisions } from '../../server/decision-log/decision-log.js';
 import { parseTime } from '../../engine/lang/values.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, openDbOption } from '../database-option.js';

@@ -5,7 +5,7 @@ import type { Decision, Engine } from '../../engine/index.js';
 import { batchJson } from '../decision-json.js';
 import { BadCredential, prepare } from '../prepare-request.js';
 import { invalidBody, type HttpAuthorizeRequest } from '../schemas.js';
-import { LogBatchBuilder, type LogBatch } from '../store/log-batch.js';
+import { LogBatchBuilder, type LogBatch } from '../decision-log/batch.js';
 import type { KeyStore } from '../store/key-store.js';
 import { parseJsonBody, type BodyValidator } from './json-body.js';
 
@@ -14,7 +14,7 @@ export interface BatchDeps {
   /** The batch body's JSON Schema, compiled (json-body.ts), and its zod schema to word a 400. */
   validate: BodyValidator;
   schema: z.ZodType;
-  /** Resolves principals given by key; a decision thread has none and throws NeedsKeyStore. */
+  /** Resolves principals given by key; a decision thread has none. */
   keys: KeyStore | undefined;
   clock: () => number;
   logRequests: boolean;
@@ -27,13 +27,22 @@ export interface DecidedBatch {
   log: LogBatch;
 }
 
+/** A batch that names a principal by key, decided without a key store: whoever has one must decide it. */
+export interface NeedsKeyStore {
+  needsKeyStore: true;
+}
+
 /** Throws the 400 (fastify's JSON errors, or an HttpError) for a body that is not a valid batch. */
-export function decideBatch(text: string, deps: BatchDeps): DecidedBatch {
+export function decideBatch(text: string, deps: BatchDeps & { keys: KeyStore }): DecidedBatch;
+export function decideBatch(text: string, deps: BatchDeps): DecidedBatch | NeedsKeyStore;
+export function decideBatch(text: string, deps: BatchDeps): DecidedBatch | NeedsKeyStore {
   const body = parseJsonBody(text);
   if (!deps.validate(body)) throw invalidBody(deps.schema, body);
-  const { engine } = deps;
+  const { engine, keys } = deps;
   const items = (body as { requests: HttpAuthorizeRequest[] }).requests;
-  const prepared = items.map((item, i) => prepare(engine, deps.keys, item, i)); // every 400 before any decision
+  if (!keys && items.some((item) => 'credential' in item.principal)) return { needsKeyStore: true };
+  // Every 400 before any decision; `keys` is only read for an item that names a key.
+  const prepared = items.map((item, i) => prepare(engine, keys!, item, i));
   // Latency is measured for the whole batch and logged per decision as its share.
   const t0 = performance.now();
   const results: Decision[] = prepared.map((p) => (p instanceof BadCredential ? p.decision : engine.authorize(p)));

@@ -8,8 +8,8 @@
 // posted to every thread as soon as the request thread swaps it in; messages are handled in order, so a
 // batch sent after the swap is decided on the new set, and a batch is only decided by a thread holding
 // the revision the request thread served when it was sent. A thread that cannot answer (bad body, a key
-// to resolve, another revision, a crash) answers `undefined`, and the request thread decides the batch
-// itself: the 400s, keys and errors have one implementation.
+// to resolve, another revision) says so as data, or crashes; either way the request thread decides the
+// batch itself: the 400s, keys and errors have one implementation.
 import { Worker } from 'node:worker_threads';
 import type { PolicySet, SourceFile } from '../../engine/index.js';
 import { workerUrl } from '../worker-url.js';
@@ -20,7 +20,9 @@ export type PoolRequest =
   | { kind: 'batch'; id: number; text: string; revision: string };
 export type PoolReply =
   | { kind: 'loaded'; revision: string | undefined }
-  | { kind: 'decided'; id: number; decided?: DecidedBatch };
+  | { kind: 'decided'; id: number; decided: DecidedBatch }
+  /** Why a thread left a batch to the request thread: another revision, a key to resolve, a 400. */
+  | { kind: 'undecided'; id: number; why: 'revision' | 'key store' | 'refused' };
 
 export interface DecisionPoolOptions {
   threads: number;
@@ -77,7 +79,7 @@ export class DecisionPool {
   }
 
   private spawn(): Thread {
-    const worker = new Worker(workerUrl('batch/decision-worker.js'), {
+    const worker = new Worker(workerUrl(new URL('./decision-worker.js', import.meta.url)), {
       workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests },
     });
     const thread: Thread = { worker, loaded: false, pending: new Map() };
@@ -93,7 +95,7 @@ export class DecisionPool {
       }
       const resolve = thread.pending.get(m.id);
       thread.pending.delete(m.id);
-      resolve?.(m.decided);
+      resolve?.(m.kind === 'decided' ? m.decided : undefined);
     });
     const lost = (why: string) => {
       if (!this.threads.includes(thread)) return;

@@ -1,6 +1,7 @@
 // A decision thread (decision-pool.ts): compiles the policy sets the request thread serves and decides
 // whole batches from their text. Anything it cannot answer with a 200 (a bad body, a key to resolve, a
-// revision it does not hold, an error) goes back undecided, and the request thread answers it.
+// revision it does not hold, an error) goes back as data saying why it is undecided, and the request
+// thread answers it: nothing is thrown across the thread boundary.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   compilePolicies,
@@ -13,7 +14,7 @@ import { BatchRequest, jsonSchema } from '../schemas.js';
 import { decideBatch } from './decide-batch.js';
 import { compileBodyValidator } from './json-body.js';
 import type { PoolReply, PoolRequest } from './decision-pool.js';
-import { transferList } from '../store/log-batch.js';
+import { transferList } from '../decision-log/batch.js';
 
 const { batchLimit, logRequests } = workerData as { batchLimit: number; logRequests: boolean };
 const schema = BatchRequest(batchLimit);
@@ -37,14 +38,16 @@ port.on('message', (m: PoolRequest) => {
     port.postMessage({ kind: 'loaded', revision: engine?.revision } satisfies PoolReply);
     return;
   }
-  if (engine?.revision !== m.revision) {
-    port.postMessage({ kind: 'decided', id: m.id } satisfies PoolReply);
-    return;
-  }
-  try {
-    const decided = decideBatch(m.text, { engine, validate, schema, keys: undefined, clock: Date.now, logRequests });
-    port.postMessage({ kind: 'decided', id: m.id, decided } satisfies PoolReply, transferList(decided.log));
-  } catch {
-    port.postMessage({ kind: 'decided', id: m.id } satisfies PoolReply);
-  }
+  port.postMessage(...reply(m.id, m.text, m.revision));
 });
+
+function reply(id: number, text: string, revision: string): [PoolReply, ArrayBuffer[]?] {
+  if (engine?.revision !== revision) return [{ kind: 'undecided', id, why: 'revision' }];
+  try {
+    const decided = decideBatch(text, { engine, validate, schema, keys: undefined, clock: Date.now, logRequests });
+    if ('needsKeyStore' in decided) return [{ kind: 'undecided', id, why: 'key store' }];
+    return [{ kind: 'decided', id, decided }, transferList(decided.log)];
+  } catch {
+    return [{ kind: 'undecided', id, why: 'refused' }]; // a 400, which the request thread words
+  }
+}

@@ -2,8 +2,9 @@
 // `inc` hashes its labels: 3% of the batch route's CPU) and handed to prom-client when it is scraped.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { RouteLatency } from './route-latency.js';
-import type { DecisionLogStats } from '../store/decision-log.js';
-import { ALLOWED, NUMBERS_PER_ROW, PRINCIPAL_TYPE, type LogBatch } from '../store/log-batch.js';
+import type { DecisionLogStats } from '../decision-log/decision-log.js';
+import type { LogBatch } from '../decision-log/batch.js';
+import { NUMBERS_PER_ROW, SLOT } from '../decision-log/row.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { WatchMode } from './policy-watcher.js';
 
@@ -144,8 +145,8 @@ export class Metrics {
     const allowed = new Array<number>(batch.names.length).fill(0);
     const denied = new Array<number>(batch.names.length).fill(0);
     for (let at = 0; at < batch.rows * NUMBERS_PER_ROW; at += NUMBERS_PER_ROW) {
-      if (n[at + ALLOWED] === 1) allowed[n[at + PRINCIPAL_TYPE]!]!++;
-      else denied[n[at + PRINCIPAL_TYPE]!]!++;
+      if (n[at + SLOT.outcome] === 1) allowed[n[at + SLOT.principal_type]!]!++;
+      else denied[n[at + SLOT.principal_type]!]!++;
     }
     for (let name = 0; name < batch.names.length; name++) {
       if (allowed[name]! > 0) this.countDecision(batch.names[name]!, true, allowed[name]);

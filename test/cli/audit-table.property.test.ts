@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tableCell } from '../../cli/table-cell.js';
 import { openDatabase } from '../../server/store/database.js';
-import { DecisionLog } from '../../server/store/decision-log.js';
+import { DecisionLog } from '../../server/decision-log/decision-log.js';
 import { fleetguard } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-audit-'));

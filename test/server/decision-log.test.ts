@@ -1,14 +1,15 @@
 // The decision log's promises: a full queue is never silent, nothing queued is lost on close, retention.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
+import Database from 'better-sqlite3';
 import { openDatabase } from '../../server/store/database.js';
-import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/store/decision-log.js';
-import { MIGRATIONS } from '../../server/store/migrations.js';
+import { DECISIONS_VIEW } from '../../server/decision-log/row.js';
+import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/decision-log/decision-log.js';
 import { until } from '../support/wait.js';
 
 const req: AuthorizeRequest = {
@@ -349,106 +350,59 @@ describe('what is logged is what is read back', () => {
       { numRuns: 300 },
     );
   });
+});
 
-  const oldDatabase = (version: number, file: string) => {
-    const old = new Database(file);
-    MIGRATIONS.slice(0, version).forEach((m) => old.exec(m as string));
-    old.pragma(`user_version = ${version}`);
-    return old;
-  };
-  const at = (iso: string) => Date.parse(iso);
+describe('the log on disk', () => {
+  const hasSqlite3 = (() => {
+    try {
+      execFileSync('sqlite3', ['-version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
-  it('a log written in text rows (schema 3) stays readable, and new decisions follow it', () => {
+  it('is read by plain SQLite: the sqlite3 command (or a connection with no function of ours) reads the view, and audit queries run on it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
-    const file = join(dir, 'old.db');
-    const old = oldDatabase(3, file);
-    old
-      .prepare(
-        `INSERT INTO decisions_0 VALUES (1, 'old-1', ?, 'device', 'd-1', 'read', 'fleet', 'f-1', 'allow', 'device-read', 'sha256:old', 2.5, NULL, NULL)`,
-      )
-      .run(at('2026-05-01T00:00:00Z'));
-    old.exec(`UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0`);
-    old.close();
-
+    const file = join(dir, 'log.db');
+    const { log } = setup({ queueMax: 100_000 });
     const db = openDatabase(file);
-    const log = new DecisionLog(db, undefined, {
+    const writer = new DecisionLog(db, undefined, {
       flushMs: 250,
       queueMax: 100,
       overflow: 'block',
       retentionDays: 0,
       logRequests: false,
-      blockRows: 4096,
-      clock: () => at('2026-06-01T00:00:00Z'),
+      blockRows: 2,
+      clock: () => Date.parse('2026-06-01T00:00:00Z'),
       warn: () => {},
     });
-    log.append(decision('new-1'), req, 1);
-    log.flushAll();
-    const rows = queryDecisions(db, { principal: 'd-1' });
-    expect(rows.map((r) => [r.decisionId, r.outcome, r.matched, r.policyRevision])).toEqual([
-      ['old-1', 'allow', ['device-read'], 'sha256:old'],
-      ['new-1', 'deny', [], 'sha256:x'],
-    ]);
-    expect(db.prepare('SELECT seq FROM decisions ORDER BY seq').pluck().all()).toEqual([1, 2]);
-    expect(queryDecisions(db, { outcome: 'deny' }).map((r) => r.decisionId)).toEqual(['new-1']);
+    void log.close();
+    for (const id of ['a', 'b', 'c']) writer.append(decision(id), { ...req, principal: { type: 'device', id } }, 2.5);
+    writer.flushAll();
     db.close();
+    const expected = [
+      ['a', 'device', 'a', 'read', 'fleet', 'f-1', 'deny', '', 'sha256:x', 2.5],
+      ['b', 'device', 'b', 'read', 'fleet', 'f-1', 'deny', '', 'sha256:x', 2.5],
+    ];
+    const select =
+      'SELECT id, principal_type, principal_id, action, resource_type, resource_id, outcome, matched, policy_revision, latency_us FROM decisions ORDER BY seq LIMIT 2';
+    if (hasSqlite3) {
+      const out = execFileSync('sqlite3', ['-json', file, select], { encoding: 'utf8' });
+      expect(JSON.parse(out).map((r: Record<string, unknown>) => Object.values(r))).toEqual(expected);
+    }
+    const plain = new Database(file, { readonly: true });
+    expect(plain.prepare(select).raw().all()).toEqual(expected);
+    expect(queryDecisions(plain, { principal: 'c' }).map((r) => r.decisionId)).toEqual(['c']);
+    expect(queryDecisions(plain, { resource: 'f-1', since: Date.parse('2026-06-01T00:00:00Z') }).length).toBe(3);
+    plain.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a log of coded partitions (schema 4) is sealed as it is: indexed, empty ones dropped, read before the blocks', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-log-'));
-    const file = join(dir, 'old.db');
-    const old = oldDatabase(4, file);
-    // As schema 4 left it: a sealed text partition, the coded one being written, then an empty one.
-    old.exec(`INSERT INTO decision_names (id, text) VALUES (1, 'device'), (2, 'read'), (3, 'fleet'), (4, ''), (5, 'sha256:v4');
-      INSERT INTO decisions_0 VALUES (1, 'v3-1', 0, 'device', 'd-1', 'read', 'fleet', 'f-1', 'deny', '', 'sha256:v3', 1, NULL, NULL);
-      UPDATE decision_partitions SET rows = 1, first_time = 0, last_time = 0 WHERE number = 0;
-      CREATE TABLE decisions_1 (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL, principal_type INTEGER NOT NULL, principal_id TEXT NOT NULL,
-        action INTEGER NOT NULL, resource_type INTEGER NOT NULL, resource_id TEXT NOT NULL, allowed INTEGER NOT NULL, matched INTEGER NOT NULL,
-        policy_revision INTEGER NOT NULL, latency_us REAL NOT NULL, errors TEXT, request TEXT);
-      INSERT INTO decisions_1 VALUES (2, 'v4-1', 5, 1, 'd-1', 2, 3, 'f-1', 0, 4, 5, 1.5, NULL, NULL), (3, 'v4-2', 6, 1, 'd-2', 2, 3, 'f-1', 0, 4, 5, 1.5, NULL, NULL);
-      INSERT INTO decision_partitions (number, name, rows, first_time, last_time, format) VALUES (1, 'decisions_1', 2, 5, 6, 2);
-      CREATE TABLE decisions_2 AS SELECT * FROM decisions_1 WHERE 0;
-      INSERT INTO decision_partitions (number, name, rows, format) VALUES (2, 'decisions_2', 0, 2);`);
-    old.close();
-
-    const db = openDatabase(file);
-    expect(db.prepare('SELECT name FROM decision_partitions ORDER BY number').pluck().all()).toEqual([
-      'decisions_0',
-      'decisions_1',
-    ]);
-    expect(
-      db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'decisions_%' ORDER BY name")
-        .pluck()
-        .all(),
-    ).toEqual(['decisions_0_principal', 'decisions_0_resource', 'decisions_1_principal', 'decisions_1_resource']);
-    const log = new DecisionLog(db, undefined, {
-      flushMs: 250,
-      queueMax: 100,
-      overflow: 'block',
-      retentionDays: 1,
-      logRequests: false,
-      blockRows: 4096,
-      clock: () => at('2026-06-01T00:00:00Z'),
-      warn: () => {},
-    });
-    log.append(decision('v5-1'), req, 1);
-    log.flushAll();
-    expect(
-      db
-        .prepare('SELECT seq, id, principal_type, action, outcome, policy_revision FROM decisions ORDER BY seq')
-        .raw()
-        .all(),
-    ).toEqual([
-      [1, 'v3-1', 'device', 'read', 'deny', 'sha256:v3'],
-      [2, 'v4-1', 'device', 'read', 'deny', 'sha256:v4'],
-      [3, 'v4-2', 'device', 'read', 'deny', 'sha256:v4'],
-      [4, 'v5-1', 'device', 'read', 'deny', 'sha256:x'],
-    ]);
-    expect(queryDecisions(db, { principal: 'd-2' }).map((r) => r.decisionId)).toEqual(['v4-2']);
-    expect(log.prune()).toBe(3); // both partitions are past the retention; the view is rebuilt without them
-    expect(db.prepare('SELECT id FROM decisions').pluck().all()).toEqual(['v5-1']);
+  it('holds the view the row table makes (a change to the fields needs a migration that recreates it)', () => {
+    const db = openDatabase(':memory:');
+    const stored = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'decisions'").pluck().get();
+    expect(stored).toBe(DECISIONS_VIEW);
     db.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 });

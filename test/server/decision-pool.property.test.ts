@@ -1,5 +1,6 @@
 // The batch route decides on a decision thread when it can, else on the request thread: the two paths
 // must give the same answer to every body, valid or not, and a thread that dies must cost no request.
+import type { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestArb } from '../support/fleet-arbitraries.js';
@@ -129,6 +130,25 @@ describe('batch decisions on a decision thread', () => {
       outcome: 'allow',
       matched: res.body.results[0].matched.map((m: any) => m.rule).join(','),
     });
+  });
+
+  it('a batch naming a key comes back from the thread as data saying why, and the request thread decides it', async () => {
+    const replies: unknown[] = [];
+    const thread = (pooled.pool as unknown as { threads: { worker: Worker }[] }).threads[0]!.worker;
+    const listen = (m: unknown) => replies.push(m);
+    thread.on('message', listen);
+    try {
+      const requests = [
+        { principal: { credential: 'fgk_nosuchkey.secret' }, action: 'read', resource: { type: 'fleet', id: 'f-1' } },
+      ];
+      const res = await pooled.post('/v1/authorize/batch', { requests });
+      expect(res.status).toBe(200);
+      expect(res.body.results[0]).toMatchObject({ decision: 'deny', reason: 'the credential is not valid' });
+      expect(prefixOf(res.body.results[0].decisionId)).toBe(inlinePrefix);
+      expect(replies).toEqual([{ kind: 'undecided', id: expect.any(Number), why: 'key store' }]);
+    } finally {
+      thread.off('message', listen);
+    }
   });
 
   it('a thread that dies costs no request: the request thread decides until a new thread holds the set', async () => {

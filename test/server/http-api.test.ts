@@ -1,7 +1,7 @@
 // The HTTP contract of DESIGN.md §2 against a real listening sidecar.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryDecisions } from '../../server/store/decision-log.js';
+import { queryDecisions } from '../../server/decision-log/decision-log.js';
 import { defaultDecisionThreads } from '../../server/config.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 

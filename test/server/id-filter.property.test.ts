@@ -2,7 +2,7 @@
 // writer's hash (over UTF-16 arrays) is the query's (over strings).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFilter, hashString, hashUnits, mayHold, type IdKind } from '../../server/store/id-filter.js';
+import { buildFilter, hashString, hashUnits, mayHold, type IdKind } from '../../server/decision-log/id-filter.js';
 
 const kind = fc.constantFrom<IdKind>('principal', 'resource');
 const codeUnits = (s: string) => {

@@ -3,7 +3,7 @@
 // and with any charset; a `__proto__` key is named; a request without a body is accepted with a JSON
 // content type; nesting is bounded, and no body makes a 500 or an unlogged decision.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queryDecisions } from '../../server/store/decision-log.js';
+import { queryDecisions } from '../../server/decision-log/decision-log.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };

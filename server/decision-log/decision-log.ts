@@ -1,15 +1,18 @@
-// The decision log. A request only appends a coded row to an in-memory batch (log-batch.ts); every flush
-// interval the batch goes to a writer thread that appends it as blocks (decision-blocks.ts) in one
+// The decision log. A request only appends a coded row to an in-memory batch (batch.ts); every flush
+// interval the batch goes to a writer thread that appends it as blocks (blocks.ts) in one
 // transaction on its own SQLite connection, so SQLite never runs on the request thread. Nothing is lost
 // silently: a full queue either writes synchronously on the request thread (back-pressure, the default)
 // or drops and counts; shutdown drains everything; after kill -9 at most one flush interval (plus one
 // write) is missing.
 import { Worker } from 'node:worker_threads';
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
-import type { Db } from './database.js';
-import { BlockWriter, decisionsSql, dropDecisionsBefore } from './decision-blocks.js';
-import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './log-batch.js';
+import type { Db } from '../store/database.js';
 import { workerUrl } from '../worker-url.js';
+import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './batch.js';
+import { BlockWriter, decisionsSql, dropDecisionsBefore } from './blocks.js';
+import { readRow, type LoggedDecision } from './row.js';
+
+export type { LoggedDecision } from './row.js';
 
 export interface DecisionLogOptions {
   flushMs: number;
@@ -56,7 +59,7 @@ export class DecisionLog {
   ) {
     this.inline = new BlockWriter(db, options.blockRows);
     if (file !== undefined && file !== ':memory:') {
-      this.worker = new Worker(workerUrl('store/decision-log-writer.js'), {
+      this.worker = new Worker(workerUrl(new URL('./writer-thread.js', import.meta.url)), {
         workerData: { file, blockRows: options.blockRows },
       });
       this.worker.unref();
@@ -230,22 +233,6 @@ export interface DecisionQuery {
   limit?: number;
 }
 
-export interface LoggedDecision {
-  decisionId: string;
-  time: string;
-  principalType: string;
-  principalId: string;
-  action: string;
-  resourceType: string;
-  resourceId: string;
-  outcome: 'allow' | 'deny';
-  matched: string[];
-  policyRevision: string;
-  latencyUs: number;
-  errors?: unknown;
-  request?: unknown;
-}
-
 export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
   const from = decisionsSql(db, q);
   const where: string[] = [];
@@ -272,22 +259,5 @@ export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
   }
   const sql = `SELECT * FROM (${from.sql}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
   const rows = db.prepare(sql).all(...params, q.limit ?? 1000) as Record<string, unknown>[];
-  return rows.map((r) => {
-    const out: LoggedDecision = {
-      decisionId: r.id as string,
-      time: new Date(r.time as number).toISOString(),
-      principalType: r.principal_type as string,
-      principalId: r.principal_id as string,
-      action: r.action as string,
-      resourceType: r.resource_type as string,
-      resourceId: r.resource_id as string,
-      outcome: r.outcome as 'allow' | 'deny',
-      matched: r.matched === '' ? [] : (r.matched as string).split(','),
-      policyRevision: r.policy_revision as string,
-      latencyUs: r.latency_us as number,
-    };
-    if (r.errors !== null) out.errors = JSON.parse(r.errors as string);
-    if (r.request !== null) out.request = JSON.parse(r.request as string);
-    return out;
-  });
+  return rows.map(readRow);
 }

@@ -1,26 +1,11 @@
 // The decision log's rows between threads, in the form that is cheapest to build, to hand over and to
-// insert: a batch's repeating strings (types, actions, matched rules, revisions) are coded as numbers
-// against the batch's own list of names, the numbers travel in one transferred Float64Array, and the
-// three strings that differ per decision (decision, principal and resource ids) are copied, as UTF-16
-// code units, end to end into one transferred Uint16Array, cut by their lengths. Handing over 13 values
-// a row cost 0.3 µs a decision, and rows held as strings until the next flush survived collections
-// (the collector copied them, twice, then promoted them): here a row holds no string at all.
+// encode: a row's numbers (row.ts: one a field, names coded against the batch's own list of names) go
+// in one transferred Float64Array, and its ids, as UTF-16 code units, end to end into one transferred
+// Uint16Array, cut by the lengths among the numbers. A row holds no string the collector would copy and
+// promote while it waits for the next flush.
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
+import { JSON_FIELDS, NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
 
-/** Numbers per row, in this order. */
-export const TIME = 0;
-export const LATENCY = 1;
-export const PRINCIPAL_TYPE = 2;
-export const ACTION = 3;
-export const RESOURCE_TYPE = 4;
-export const ALLOWED = 5;
-export const MATCHED = 6;
-export const REVISION = 7;
-/** Lengths of the row's decision id, principal id and resource id in `ids`. */
-export const ID_LENGTH = 8;
-export const PRINCIPAL_ID_LENGTH = 9;
-export const RESOURCE_ID_LENGTH = 10;
-export const NUMBERS_PER_ROW = 11;
 /** Room made for ids, in code units a row, before growing. */
 const CHARS_PER_ROW = 64;
 
@@ -29,10 +14,10 @@ export interface LogBatch {
   /** The names the codes refer to: code n is `names[n]`. */
   names: string[];
   numbers: Float64Array<ArrayBuffer>;
-  /** Every row's decision id, principal id and resource id, end to end, as UTF-16 code units. */
+  /** Every row's ids, end to end, as UTF-16 code units. */
   ids: Uint16Array<ArrayBuffer>;
-  /** Rows with errors or a stored request: `[row, errors JSON | null, request JSON | null]`. */
-  extras: [number, string | null, string | null][];
+  /** Rows with any `json` field: the row, and the text (or null) of each `json` field in order. */
+  extras: [row: number, texts: (string | null)[]][];
 }
 
 /** Builds one batch; `take()` hands it over and starts the next. */
@@ -84,24 +69,32 @@ export class LogBatchBuilder {
       this.numbers = grown;
     }
     const n = this.numbers;
-    const m = decision.matched;
-    n[at + TIME] = time;
-    n[at + LATENCY] = latencyUs;
-    n[at + PRINCIPAL_TYPE] = this.code(request.principal.type);
-    n[at + ACTION] = this.code(request.action);
-    n[at + RESOURCE_TYPE] = this.code(request.resource.type);
-    n[at + ALLOWED] = decision.allowed ? 1 : 0;
-    n[at + MATCHED] = this.code(m.length === 0 ? '' : m.length === 1 ? m[0]!.rule : m.map((r) => r.rule).join(','));
-    n[at + REVISION] = this.code(decision.policyRevision);
-    n[at + ID_LENGTH] = this.putId(decision.decisionId);
-    n[at + PRINCIPAL_ID_LENGTH] = this.putId(request.principal.id);
-    n[at + RESOURCE_ID_LENGTH] = this.putId(request.resource.id);
-    if (decision.errors !== undefined || logRequest) {
-      this.extras.push([
-        this.rows,
-        decision.errors === undefined ? null : JSON.stringify(decision.errors),
-        logRequest ? JSON.stringify(request) : null,
-      ]);
+    for (let i = 0; i < NUMBERS_PER_ROW; i++) {
+      const f = NUMBER_FIELDS[i]!;
+      switch (f.kind) {
+        case 'id':
+          n[at + i] = this.putId(f.of(decision, request));
+          break;
+        case 'name':
+          n[at + i] = this.code(f.of(decision, request));
+          break;
+        case 'time':
+          n[at + i] = time;
+          break;
+        case 'outcome':
+          n[at + i] = decision.allowed ? 1 : 0;
+          break;
+        case 'latency':
+          n[at + i] = latencyUs;
+          break;
+      }
+    }
+    let texts: (string | null)[] | undefined;
+    for (let j = 0; j < JSON_FIELDS.length; j++) {
+      const text = JSON_FIELDS[j]!.of(decision, request, logRequest);
+      if (text === null) continue;
+      if (!texts) this.extras.push([this.rows, (texts = JSON_FIELDS.map(() => null))]);
+      texts[j] = text;
     }
     this.rows++;
   }

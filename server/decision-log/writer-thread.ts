@@ -2,8 +2,8 @@
 // log's blocks on its own connection; a failed write is retried, never dropped.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BlockWriter } from './decision-blocks.js';
-import { rowsIn, type LogBatch } from './log-batch.js';
+import { rowsIn, type LogBatch } from './batch.js';
+import { BlockWriter } from './blocks.js';
 
 const { file, blockRows } = workerData as { file: string; blockRows: number };
 const db = new Database(file);

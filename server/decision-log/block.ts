@@ -1,17 +1,16 @@
 // A block of the decision log: many rows as one JSON text, written to SQLite as one value, so a row
-// costs the writer a few bytes copied instead of an insert (a sixth of the CPU of coded rows with their
-// indexes, bench/log-bench.ts) while staying readable with SQLite's own JSON functions (the
-// `decisions` view, decision-blocks.ts). The text is UTF-8 written byte by byte from the batches'
-// numbers and UTF-16 ids; an id that JSON must escape, or that is not ASCII, is decoded and goes
-// through `JSON.stringify`, so every block is valid JSON whatever the ids hold (a lone surrogate
+// costs the writer a few bytes copied instead of an insert (bench/README.md) while staying readable with
+// SQLite's own JSON functions (the `decisions` view, row.ts). The text is UTF-8 written byte by byte from
+// the batches' numbers and UTF-16 ids; an id that JSON must escape, or that is not ASCII, is decoded and
+// goes through `JSON.stringify`, so every block is valid JSON whatever the ids hold (a lone surrogate
 // becomes U+FFFD, as it would in any UTF-8 text).
 //
-// A row: [decision id, time − the block's base time (the first row's, in ms), principal type, principal id, action,
-// resource type, resource id, allowed 0/1, matched rules, policy revision, latency in ns, errors?,
-// request?], where types, actions, matched rules and revisions are indexes into the block's names.
+// A row is an array of the fields of row.ts in order: an id as a string, a time as ms after the block's
+// base time (its first row's), a name as an index into the block's names, the outcome as 0/1, the latency
+// in whole ns, then the `json` fields up to the last one the row has.
+import type { LogBatch } from './batch.js';
 import { buildFilter, hashUnits } from './id-filter.js';
-import * as col from './log-batch.js';
-import type { LogBatch } from './log-batch.js';
+import { NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
 
 export interface LogBlock {
   rows: number;
@@ -36,6 +35,18 @@ const utf16 = new TextDecoder('utf-16le');
 /** 1 for the code units JSON writes as they are in ASCII (no control character, quote or backslash). */
 const PLAIN = new Uint8Array(0x80);
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === QUOTE || c === 92 ? 0 : 1;
+
+// The fields of a row's numbers (row.ts), as small integers for the encoder's switch.
+const ID = 0;
+const NAME = 1;
+const TIME = 2;
+const OUTCOME = 3;
+const LATENCY = 4;
+const KIND = NUMBER_FIELDS.map((f) => ({ id: ID, name: NAME, time: TIME, outcome: OUTCOME, latency: LATENCY })[f.kind]);
+const FILTER = NUMBER_FIELDS.map((f) => ('filter' in f ? f.filter : undefined));
+const ID_SLOTS = KIND.flatMap((k, i) => (k === ID ? [i] : []));
+/** Ids a row puts in the block's filter. */
+const FILTERED = FILTER.filter((f) => f !== undefined).length;
 
 /** Splits batches into blocks of at most `maxRows` rows, in order. */
 export function encodeBlocks(batches: readonly LogBatch[], maxRows: number): LogBlock[] {
@@ -66,7 +77,7 @@ class BlockEncoder {
   private baseTime = 0;
   private firstTime = Infinity;
   private lastTime = -Infinity;
-  /** Hashes of the rows' principal and resource ids, two a row. */
+  /** Hashes of the rows' filtered ids (FILTERED a row). */
   private hashes = new Uint32Array(2048);
 
   /** Appends row `row` of `batch`, whose ids start at code unit `cut`; returns where the next row's start. */
@@ -76,54 +87,55 @@ class BlockEncoder {
       this.recode = batch.names.map((name) => this.code(name));
     }
     const n = batch.numbers;
-    const at = row * col.NUMBERS_PER_ROW;
-    const idLength = n[at + col.ID_LENGTH]!;
-    const principalLength = n[at + col.PRINCIPAL_ID_LENGTH]!;
-    const resourceLength = n[at + col.RESOURCE_ID_LENGTH]!;
-    // The most a row can take: 6 bytes a code unit escaped, 3 a unit of UTF-8, 20 digits a number.
-    this.room(
-      64 +
-        12 * 20 +
-        6 * (idLength + principalLength + resourceLength) +
-        3 * ((extra?.[1]?.length ?? 0) + (extra?.[2]?.length ?? 0)),
-    );
-    const recode = this.recode;
+    const at = row * NUMBERS_PER_ROW;
+    // The most a row can take: 6 bytes a code unit escaped, 20 digits a number, 3 bytes a unit of UTF-8.
+    let idUnits = 0;
+    for (const slot of ID_SLOTS) idUnits += n[at + slot]!;
+    let extraUnits = 0;
+    if (extra) for (const text of extra[1]) extraUnits += text?.length ?? 4;
+    this.room(64 + 20 * NUMBERS_PER_ROW + 6 * idUnits + 3 * extraUnits);
     const out = this.out;
     let o = this.at;
     if (this.rows > 0) out[o++] = COMMA;
     out[o++] = OPEN;
-    o = this.id(batch.ids, cut, (cut += idLength), o);
-    out[o++] = COMMA;
-    const time = Math.round(n[at + col.TIME]!);
-    if (this.rows === 0) this.baseTime = time;
-    if (time < this.firstTime) this.firstTime = time;
-    if (time > this.lastTime) this.lastTime = time;
-    o = int(out, o, time - this.baseTime);
-    out[o++] = COMMA;
-    o = int(out, o, recode[n[at + col.PRINCIPAL_TYPE]!]!);
-    out[o++] = COMMA;
-    this.hash(batch.ids, cut, cut + principalLength, cut + principalLength + resourceLength);
-    o = this.id(batch.ids, cut, (cut += principalLength), o);
-    out[o++] = COMMA;
-    o = int(out, o, recode[n[at + col.ACTION]!]!);
-    out[o++] = COMMA;
-    o = int(out, o, recode[n[at + col.RESOURCE_TYPE]!]!);
-    out[o++] = COMMA;
-    o = this.id(batch.ids, cut, (cut += resourceLength), o);
-    out[o++] = COMMA;
-    out[o++] = n[at + col.ALLOWED] === 1 ? 49 : 48;
-    out[o++] = COMMA;
-    o = int(out, o, recode[n[at + col.MATCHED]!]!);
-    out[o++] = COMMA;
-    o = int(out, o, recode[n[at + col.REVISION]!]!);
-    out[o++] = COMMA;
-    o = int(out, o, nanoseconds(n[at + col.LATENCY]!));
+    let hashes = FILTERED * this.rows;
+    if (hashes + FILTERED > this.hashes.length) this.growHashes();
+    for (let i = 0; i < NUMBERS_PER_ROW; i++) {
+      if (i > 0) out[o++] = COMMA;
+      const v = n[at + i]!;
+      switch (KIND[i]) {
+        case ID: {
+          const filter = FILTER[i];
+          if (filter !== undefined) this.hashes[hashes++] = hashUnits(batch.ids, cut, cut + v, filter);
+          o = this.id(batch.ids, cut, (cut += v), o);
+          break;
+        }
+        case NAME:
+          o = int(out, o, this.recode[v]!);
+          break;
+        case TIME: {
+          const time = Math.round(v);
+          if (this.rows === 0) this.baseTime = time;
+          if (time < this.firstTime) this.firstTime = time;
+          if (time > this.lastTime) this.lastTime = time;
+          o = int(out, o, time - this.baseTime);
+          break;
+        }
+        case OUTCOME:
+          out[o++] = v === 1 ? 49 : 48;
+          break;
+        case LATENCY:
+          o = int(out, o, nanoseconds(v));
+          break;
+      }
+    }
     if (extra) {
-      out[o++] = COMMA;
-      o = this.json(extra[1] ?? 'null', o);
-      if (extra[2] !== null) {
+      const texts = extra[1];
+      let last = texts.length - 1;
+      while (last >= 0 && texts[last] === null) last--;
+      for (let j = 0; j <= last; j++) {
         out[o++] = COMMA;
-        o = this.json(extra[2], o);
+        o = this.json(texts[j] ?? 'null', o);
       }
     }
     out[o++] = CLOSE;
@@ -142,7 +154,7 @@ class BlockEncoder {
       lastTime: this.lastTime,
       names: JSON.stringify(this.names),
       data: this.out.slice(0, this.at + 1),
-      ids: buildFilter(this.hashes, 2 * this.rows),
+      ids: buildFilter(this.hashes, FILTERED * this.rows),
     };
     this.rows = 0;
     this.at = 1;
@@ -171,16 +183,10 @@ class BlockEncoder {
     this.out = grown;
   }
 
-  /** Notes the row's principal id (code units `from`..`mid`) and resource id (`mid`..`to`) for the filter. */
-  private hash(ids: Uint16Array, from: number, mid: number, to: number): void {
-    const at = 2 * this.rows;
-    if (at + 2 > this.hashes.length) {
-      const grown = new Uint32Array(this.hashes.length * 2);
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[at] = hashUnits(ids, from, mid, 'principal');
-    this.hashes[at + 1] = hashUnits(ids, mid, to, 'resource');
+  private growHashes(): void {
+    const grown = new Uint32Array(this.hashes.length * 2);
+    grown.set(this.hashes);
+    this.hashes = grown;
   }
 
   /** An id as a JSON string: ASCII that needs no escape is copied as it is, anything else stringified. */
