@@ -52,8 +52,10 @@ const KEY_FORMAT = /^fg\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
 const digestOf = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret).digest();
 
+/** A random id that never starts with `-`, so a command line never reads it as an option. */
 export function newId(): string {
-  return randomBytes(12).toString('base64url');
+  const id = randomBytes(12).toString('base64url');
+  return id.startsWith('-') ? `k${id.slice(1)}` : id;
 }
 
 /** Key id of a well-formed key (safe to log), or undefined. */
