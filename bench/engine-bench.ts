@@ -1,10 +1,13 @@
-// In-process decision benchmark: Fleetguard's fast path, CASL abilities cached per actor and a
-// hand-written function, on the same 1M-device request stream in one process; then compile times and
-// the engine's memory. Run with `npm run bench`; results go to bench/README.md by hand.
+// In-process decision benchmark: Fleetguard's paths (the boolean `isAllowed`, the full decision, and
+// the rule-by-rule path that reports errors), CASL abilities cached per actor and a hand-written
+// function, on the same 1M-device request stream in one process, taking turns; then the targets of
+// issue #18 checked from the same run, compile times and the engine's memory. Run with `npm run bench`;
+// results go to bench/README.md by hand.
 
 import { fileURLToPath } from 'node:url';
 import {
   authorize,
+  isAllowed,
   buildAbility,
   caslSubject,
   compilePolicies,
@@ -14,7 +17,8 @@ import {
   type FleetAbility,
   type SourceFile,
 } from '../engine/index.js';
-import { fmt, fmtInt, measure, median, type Stats } from './measure.js';
+import { authorizeRuleByRule } from '../engine/decide/authorize.js';
+import { fmt, fmtInt, measureInterleaved, median } from './measure.js';
 import { generateRequests, handWritten, NOW } from './workload.js';
 
 const POLICIES = fileURLToPath(new URL('../../policies', import.meta.url));
@@ -27,13 +31,14 @@ if (!compiled.policySet) throw new Error('shipped policies do not compile');
 const set = compiled.policySet;
 const requests = generateRequests(COUNT);
 
-// The three must agree before their speed means anything.
+// The paths must agree before their speed means anything.
 let allowed = 0;
 let mismatches = 0;
 for (const req of requests) {
   const d = authorize(set, req, NOW, 'x').allowed;
   if (d) allowed++;
   if (d !== handWritten(req, NOW)) mismatches++;
+  if (isAllowed(set, req, NOW) !== d || authorizeRuleByRule(set, req, NOW, 'x').allowed !== d) mismatches++;
 }
 
 // CASL with a cached ability per actor (principal and context): built up front, so only `can` is timed.
@@ -54,28 +59,46 @@ requests.forEach((r, i) => {
 });
 
 const engine = createEngine(set, { clock: () => NOW, newDecisionId: decisionIdGenerator() });
-const results: Stats[] = [
-  measure('hand-written JS function', COUNT, (i) => handWritten(requests[i]!, NOW)),
-  measure(
-    'Fleetguard fast path (decision object, fixed id)',
-    COUNT,
-    (i) => authorize(set, requests[i]!, NOW, 'bench').allowed,
-  ),
-  measure(
-    'Fleetguard engine.authorize (with a decision id per decision)',
-    COUNT,
-    (i) => engine.authorize(requests[i]!).allowed,
-  ),
-  measure('CASL, ability cached per actor (only can() timed)', COUNT, (i) =>
-    abilities.get(keys[i]!)!.can(requests[i]!.action, subjects[i]!),
-  ),
-];
+const [hand, boolean, fixedId, full, ruleByRule, casl] = measureInterleaved(
+  [
+    { name: 'hand-written JS function', fn: (i) => handWritten(requests[i]!, NOW) },
+    { name: 'Fleetguard `engine.isAllowed` (boolean, no decision object)', fn: (i) => engine.isAllowed(requests[i]!) },
+    {
+      name: 'Fleetguard fast path (decision object, fixed id)',
+      fn: (i) => authorize(set, requests[i]!, NOW, 'bench').allowed,
+    },
+    {
+      name: 'Fleetguard `engine.authorize` (with a decision id per decision)',
+      fn: (i) => engine.authorize(requests[i]!).allowed,
+    },
+    {
+      name: 'Fleetguard rule by rule (index, a call per rule; the path that reports errors)',
+      fn: (i) => authorizeRuleByRule(set, requests[i]!, NOW, 'bench').allowed,
+    },
+    {
+      name: 'CASL, ability cached per actor (only `can()` timed)',
+      fn: (i) => abilities.get(keys[i]!)!.can(requests[i]!.action, subjects[i]!),
+    },
+  ],
+  COUNT,
+);
+const results = [hand!, boolean!, fixedId!, full!, ruleByRule!, casl!];
 
 // Compile times: the shipped policies, and a generated set of 10,000 rules in 100 files.
 const shippedMs = median(Array.from({ length: 20 }, () => time(() => compilePolicies(sources))));
 const big = generatedRules(10_000);
 const bigRuns = Array.from({ length: 3 }, () => time(() => compilePolicies(big)));
 const bigMs = median(bigRuns);
+// The decision function's own stage, timed inside the compiler.
+const stageMs = (files: SourceFile[], runs: number) =>
+  median(
+    Array.from(
+      { length: runs },
+      () => compilePolicies(files, { clock: () => performance.now() }).timings['generate-decider'] ?? NaN,
+    ),
+  );
+const generateShippedMs = stageMs(sources, 20);
+const generateBigMs = stageMs(big, 3);
 
 // Memory: heap held by the compiled 10,000-rule set and by the shipped one.
 // Several copies are held at once so that the difference dwarfs the collector's noise.
@@ -90,21 +113,35 @@ const heldBy = (make: () => unknown, copies: number) => {
 const shippedHeap = heldBy(() => compilePolicies(sources).policySet, 50);
 const bigHeap = heldBy(() => compilePolicies(big).policySet, 2);
 
-const base = results[0]!;
-const casl = results[3]!;
+const base = hand!;
+const vsHand = (r: typeof base) => base.opsPerSec / r.opsPerSec;
+const vsCasl = (r: typeof base) => r.opsPerSec / casl!.opsPerSec;
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+const targets = [
+  ['`engine.authorize` ≥ 8× CASL', `${fmt(vsCasl(full!), 2)}×`, met(vsCasl(full!) >= 8)],
+  ['`engine.authorize` within 4× of hand-written', `${fmt(vsHand(full!), 2)}×`, met(vsHand(full!) <= 4)],
+  ['`engine.isAllowed` within 3× of hand-written', `${fmt(vsHand(boolean!), 2)}×`, met(vsHand(boolean!) <= 3)],
+  ['`engine.authorize` p99 ≤ 1 µs', `${fmt(full!.p99Us)} µs`, met(full!.p99Us <= 1)],
+  ['`engine.isAllowed` p99 ≤ 1 µs', `${fmt(boolean!.p99Us)} µs`, met(boolean!.p99Us <= 1)],
+];
 const lines = [
-  `requests: ${fmtInt(COUNT)} (${fmt((allowed / COUNT) * 100, 1)}% allowed), mismatches vs hand-written: ${mismatches}, vs CASL: ${caslMismatches}`,
+  `requests: ${fmtInt(COUNT)} (${fmt((allowed / COUNT) * 100, 1)}% allowed), mismatches between Fleetguard's paths and hand-written: ${mismatches}, vs CASL: ${caslMismatches}`,
   `node ${process.version}, ${abilities.size} cached CASL abilities`,
   '',
   '| path | median µs/decision | p99 µs/decision | decisions/s | vs hand-written | vs CASL |',
   '|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.name} | ${fmt(r.medianUs)} | ${fmt(r.p99Us)} | ${fmtInt(r.opsPerSec)} | ${fmt(r.opsPerSec / base.opsPerSec, 2)}× | ${fmt(r.opsPerSec / casl.opsPerSec, 2)}× |`,
+      `| ${r.name} | ${fmt(r.medianUs)} | ${fmt(r.p99Us)} | ${fmtInt(r.opsPerSec)} | ${fmt(r.opsPerSec / base.opsPerSec, 2)}× | ${fmt(vsCasl(r), 2)}× |`,
   ),
+  '',
+  '| target (issue #18) | this run | |',
+  '|---|---|---|',
+  ...targets.map((t) => `| ${t.join(' | ')} |`),
   '',
   `compile, shipped policies (${set.rules.length} rules): median ${fmt(shippedMs, 2)} ms of 20 runs`,
   `compile, generated ${fmtInt(10_000)} rules in 100 files: median ${fmt(bigMs, 0)} ms of 3 runs (${bigRuns.map((m) => fmt(m, 0)).join(', ')})`,
+  `of which the generate-decider stage: ${fmt(generateShippedMs, 2)} ms (shipped), ${fmt(generateBigMs, 2)} ms (10,000 rules)`,
   `heap held: shipped policy set ${fmt(shippedHeap.bytes / 1024, 0)} KiB; 10,000-rule set ${fmt(bigHeap.bytes / 1024 / 1024, 1)} MiB${gc ? '' : ' (run with --expose-gc for exact figures)'}`,
 ];
 console.log(lines.join('\n'));

@@ -3,7 +3,7 @@ export { loadEngine, loadPolicySet, compilePolicyDir } from './load-engine.js';
 export { createEngine, type Engine, type EngineOptions } from './engine.js';
 export { decisionIdGenerator } from './decision-id.js';
 export { compilePolicies, STAGES, type CompileResult } from './compile/compile-policies.js';
-export { authorize, REASONS, unknownNames } from './decide/authorize.js';
+export { authorize, isAllowed, REASONS, unknownNames } from './decide/authorize.js';
 export {
   buildAbility,
   caslRulesFor,

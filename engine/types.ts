@@ -2,6 +2,7 @@
 import type { SourcePosition } from './diagnostics.js';
 import type { AttributeDef, EntityTypeDef, IR } from './lang/ir.js';
 import type { CompiledCondition } from './compile/compile-condition.js';
+import type { Decider } from './decide/outcome.js';
 import type { SourceFile } from './load/yaml-source.js';
 import type { RuleRef } from './schema/request.js';
 
@@ -72,5 +73,7 @@ export interface PolicySet {
   rules: CompiledRule[];
   invariants: InvariantDef[];
   index: DecisionIndex;
+  /** The set's decision function, generated from the index (compile/generate-decider.ts). */
+  decide: Decider;
   sources: SourceFile[];
 }

@@ -44,30 +44,75 @@ export function accessor(root: Root, name: string, def: AttributeDef): Evaluator
 const PRIMITIVE = new Set(['string', 'number', 'bool']);
 const TYPEOF: Record<string, string> = { string: 'string', number: 'number', bool: 'boolean' };
 
-class CodeGen {
+/** Where generated code reads each root's attributes: expressions over `req`, or names bound to them. */
+export type Bags = Record<Root, string>;
+const REQUEST_BAGS: Bags = {
+  principal: 'req.principal.attributes',
+  resource: 'req.resource.attributes',
+  context: 'req.context',
+};
+
+/**
+ * Writes conditions as JavaScript expressions over `req` and `now`, with values that cannot be literals
+ * (functions, types, parsed ranges) in the slots array `s`. Several conditions may share one generator:
+ * the generated decision function of a policy set inlines all of its rules' conditions, and reads the
+ * attribute bags from local names bound once (`bags`).
+ */
+export class CodeGen {
+  constructor(private readonly bags: Bags = REQUEST_BAGS) {}
+
   readonly slots: unknown[] = [];
   private temps = 0;
+  private maxTemps = 0;
 
+  private readonly slotOf = new Map<unknown, string>();
+  private readonly accessors = new Map<AttributeDef | undefined, Map<string, string>>();
+
+  /** A slot per distinct value: a policy set's function reads the same functions and types many times. */
   slot(value: unknown): string {
-    this.slots.push(value);
-    return `s[${this.slots.length - 1}]`;
+    let slot = this.slotOf.get(value);
+    if (slot === undefined) {
+      this.slots.push(value);
+      this.slotOf.set(value, (slot = `s[${this.slots.length - 1}]`));
+    }
+    return slot;
+  }
+
+  /** The slot of `accessor(root, name, def)` (or of `rawAccessor` without a def), made once. */
+  private accessorSlot(root: Root, name: string, def?: AttributeDef): string {
+    let byName = this.accessors.get(def);
+    if (byName === undefined) this.accessors.set(def, (byName = new Map()));
+    const key = `${root}.${name}`;
+    let slot = byName.get(key);
+    if (slot === undefined)
+      byName.set(key, (slot = this.slot(def === undefined ? rawAccessor(root, name) : accessor(root, name, def))));
+    return slot;
   }
 
   temp(): string {
-    return `t${this.temps++}`;
+    const t = `t${this.temps++}`;
+    this.maxTemps = Math.max(this.maxTemps, this.temps);
+    return t;
   }
 
-  declarations(): string {
-    return this.temps === 0 ? '' : `let ${Array.from({ length: this.temps }, (_, i) => `t${i}`).join(', ')};`;
+  /** Temporaries hold a value only within one expression: the next condition may reuse them. */
+  reuseTemps(): void {
+    this.temps = 0;
+  }
+
+  /** How many temporaries the code generated since the last call uses; the next code starts afresh. */
+  takeTemps(): number {
+    const count = this.maxTemps;
+    this.temps = this.maxTemps = 0;
+    return count;
   }
 
   /** Property read of the raw value, inline when the name is safe to read from a plain object. */
   raw(root: Root, name: string): string {
     if (root !== 'context' && name === 'id') return `req.${root}.id`;
     if (name in Object.prototype || (root === 'context' && name === 'time'))
-      return `${this.slot(rawAccessor(root, name))}(req, now)`;
-    const bag = root === 'context' ? 'req.context' : `req.${root}.attributes`;
-    return `${bag}?.[${JSON.stringify(name)}]`;
+      return `${this.accessorSlot(root, name)}(req, now)`;
+    return `${this.bags[root]}?.[${JSON.stringify(name)}]`;
   }
 
   expr(ir: IR): string {
@@ -77,7 +122,7 @@ class CodeGen {
           ? JSON.stringify(ir.value)
           : this.slot(ir.value);
       case 'attr': {
-        const slow = `${this.slot(accessor(ir.root, ir.name, ir.def))}(req, now)`;
+        const slow = `${this.accessorSlot(ir.root, ir.name, ir.def)}(req, now)`;
         if (ir.def.type.list || !PRIMITIVE.has(ir.def.type.base)) return slow;
         const t = this.temp();
         return `(typeof (${t} = ${this.raw(ir.root, ir.name)}) === ${JSON.stringify(TYPEOF[ir.def.type.base])} ? ${t} : ${slow})`;
@@ -105,7 +150,7 @@ class CodeGen {
           // The common role check (`resource.fleet in principal.developerOf`): one pass that checks the
           // items' type and looks for the value.
           const r = ir.right;
-          return `${this.slot(memberOfStrings)}(${l}, ${this.raw(r.root, r.name)}, ${this.slot(accessor(r.root, r.name, r.def))}, req, now)`;
+          return `${this.slot(memberOfStrings)}(${l}, ${this.raw(r.root, r.name)}, ${this.accessorSlot(r.root, r.name, r.def)}, req, now)`;
         }
         const r = this.expr(ir.right);
         if (ir.mode === 'member' && PRIMITIVE.has(ir.base)) return `${r}.includes(${l})`;
@@ -113,6 +158,11 @@ class CodeGen {
       }
     }
   }
+}
+
+/** `let t0, t1;` for the temporaries a generated function uses. */
+export function declareTemps(count: number): string {
+  return count === 0 ? '' : `let ${Array.from({ length: count }, (_, i) => `t${i}`).join(', ')};`;
 }
 
 function memberOfStrings(value: unknown, list: unknown, slow: Evaluator, req: AuthorizeRequest, now: number): boolean {
@@ -146,6 +196,6 @@ function generate(ir: IR): CompiledCondition {
   }
   const gen = new CodeGen();
   const body = gen.expr(ir);
-  const source = `return function condition(req, now) { ${gen.declarations()} return ${body}; };`;
+  const source = `return function condition(req, now) { ${declareTemps(gen.takeTemps())} return ${body}; };`;
   return new Function('s', source)(gen.slots) as CompiledCondition;
 }

@@ -6,11 +6,13 @@ import { parseYaml, type SourceFile, type YamlSource } from '../load/yaml-source
 import { InvariantsFile } from '../schema/invariants-file.js';
 import { PolicyFile } from '../schema/policy-file.js';
 import { SchemaFile } from '../schema/schema-file.js';
+import type { Decider } from '../decide/outcome.js';
 import type { CompiledRule, DecisionIndex, InvariantDef, PolicySet, Schema } from '../types.js';
 import { buildIndex } from './build-index.js';
 import { buildSchema } from './build-schema.js';
 import { checkInvariants } from './check-invariants.js';
 import { checkRules } from './check-rules.js';
+import { generateDecider } from './generate-decider.js';
 import { policyRevision } from './revision.js';
 import { validateStructure } from './validate-structure.js';
 
@@ -25,6 +27,7 @@ interface CompileState {
   rules?: CompiledRule[];
   invariants?: InvariantDef[];
   index?: DecisionIndex;
+  decide?: Decider;
   revision?: string;
 }
 
@@ -104,6 +107,12 @@ export const STAGES: readonly (readonly [string, Stage])[] = [
     },
   ],
   [
+    'generate-decider',
+    (s) => {
+      if (s.index) s.decide = generateDecider(s.index);
+    },
+  ],
+  [
     'hash-revision',
     (s) => {
       s.revision = policyRevision(s.sources);
@@ -128,8 +137,8 @@ export function compilePolicies(sources: SourceFile[], options: { clock?: () => 
     if (start !== undefined && options.clock) timings[name] = options.clock() - start;
   }
   const diagnostics = sortDiagnostics(state.diagnostics);
-  const { schema, rules, invariants, index, revision } = state;
-  if (diagnostics.length > 0 || !schema || !rules || !invariants || !index || !revision)
+  const { schema, rules, invariants, index, decide, revision } = state;
+  if (diagnostics.length > 0 || !schema || !rules || !invariants || !index || !decide || !revision)
     return { diagnostics, timings };
-  return { policySet: { revision, schema, rules, invariants, index, sources }, diagnostics, timings };
+  return { policySet: { revision, schema, rules, invariants, index, decide, sources }, diagnostics, timings };
 }

@@ -1,19 +1,47 @@
-// The fast path. Three Map lookups find the bucket of rules for (principal type, action, resource type);
-// deny rules run first and win; any evaluation error fails closed. Nothing is allocated but the decision
-// itself (rule refs are frozen at compile time and shared).
+// The fast path: the policy set's generated decision function (compile/generate-decider.ts) gives the
+// outcome, and a decision is that outcome stamped with an id and the revision. When a condition raises an
+// error the request is decided again rule by rule, which reports every error and fails closed; conditions
+// are pure, so the second pass sees what the first saw.
 import { bucketFor } from '../compile/build-index.js';
 import { EvaluationError } from '../lang/values.js';
 import type { AuthorizeRequest, Decision, DecisionError, PolicySet, RuleRef } from '../types.js';
+import { NO_MATCH, REASONS, type Outcome } from './outcome.js';
 
-export const REASONS = {
-  allowed: 'allowed by a matching rule',
-  denied: 'denied by a matching deny rule',
-  noAllow: 'no rule allows this request',
-  error: 'a rule could not be evaluated; failing closed',
-  unknown: 'the request names a type or action the schema does not declare',
-} as const;
+export { REASONS } from './outcome.js';
 
 export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, decisionId: string): Decision {
+  let outcome: Outcome | undefined;
+  try {
+    outcome = set.decide(req, now);
+  } catch {
+    return authorizeRuleByRule(set, req, now, decisionId);
+  }
+  if (outcome === undefined) return noBucket(set, req, decisionId);
+  return {
+    decision: outcome.decision,
+    allowed: outcome.allowed,
+    decisionId,
+    policyRevision: set.revision,
+    matched: outcome.matched,
+    reason: outcome.reason,
+    errors: undefined,
+  };
+}
+
+/** The same answer as `authorize(…).allowed`, without a decision object. */
+export function isAllowed(set: PolicySet, req: AuthorizeRequest, now: number): boolean {
+  try {
+    return set.decide(req, now)?.allowed === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Three Map lookups find the bucket of rules for (principal type, action, resource type); deny rules run
+ * first and win; every rule's error is collected and any error fails closed.
+ */
+export function authorizeRuleByRule(set: PolicySet, req: AuthorizeRequest, now: number, decisionId: string): Decision {
   const bucket = bucketFor(set.index, req.principal.type, req.action, req.resource.type);
   if (bucket === undefined) return noBucket(set, req, decisionId);
 
@@ -46,8 +74,6 @@ export function authorize(set: PolicySet, req: AuthorizeRequest, now: number, de
   if (matched !== undefined) return result(set, decisionId, true, matched, undefined, undefined);
   return result(set, decisionId, false, NO_MATCH, REASONS.noAllow, undefined);
 }
-
-const NO_MATCH: RuleRef[] = Object.freeze([]) as unknown as RuleRef[];
 
 /** Every decision has the same shape (one hidden class); absent fields are undefined and not serialized. */
 function result(

@@ -1,8 +1,15 @@
-// Paths that must agree: the compiled fast path, the CASL abilities and a naive reference evaluator, on
-// the shipped policies and on random policies.
+// Paths that must agree: the compiled fast path (`authorize` and the boolean `isAllowed`), the CASL
+// abilities and a naive reference evaluator, on the shipped policies and on random policies.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { authorize, buildAbility, caslSubject, type AuthorizeRequest, type PolicySet } from '../../engine/index.js';
+import {
+  authorize,
+  buildAbility,
+  caslSubject,
+  isAllowed,
+  type AuthorizeRequest,
+  type PolicySet,
+} from '../../engine/index.js';
 import { NOW, requestArb } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { referenceDecision } from '../support/reference-evaluator.js';
@@ -21,6 +28,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
     fc.assert(
       fc.property(requestArb(), (req) => {
         const fast = authorize(shipped, req, NOW, 'x').allowed;
+        expect(isAllowed(shipped, req, NOW)).toBe(fast);
         expect(caslDecision(shipped, req, NOW)).toBe(fast);
         expect(referenceDecision(shipped, req, NOW)).toBe(fast);
       }),
@@ -41,6 +49,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
         const a = authorize(shipped, req, NOW, 'x');
         const b = authorize(shuffled, req, NOW, 'x');
         expect(b.allowed).toBe(a.allowed);
+        expect(isAllowed(shuffled, req, NOW)).toBe(a.allowed);
         expect(b.matched.map((m) => m.rule).sort()).toEqual(a.matched.map((m) => m.rule).sort());
       }),
       { numRuns: depth(100, 1000) },
@@ -54,6 +63,7 @@ describe('on random policies', () => {
       fc.property(policyArb, fc.array(randomRequestArb, { minLength: 1, maxLength: 10 }), (set, requests) => {
         for (const req of requests) {
           const fast = authorize(set, req, NOW, 'x').allowed;
+          expect(isAllowed(set, req, NOW)).toBe(fast);
           expect(referenceDecision(set, req, NOW)).toBe(fast);
           expect(caslDecision(set, req, NOW)).toBe(fast);
         }
