@@ -130,7 +130,7 @@ describe('when the service cannot answer, the client fails closed', () => {
         expect(d.allowed).toBe(expectAllow);
         expect(d.decision).toBe(expectAllow ? 'allow' : 'deny');
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 });

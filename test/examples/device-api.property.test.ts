@@ -154,7 +154,7 @@ for (const mode of MODES) {
         fc.record({
           world: fc.constant(world),
           actor: fc.constantFrom(...world.devices),
-          probes: fc.array(probe, { minLength: 4, maxLength: 8 }),
+          probes: fc.array(probe, { minLength: 3, maxLength: 6 }),
         }),
       );
       await fc.assert(
@@ -204,7 +204,7 @@ for (const mode of MODES) {
             );
           }
         }),
-        { numRuns: 15 },
+        { numRuns: 8 },
       );
     });
 
