@@ -46,6 +46,13 @@ function lazyEmbedded(options: EmbeddedClientOptions): Backend {
   return {
     authorize: (request) =>
       backend ? backend.authorize(request) : loading.then((b) => b.authorize(request), failedDecision),
+    isAllowed: (request) =>
+      backend?.isAllowed
+        ? backend.isAllowed(request)
+        : loading.then(
+            (b) => b.isAllowed!(request),
+            () => false,
+          ),
     plan: later('plan'),
     rules: later('rules'),
     evaluation: later('evaluation'),
@@ -83,7 +90,15 @@ function failClosed(mode: 'http' | 'embedded', backend: Backend): FleetguardClie
   return {
     mode,
     authorize,
-    isAllowed: (request) => authorize(request).then((d) => d.allowed === true && d.decision === 'allow'),
+    isAllowed: (request) => {
+      if (backend.isAllowed)
+        try {
+          return backend.isAllowed(request);
+        } catch {
+          return Promise.resolve(false);
+        }
+      return authorize(request).then((d) => d.allowed === true && d.decision === 'allow');
+    },
     authorizeMany: (requests) => Promise.all(requests.map(authorize)),
     plan: (request) => guard(() => backend.plan(request), failedPlan),
     rules: (request) => guard(() => backend.rules(request), failedRules),

@@ -22,7 +22,7 @@ import type { Backend } from './backend.js';
 import { embeddedAuthzen, indexEntities, type EntityIndex } from './embedded-authzen.js';
 import { failedDecision, PoliciesUnavailable, Rejected } from './fail-closed.js';
 import { surelyValidRequest } from './request-shape.js';
-import type { ClientDecision, EmbeddedClientOptions } from './types.js';
+import type { EmbeddedClientOptions } from './types.js';
 
 const CREDENTIAL_NEEDS_SIDECAR =
   "a { credential } principal is resolved by the sidecar's key store; an embedded client needs the principal inline";
@@ -100,7 +100,8 @@ export function embeddedBackend(options: EmbeddedClientOptions): Backend {
     throw new Rejected(first!.code.replaceAll('-', '_'), first!.message, undefined, 400);
   };
 
-  const decide = (request: unknown): ClientDecision => {
+  /** The request, once the sidecar's checks pass; throws Rejected as the sidecar would answer 400. */
+  const checked = (request: unknown): AuthorizeRequest => {
     if (!surelyValidRequest(request)) {
       const parsed = HttpAuthorizeRequest.safeParse(request);
       if (!parsed.success) {
@@ -110,9 +111,8 @@ export function embeddedBackend(options: EmbeddedClientOptions): Backend {
     }
     const r = request as z.infer<typeof HttpAuthorizeRequest>;
     if ('credential' in r.principal) throw new Rejected('credential_needs_sidecar', CREDENTIAL_NEEDS_SIDECAR);
-    const e = engine();
-    checkNames(e, { principalType: r.principal.type, action: r.action, resourceType: r.resource.type });
-    return e.authorize(r as AuthorizeRequest);
+    checkNames(engine(), { principalType: r.principal.type, action: r.action, resourceType: r.resource.type });
+    return r as AuthorizeRequest;
   };
 
   const parsed = <T extends z.ZodType>(schema: T, body: unknown): z.infer<T> => {
@@ -129,9 +129,17 @@ export function embeddedBackend(options: EmbeddedClientOptions): Backend {
   return {
     authorize(request) {
       try {
-        return Promise.resolve(decide(request));
+        return Promise.resolve(engine().authorize(checked(request)));
       } catch (e) {
         return Promise.resolve(failedDecision(e));
+      }
+    },
+    // The engine's boolean path: the same answer without a decision object (nor its id).
+    isAllowed(request) {
+      try {
+        return Promise.resolve(engine().isAllowed(checked(request)));
+      } catch {
+        return Promise.resolve(false);
       }
     },
     plan: sync((raw) => {

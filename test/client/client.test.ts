@@ -52,12 +52,14 @@ for (const mode of MODES) {
     it('decides every request as the engine does, alone or among many', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(requestArb().map(at), { minLength: 1, maxLength: 30 }), async (requests) => {
-          const [alone, many] = await Promise.all([
+          const [alone, many, allowed] = await Promise.all([
             ctx.client.authorize(requests[0]!),
             ctx.client.authorizeMany(requests),
+            Promise.all(requests.map((r) => ctx.client.isAllowed(r))),
           ]);
           expect(comparable(alone)).toEqual(expected(requests[0]!));
           expect(many.map(comparable)).toEqual(requests.map(expected));
+          expect(allowed).toEqual(requests.map((r) => expected(r).allowed));
         }),
         { numRuns: 12 },
       );
@@ -76,6 +78,13 @@ for (const mode of MODES) {
         ctx.client.isAllowed(readRelease('f-2')),
       ]);
       expect([own, other]).toEqual([true, false]);
+      const malformed = { ...readRelease('f-1'), principal: { type: 'device' } } as unknown as AuthorizeRequest;
+      const [bad, unknown, credential] = await Promise.all([
+        ctx.client.isAllowed(malformed),
+        ctx.client.isAllowed({ ...readRelease('f-1'), action: 'fly' }),
+        ctx.client.isAllowed({ ...readRelease('f-1'), principal: { credential: 'fg.no.key' } }),
+      ]);
+      expect([bad, unknown, credential]).toEqual([false, false, false]);
     });
 
     it('denies a malformed request, or one naming an unknown action, alone: the calls beside it are decided', async () => {
