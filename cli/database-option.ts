@@ -1,9 +1,10 @@
-// `--db FILE` of the commands that work on the sidecar's database: serve's setting (flag, variable, default).
-import { existsSync } from 'node:fs';
+// `--db FILE` of the commands that work on the sidecar's stores: serve's setting (flag, variable, default),
+// opened by the server's own factory.
 import { envOf, flagOf, helpOf, resolveSetting } from '../server/config.js';
-import { openDatabase, type Db } from '../server/store/database.js';
+import { NoStoreError, openStores } from '../server/store/open-stores.js';
+import type { Stores } from '../server/store/stores.js';
 import type { CliCommand } from './command.js';
-import { UsageError } from './io.js';
+import { EXIT, UsageError } from './io.js';
 
 export function addDbOption(command: CliCommand): CliCommand {
   const { flags, description } = helpOf('db');
@@ -11,12 +12,27 @@ export function addDbOption(command: CliCommand): CliCommand {
 }
 
 /**
- * Opens the database at `--db`, `FLEETGUARD_DB` or the default. `create: false` for commands that only read or
- * change what is there: a mistyped path is an error, not a new empty database.
+ * Runs `work` on the stores at `--db`, `FLEETGUARD_DB` or the default, and closes them. `create: false` for
+ * commands that only read or change what is there: a mistyped path is an error, not a new empty database.
+ * `pack`: the pack (`packScope`) whose entities.yaml owns entities the store must not change.
  */
-export function openDbOption(flag: string | undefined, { create }: { create: boolean }): Db {
-  const path = resolveSetting('db', flag, process.env);
-  if (!create && !existsSync(path))
-    throw new UsageError(`no database at ${path} (${flagOf('db')} FILE or ${envOf('db')})`);
-  return openDatabase(path);
+export async function withStores(
+  flag: string | undefined,
+  options: { create: boolean; pack?: string },
+  work: (stores: Stores) => void | Promise<void>,
+): Promise<number> {
+  const db = resolveSetting('db', flag, process.env);
+  let stores: Stores;
+  try {
+    stores = openStores({ db, create: options.create, ...(options.pack ? { pack: options.pack } : {}) });
+  } catch (e) {
+    if (e instanceof NoStoreError) throw new UsageError(`${e.message} (${flagOf('db')} FILE or ${envOf('db')})`);
+    throw e;
+  }
+  try {
+    await work(stores);
+    return EXIT.ok;
+  } finally {
+    await stores.close();
+  }
 }

@@ -15,9 +15,7 @@ import { operationsRoutes } from './routes/operations.js';
 import { invalidBody } from './schemas.js';
 import { AJV_OPTIONS, parseJsonBody } from './batch/json-body.js';
 import type { ServerConfig } from './config.js';
-import type { DecisionLog } from './decision-log/decision-log.js';
-import type { KeyStore } from './store/key-store.js';
-import type { EntityStore } from './store/entity-store.js';
+import type { DecisionSink, EntityStore, KeyStore } from './store/stores.js';
 import type { DecisionPool } from './batch/decision-pool.js';
 import { requestLog, type Log } from './log.js';
 
@@ -26,7 +24,7 @@ export interface AppDeps {
   policies: PolicyHolder;
   /** How changes to the policy directory are seen; none with `--no-watch`. */
   watcher?: { mode: WatchMode; error: string | undefined } | undefined;
-  decisionLog: DecisionLog;
+  decisionLog: DecisionSink;
   metrics: Metrics;
   keys: KeyStore;
   entities: EntityStore;

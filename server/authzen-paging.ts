@@ -34,6 +34,25 @@ export function fillPage<C>(
   return { results, next: undefined };
 }
 
+/** `fillPage` over candidates read from a store as they are needed. */
+export async function fillPageFrom<C>(
+  candidates: AsyncIterable<C>,
+  allowed: (candidate: C) => boolean,
+  limit: number,
+): Promise<{ results: C[]; next: C | undefined }> {
+  const budget = limit * SCAN_FACTOR;
+  const results: C[] = [];
+  let examined = 0;
+  let last: C | undefined;
+  for await (const candidate of candidates) {
+    if (results.length === limit || examined === budget) return { results, next: last };
+    examined++;
+    last = candidate;
+    if (allowed(candidate)) results.push(candidate);
+  }
+  return { results, next: undefined };
+}
+
 /**
  * Page tokens: the cursor encrypted with AES-256-GCM under a key drawn when the process starts, with the
  * digest of the query it belongs to as additional data. A token this process did not issue, altered, or

@@ -7,10 +7,10 @@ import type { ServerConfig } from './config.js';
 import { Metrics } from './plugins/metrics.js';
 import { PolicyHolder } from './plugins/policy-holder.js';
 import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js';
-import { openDatabase, type Db } from './store/database.js';
-import { DecisionLog } from './decision-log/decision-log.js';
-import { KeyStore } from './store/key-store.js';
-import { EntityStore, packScope } from './store/entity-store.js';
+import type { Db } from './store/database.js';
+import { packScope } from './store/entity-store.js';
+import { openStores } from './store/open-stores.js';
+import type { DecisionSink, EntityStore, KeyStore, Stores } from './store/stores.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
@@ -21,11 +21,13 @@ import { readAdminTokenFile } from './admin-token-file.js';
 export interface RunningServer {
   app: FastifyInstance;
   log: Log;
+  stores: Stores;
+  /** The SQLite file's connection (keys, entities and the decision log), for tests and tools that read it. */
   db: Db;
   policies: PolicyHolder;
   /** Reloads on changes in the policy directory (none with `--no-watch`). */
   watcher: PolicyWatcher | undefined;
-  decisionLog: DecisionLog;
+  decisionLog: DecisionSink;
   keys: KeyStore;
   entities: EntityStore;
   pool: DecisionPool | undefined;
@@ -56,9 +58,10 @@ export async function startServer(
   if (!first.ok) throw new StartupError(first.errors ?? []);
   await checkAddressFree(config);
 
-  const db = openDatabase(config.db);
+  const stores = openStores({ db: config.db, pack: packScope(config.policies) });
+  const { db, keys, entities } = stores;
   const warn = (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message);
-  const decisionLog = new DecisionLog(db, config.db, {
+  const decisionLog = stores.openDecisionSink({
     flushMs: config.logFlushMs,
     queueMax: config.logQueueMax,
     overflow: config.logOverflow,
@@ -67,12 +70,11 @@ export async function startServer(
     blockRows: config.logBlockRows,
     clock: Date.now,
     warn,
-  }).start();
-  const entities = new EntityStore(db, Date.now, packScope(config.policies));
-  const keys = new KeyStore(db, Date.now, entities);
-  const packed = loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn);
+  });
+  const packed = await loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn);
   if (packed.errors.length > 0) {
-    db.close();
+    await decisionLog.close();
+    await stores.close();
     throw new StartupError(packed.errors);
   }
   const pool =
@@ -90,14 +92,19 @@ export async function startServer(
   const metrics = new Metrics(policies, decisionLog, pool, watcher);
   const app = buildApp({ config, policies, watcher, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
   policies.onReload((s) => {
-    if (s.ok) pool?.load(policies.serving().policySet); // before any later batch is sent
-    const packed = s.ok
-      ? loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn)
-      : { errors: [] };
-    if (packed.errors.length > 0)
-      log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
-    if (s.ok) log.info({ revision: s.revision }, 'policies loaded');
-    else log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
+    if (!s.ok) {
+      log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');
+      return;
+    }
+    pool?.load(policies.serving().policySet); // before any later batch is sent
+    loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn).then(
+      (packed) => {
+        if (packed.errors.length > 0)
+          log.error({ errors: packed.errors }, 'entities.yaml does not validate; the store keeps its entities');
+        log.info({ revision: s.revision }, 'policies loaded');
+      },
+      (e: unknown) => log.error({ err: e, revision: s.revision }, 'entities.yaml could not be stored'),
+    );
   });
 
   watcher?.start();
@@ -127,9 +134,9 @@ export async function startServer(
         );
       await pool?.close();
       await decisionLog.close(); // writes everything still queued
-      db.close();
+      await stores.close();
     })());
-  return { app, log, db, policies, watcher, decisionLog, keys, entities, pool, address, close };
+  return { app, log, stores, db, policies, watcher, decisionLog, keys, entities, pool, address, close };
 }
 
 export class StartupError extends Error {

@@ -10,7 +10,8 @@ import { REASONS, unknownNames, type AuthorizeRequest, type Decision, type Engin
 import { HttpError } from './errors.js';
 import { knownNames, unknownNameError } from './known-names.js';
 import type { HttpAuthorizeRequest } from './schemas.js';
-import { keyIdOf, type KeyStore } from './store/key-store.js';
+import { keyIdOf } from './store/key-store.js';
+import type { KeyStore } from './store/stores.js';
 
 export const INVALID_CREDENTIAL = 'the credential is not valid';
 

@@ -1,9 +1,8 @@
 import { Option } from 'commander';
-import { queryDecisions } from '../../server/decision-log/decision-log.js';
 import { parseTime } from '../../engine/lang/values.js';
 import type { CliCommand } from '../command.js';
-import { addDbOption, openDbOption } from '../database-option.js';
-import { EXIT, out, UsageError } from '../io.js';
+import { addDbOption, withStores } from '../database-option.js';
+import { out, UsageError } from '../io.js';
 import { tableCell } from '../table-cell.js';
 
 interface Options {
@@ -32,7 +31,7 @@ export function define(command: CliCommand): void {
     .run(run);
 }
 
-function run(values: Options): number {
+async function run(values: Options): Promise<number> {
   if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny')
     throw new UsageError('--outcome is allow or deny');
   const time = (flag: string, v: string | undefined) => {
@@ -43,9 +42,8 @@ function run(values: Options): number {
   };
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive integer');
-  const db = openDbOption(values.db, { create: false });
-  try {
-    const rows = queryDecisions(db, {
+  return withStores(values.db, { create: false }, async ({ decisions }) => {
+    const rows = await decisions.query({
       ...(values.principal !== undefined ? { principal: values.principal } : {}),
       ...(values.resource !== undefined ? { resource: values.resource } : {}),
       ...(values.outcome !== undefined ? { outcome: values.outcome as 'allow' | 'deny' } : {}),
@@ -78,8 +76,5 @@ function run(values: Options): number {
           .trimEnd();
       out([line(header), ...table.map(line), `${rows.length} decision(s)`].join('\n'));
     }
-  } finally {
-    db.close();
-  }
-  return EXIT.ok;
+  });
 }

@@ -1,9 +1,10 @@
 import { formatDiagnostic, loadPolicySet } from '../../engine/index.js';
 import { readEntitiesFile } from '../../engine/load/read-entities.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
-import { EntityStore, PackOwnedError, packScope } from '../../server/store/entity-store.js';
+import { packScope } from '../../server/store/entity-store.js';
+import { PackOwnedError } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
-import { addDbOption, openDbOption } from '../database-option.js';
+import { addDbOption, withStores } from '../database-option.js';
 import { EXIT, err, out, UsageError } from '../io.js';
 
 export function define(command: CliCommand): void {
@@ -17,7 +18,7 @@ export function define(command: CliCommand): void {
   ).run(runImport);
 }
 
-function runImport(file: string, values: { db?: string; policies?: string }): number {
+async function runImport(file: string, values: { db?: string; policies?: string }): Promise<number> {
   // The entities are for the sidecars serving these policies: checked against their schema, so the store
   // holds only what the engine accepts.
   const policies = resolveSetting('policies', values.policies, process.env);
@@ -27,15 +28,13 @@ function runImport(file: string, values: { db?: string; policies?: string }): nu
     for (const d of diagnostics) err(formatDiagnostic(d));
     return EXIT.usage;
   }
-  const db = openDbOption(values.db, { create: true });
-  try {
-    // What the pack's entities.yaml declares is the file's to change: refused, nothing stored.
-    out(JSON.stringify({ imported: new EntityStore(db, Date.now, packScope(policies)).upsert(entities) }));
-  } catch (e) {
-    if (e instanceof PackOwnedError) throw new UsageError(e.message);
-    throw e;
-  } finally {
-    db.close();
-  }
-  return EXIT.ok;
+  // What the pack's entities.yaml declares is the file's to change: refused, nothing stored.
+  return withStores(values.db, { create: true, pack: packScope(policies) }, async (stores) => {
+    try {
+      out(JSON.stringify({ imported: await stores.entities.upsert(entities) }));
+    } catch (e) {
+      if (e instanceof PackOwnedError) throw new UsageError(e.message);
+      throw e;
+    }
+  });
 }

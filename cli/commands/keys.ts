@@ -3,11 +3,11 @@ import { checkEntities } from '../../engine/entities/check-entities.js';
 import { loadPolicySet } from '../../engine/index.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
 import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../../server/schemas.js';
-import { KeyStore } from '../../server/store/key-store.js';
-import { EntityStore, PackOwnedError, packScope } from '../../server/store/entity-store.js';
+import { packScope } from '../../server/store/entity-store.js';
+import { PackOwnedError } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
-import { addDbOption, openDbOption } from '../database-option.js';
-import { EXIT, out, parseOrUsage, readJson, UsageError } from '../io.js';
+import { addDbOption, withStores } from '../database-option.js';
+import { out, parseOrUsage, readJson, UsageError } from '../io.js';
 
 /** The flag of each field of a provisioning key, so that an invalid value is reported under the flag given. */
 const PROVISIONING_FLAGS = {
@@ -30,21 +30,21 @@ export function define(command: CliCommand): void {
     .option('--single-use', 'the key registers one device')
     .run(createProvisioning);
   sub('list', 'list keys (never a secret)').run((values: { db?: string }) =>
-    withStores(values.db, false, ({ keys }) => out(JSON.stringify(keys.listKeys(), null, 2))),
+    withStores(values.db, { create: false }, async ({ keys }) => out(JSON.stringify(await keys.listKeys(), null, 2))),
   );
   sub('revoke', 'revoke a key')
     .argument('<KEY_ID>')
     .run((id: string, values: { db?: string }) =>
-      withStores(values.db, false, ({ keys }) => {
-        if (!keys.revokeKey(id)) throw new UsageError(`no key ${id}`);
+      withStores(values.db, { create: false }, async ({ keys }) => {
+        if (!(await keys.revokeKey(id))) throw new UsageError(`no key ${id}`);
         out(JSON.stringify({ id, revoked: true }));
       }),
     );
   sub('delete-device', 'delete a device and its keys')
     .argument('<DEVICE_ID>')
     .run((id: string, values: { db?: string }) =>
-      withStores(values.db, false, ({ keys }) => {
-        if (!keys.deleteDevice(id)) throw new UsageError(`no device ${id}`);
+      withStores(values.db, { create: false }, async ({ keys }) => {
+        if (!(await keys.deleteDevice(id))) throw new UsageError(`no device ${id}`);
         out(JSON.stringify({ id, deleted: true }));
       }),
     );
@@ -63,26 +63,21 @@ export function define(command: CliCommand): void {
         throw new UsageError(`invalid users file: ${userPath(problem!.path).join('.')}: ${problem!.message}`);
       const valid = checked.entities;
       // A user the pack's entities.yaml declares is the file's to change: refused, nothing stored.
-      return withStores(
-        values.db,
-        true,
-        ({ entities }) => {
-          try {
-            out(JSON.stringify({ imported: entities.upsert(valid) }));
-          } catch (e) {
-            if (e instanceof PackOwnedError) throw new UsageError(e.message);
-            throw e;
-          }
-        },
-        packScope(policies),
-      );
+      return withStores(values.db, { create: true, pack: packScope(policies) }, async ({ entities }) => {
+        try {
+          out(JSON.stringify({ imported: await entities.upsert(valid) }));
+        } catch (e) {
+          if (e instanceof PackOwnedError) throw new UsageError(e.message);
+          throw e;
+        }
+      });
     });
   sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
     .argument('<USER_ID>')
     .run((id: string, values: { db?: string }) =>
-      withStores(values.db, false, ({ keys, entities }) => {
+      withStores(values.db, { create: false }, async ({ keys, entities }) => {
         if (!entities.has('user', id)) throw new UsageError(`no user ${id}; import it first`);
-        const { id: tokenId, key } = keys.issue('user', id);
+        const { id: tokenId, key } = await keys.issue('user', id);
         out(JSON.stringify({ id: tokenId, token: key }));
       }),
     );
@@ -96,7 +91,7 @@ function createProvisioning(values: {
   cidr?: string[];
   maxRegistrations?: string;
   singleUse?: boolean;
-}): number {
+}): Promise<number> {
   const max = values.maxRegistrations;
   const input = parseOrUsage(
     ProvisioningKeyRequest,
@@ -111,29 +106,9 @@ function createProvisioning(values: {
     'invalid provisioning key',
     (path) => PROVISIONING_FLAGS[path.split('.')[0] as keyof typeof PROVISIONING_FLAGS] ?? path,
   );
-  return withStores(values.db, true, ({ keys }) =>
-    out(JSON.stringify(keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! }))),
+  return withStores(values.db, { create: true }, async ({ keys }) =>
+    out(JSON.stringify(await keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! }))),
   );
-}
-
-/**
- * `create`: whether a missing database is made (commands that add) or refused (commands that read or change);
- * `pack`: the pack (`packScope`) whose entities.yaml owns entities the store must not change.
- */
-function withStores(
-  dbFlag: string | undefined,
-  create: boolean,
-  work: (stores: { keys: KeyStore; entities: EntityStore }) => void,
-  pack?: string,
-): number {
-  const db = openDbOption(dbFlag, { create });
-  try {
-    const entities = new EntityStore(db, Date.now, pack);
-    work({ keys: new KeyStore(db, Date.now, entities), entities });
-    return EXIT.ok;
-  } finally {
-    db.close();
-  }
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

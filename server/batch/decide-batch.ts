@@ -6,7 +6,7 @@ import { batchJson } from '../decision-json.js';
 import { BadCredential, prepare } from '../prepare-request.js';
 import { invalidBody, type HttpAuthorizeRequest } from '../schemas.js';
 import { LogBatchBuilder, type LogBatch } from '../decision-log/batch.js';
-import type { KeyStore } from '../store/key-store.js';
+import type { KeyStore } from '../store/stores.js';
 import { parseJsonBody, type BodyValidator } from './json-body.js';
 
 export interface BatchDeps {

@@ -11,8 +11,10 @@ import { workerUrl } from '../worker-url.js';
 import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './batch.js';
 import { BlockWriter, decisionsSql, dropDecisionsBefore } from './blocks.js';
 import { readRow, type LoggedDecision } from './row.js';
+import type { DecisionSink } from './sink.js';
 
 export type { LoggedDecision } from './row.js';
+export type { DecisionSink } from './sink.js';
 
 export interface DecisionLogOptions {
   flushMs: number;
@@ -35,7 +37,7 @@ export interface DecisionLogStats {
   blockedFlushes: number;
 }
 
-export class DecisionLog {
+export class DecisionLog implements DecisionSink {
   private pending = new LogBatchBuilder();
   /** Batches not yet handed over or written: made by the batch route, or taken from `pending` by a failed inline write. */
   private ready: LogBatch[] = [];

@@ -9,22 +9,22 @@ import type { CheckedEntity } from '../../engine/entities/check-entities.js';
 import { formatDiagnostic, type Schema } from '../../engine/index.js';
 import { ENTITIES_FILE } from '../../engine/load/read-policy-dir.js';
 import { readEntitiesFile } from '../../engine/load/read-entities.js';
-import type { EntityStore } from '../store/entity-store.js';
+import type { EntityStore } from '../store/stores.js';
 
 const NONE: CheckedEntity[] = [];
 
-export function loadPackEntities(
+export async function loadPackEntities(
   dir: string,
   store: EntityStore,
   schema: Schema,
   warn: (message: string, details: Record<string, unknown>) => void,
-): { loaded: number; errors: string[] } {
+): Promise<{ loaded: number; errors: string[] }> {
   const path = join(dir, ENTITIES_FILE);
   const { entities, diagnostics } = existsSync(path)
     ? readEntitiesFile(path, schema, ENTITIES_FILE)
     : { entities: NONE, diagnostics: [] };
   if (!entities) return { loaded: 0, errors: diagnostics.map(formatDiagnostic) };
-  const { loaded, overStore, inKeyStore } = store.replacePack(entities);
+  const { loaded, overStore, inKeyStore } = await store.replacePack(entities);
   // Never silent: the file wins over what an administrator stored for the same entity before the file
   // declared it, and the key store wins over the file.
   if (overStore.length > 0)

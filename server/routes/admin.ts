@@ -8,7 +8,7 @@ import type { PathSegment } from '../../engine/load/yaml-source.js';
 import { EntitiesFile, type StoredEntity } from '../../engine/schema/entities-file.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
-import { PackOwnedError } from '../store/entity-store.js';
+import { PackOwnedError } from '../store/stores.js';
 import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
@@ -27,9 +27,9 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   };
 
   /** Stores them as the store's own; a 409 when the pack's entities.yaml declares one (the file owns it). */
-  const store = (list: CheckedEntity[]): number => {
+  const store = async (list: CheckedEntity[]): Promise<number> => {
     try {
-      return entities.upsert(list);
+      return await entities.upsert(list);
     } catch (e) {
       if (e instanceof PackOwnedError) throw new HttpError('conflict', e.message);
       throw e;
@@ -46,42 +46,43 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     { onRequest, schema: { body: jsonSchema(ProvisioningKeyRequest) }, config: { zod: ProvisioningKeyRequest } },
     async (request, reply) => {
       const b = parseBody(ProvisioningKeyRequest, request.body);
-      const created = keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
+      const created = await keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
       requestLog(deps.log, request).info({ keyId: created.id, fleet: b.fleet }, 'provisioning key created');
       return reply.code(201).send(created);
     },
   );
 
-  app.get('/v1/admin/keys', { onRequest }, async () => ({ keys: keys.listKeys() }));
+  app.get('/v1/admin/keys', { onRequest }, async () => ({ keys: await keys.listKeys() }));
 
   app.post<{ Params: { id: string } }>('/v1/admin/keys/:id/revoke', { onRequest }, async (request) => {
-    if (!keys.revokeKey(request.params.id)) throw new HttpError('not_found', `no key ${request.params.id}`);
+    if (!(await keys.revokeKey(request.params.id))) throw new HttpError('not_found', `no key ${request.params.id}`);
     return { id: request.params.id, revoked: true };
   });
 
   app.delete<{ Params: { id: string } }>('/v1/admin/devices/:id', { onRequest }, async (request, reply) => {
-    if (!keys.deleteDevice(request.params.id)) throw new HttpError('not_found', `no device ${request.params.id}`);
+    if (!(await keys.deleteDevice(request.params.id)))
+      throw new HttpError('not_found', `no device ${request.params.id}`);
     return reply.code(204).send();
   });
 
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
     { onRequest, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
-    async (request) => ({ imported: store(checked(request.body.users.map(userEntity), userPath)) }),
+    async (request) => ({ imported: await store(checked(request.body.users.map(userEntity), userPath)) }),
   );
 
   app.post<{ Body: EntitiesFile }>(
     '/v1/admin/entities',
     { onRequest, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
     async (request) => ({
-      imported: store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
+      imported: await store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
     }),
   );
 
   app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { onRequest }, async (request, reply) => {
     if (!entities.has('user', request.params.id))
       throw new HttpError('not_found', `no user ${request.params.id}; import it first`);
-    const { id, key } = keys.issue('user', request.params.id);
+    const { id, key } = await keys.issue('user', request.params.id);
     return reply.code(201).send({ id, token: key });
   });
 }

@@ -3,7 +3,6 @@
 // taken from it as they are; every decision goes to the decision log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../../engine/index.js';
-import { entityColumns } from '../store/entity-store.js';
 import type { AppDeps } from '../app.js';
 import {
   AzActionSearch,
@@ -16,7 +15,7 @@ import {
   type AzEntity,
   type AzPage,
 } from '../authzen-schemas.js';
-import { DEFAULT_PAGE_SIZE, fillPage, PageTokens, queryDigest } from '../authzen-paging.js';
+import { DEFAULT_PAGE_SIZE, fillPage, fillPageFrom, PageTokens, queryDigest } from '../authzen-paging.js';
 import { HttpError } from '../errors.js';
 import { recordDecision } from '../record-decision.js';
 import { requireBearer } from '../plugins/admin-auth.js';
@@ -157,9 +156,9 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   };
 
   /** The ids of the stored entities of `type` in store order after `after`, read a page's worth at a time. */
-  function* storeOrder(type: string, after: string | undefined, chunk: number): Generator<string> {
+  async function* storeOrder(type: string, after: string | undefined, chunk: number): AsyncGenerator<string> {
     for (let cursor = after; ; ) {
-      const ids = entities.ids(type, cursor, chunk);
+      const ids = await entities.ids(type, cursor, chunk);
       yield* ids;
       if (ids.length < chunk) return;
       cursor = ids[ids.length - 1];
@@ -171,7 +170,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
    * store order (each decision logged). Every candidate is a stored entity, so the search's own
    * properties do not change its attributes (see `complete`).
    */
-  const allowedPage = (
+  const allowedPage = async (
     e: Engine,
     kind: string,
     body: { page?: AzPage },
@@ -180,7 +179,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   ) => {
     const p = pageOf(kind, body);
     const properties = searched.properties ? { properties: searched.properties } : {};
-    const { results, next } = fillPage(
+    const { results, next } = await fillPageFrom(
       storeOrder(searched.type, p.after, p.limit + 1),
       (id) => decide(e, ask({ type: searched.type, id, ...properties })).allowed,
       p.limit,
@@ -197,7 +196,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
     ),
   );
 
-  route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, (body) => {
+  route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, async (body) => {
     const e = policies.serving();
     // Resources come from the store only, so a query plan over the store answers exactly, in SQL;
     // properties sent with the search (or a plan that says it is partial) mean deciding row by row.
@@ -209,13 +208,13 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
           action: body.action.name,
           resourceType: body.resource.type,
           context: { ...body.action.properties, ...body.context },
-          columnSql: entityColumns(e.policySet.schema.resources.get(body.resource.type)),
+          columnSql: entities.columnSql(e.policySet.schema.resources.get(body.resource.type)),
         },
         Date.now(),
       );
       if (!plan.partial) {
         const p = pageOf('resource', body);
-        const ids = entities.select(body.resource.type, plan.sql, { after: p.after, count: p.limit + 1 });
+        const ids = await entities.select(body.resource.type, plan.sql, { after: p.after, count: p.limit + 1 });
         const results = ids.slice(0, p.limit).map((id) => ({ type: body.resource.type, id }));
         return p.answer(results, ids.length > p.limit ? ids[p.limit - 1] : undefined);
       }

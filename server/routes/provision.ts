@@ -93,7 +93,7 @@ export function provisionRoutes(app: FastifyInstance, deps: AppDeps): void {
         if (keyWait !== undefined) return rateLimited(keyWait, 'key');
 
         let asked: AuthorizeRequest | undefined;
-        const result = keys.provision(key.subject, deviceId, metadata, (principal) => {
+        const result = await keys.provision(key.subject, deviceId, metadata, (principal) => {
           const { fleet, organization } = principal.attributes as { fleet: string; organization: string };
           asked = {
             principal,

@@ -1,4 +1,4 @@
-// Entities (any type, with attributes) in the sidecar's database: users for the key store, and whatever
+// Entities (any type, with attributes) in the sidecar's SQLite file (the EntityStore of stores.ts): users for the key store, and whatever
 // AuthZEN subjects and resources a pack needs. The key store's devices and provisioning keys are entities
 // too, read from its own tables (one source of truth): an id the key store holds is resolved from there,
 // and an entity row of the same type and id is not used.
@@ -15,6 +15,7 @@ import { storedValue, type CheckedEntity } from '../../engine/entities/check-ent
 import type { EntityTypeDef } from '../../engine/lang/ir.js';
 import type { ColumnSql, SqlClause } from '../../engine/plan/to-sql.js';
 import type { Db } from './database.js';
+import { PackOwnedError, type EntityStore } from './stores.js';
 
 /** The key store's tables as entities: the attributes the engine sees (times as epoch milliseconds). */
 const KEY_STORE_ENTITIES: Record<string, { table: string; attributes: string }> = {
@@ -47,21 +48,9 @@ export function packScope(dir: string): string {
   return realpathSync(dir);
 }
 
-/** Entities the store was asked to change that a pack's entities.yaml declares: the file owns them. */
-export class PackOwnedError extends Error {
-  constructor(
-    readonly pack: string,
-    readonly entities: string[],
-  ) {
-    super(
-      `${entities.join(', ')} ${entities.length === 1 ? 'is' : 'are'} declared by ${pack}/entities.yaml, which owns ${entities.length === 1 ? 'it' : 'them'}: change ${entities.length === 1 ? 'it' : 'them'} there`,
-    );
-  }
-}
-
 const nameOf = (e: { type: string; id: string }) => `${e.type}/${e.id}`;
 
-export class EntityStore {
+export class SqliteEntityStore implements EntityStore {
   /** type → id → attributes (frozen: callers share them), or null when not stored. */
   private readonly cache = new Map<string, Map<string, Readonly<Record<string, unknown>> | null>>();
   private version = -1;
@@ -95,7 +84,7 @@ export class EntityStore {
     }
   }
 
-  /** Drops the cache when the file changed under another connection: call once per request. */
+  /** Drops the cache when the file changed under another connection. */
   refresh(): void {
     const v = this.stmts.version.get() as number;
     if (v !== this.version) {
@@ -104,7 +93,6 @@ export class EntityStore {
     }
   }
 
-  /** The stored attributes of an entity (complete: nothing is to be added to them), or undefined when unknown. */
   attributes(type: string, id: string): Readonly<Record<string, unknown>> | undefined {
     const keyed = this.keyed.get(type)?.get(id) as string | undefined;
     if (keyed !== undefined) return Object.freeze(JSON.parse(keyed) as Record<string, unknown>);
@@ -123,16 +111,15 @@ export class EntityStore {
     return this.attributes(type, id) !== undefined;
   }
 
-  /** Up to `count` ids of the entities of `type`, in store order (by id), after `after`. */
-  ids(type: string, after: string | undefined, count: number): string[] {
+  async ids(type: string, after: string | undefined, count: number): Promise<string[]> {
     return (this.idLists.get(type) ?? this.stmts.ids).all(type, this.pack, this.pack, after ?? '', count) as string[];
   }
 
-  /**
-   * Ids of the entities of `type` that satisfy a query plan built with `entityColumns`, in store order;
-   * `page` keeps those after an id, at most `count` of them.
-   */
-  select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): string[] {
+  columnSql(def: EntityTypeDef | undefined): ColumnSql {
+    return entityColumns(def);
+  }
+
+  async select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): Promise<string[]> {
     this.refresh();
     const rest = page ? ' AND id > ? ORDER BY id LIMIT ?' : ' ORDER BY id';
     const visible = [type, this.pack, this.pack];
@@ -143,11 +130,8 @@ export class EntityStore {
       .all(...params) as string[];
   }
 
-  /**
-   * Stores entities checked against the schema (`checkEntities`) as the store's own, replacing any of the
-   * same type and id; nothing when one of them is declared by this store's pack (PackOwnedError).
-   */
-  upsert(entities: readonly CheckedEntity[]): number {
+  /** Entities checked against the schema (`checkEntities`); written at once, before the promise settles. */
+  async upsert(entities: readonly CheckedEntity[]): Promise<number> {
     const now = this.clock();
     this.db.transaction(() => {
       const owned = this.pack === '' ? [] : entities.filter((e) => this.stmts.ownedBy.get(e.type, e.id, this.pack));
@@ -158,12 +142,10 @@ export class EntityStore {
     return entities.length;
   }
 
-  /**
-   * Makes the pack's entities exactly `entities` (its entities.yaml, checked): those no longer declared
-   * are gone. Returns what the file declares that the store also holds as its own (the file's are used)
-   * and what the key store holds (the key store's are used), for the caller to report.
-   */
-  replacePack(entities: readonly CheckedEntity[]): { loaded: number; overStore: string[]; inKeyStore: string[] } {
+  /** Written at once, before the promise settles: a reload's entities apply to the next request. */
+  async replacePack(
+    entities: readonly CheckedEntity[],
+  ): Promise<{ loaded: number; overStore: string[]; inKeyStore: string[] }> {
     if (this.pack === '') throw new Error('this store serves no pack');
     const now = this.clock();
     this.db.transaction(() => {

@@ -1,39 +1,20 @@
-// Keys and the principals they stand for. A key reads `fg.<id>.<secret>`: the id finds the row, the
-// secret is checked against a salted digest in constant time. Unknown, revoked, malformed and
-// mismatched keys are indistinguishable to the caller.
+// Keys and the principals they stand for, in SQLite (the KeyStore of stores.ts). A key reads
+// `fg.<id>.<secret>`: the id finds the row, the secret is checked against a salted digest in constant
+// time. Unknown, revoked, malformed and mismatched keys are indistinguishable to the caller. Rows are read
+// on every lookup (by primary key): a revocation through any connection applies to the next request.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Entity } from '../../engine/index.js';
 import type { Db } from './database.js';
-import type { EntityStore } from './entity-store.js';
-
-export type KeyKind = 'device' | 'provisioning_key' | 'user';
-
-export interface ProvisioningKeyInput {
-  fleet: string;
-  organization: string;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-  allowedCidrs?: string[];
-  maxRegistrations?: number;
-  singleUse?: boolean;
-}
-
-export interface KeyInfo {
-  id: string;
-  kind: KeyKind;
-  subject: string;
-  revoked: boolean;
-  createdAt: string;
-  provisioning?: {
-    fleet: string;
-    organization: string;
-    expiresAt: string;
-    allowedCidrs: string[];
-    maxRegistrations: number | null;
-    registrations: number;
-    singleUse: boolean;
-  };
-}
+import type {
+  EntityStore,
+  IssuedKey,
+  KeyInfo,
+  KeyKind,
+  KeyOwner,
+  KeyStore,
+  ProvisioningKeyInput,
+  ProvisionResult,
+} from './stores.js';
 
 /** A row of `provisioning_keys`. */
 interface ProvisioningKeyRow {
@@ -63,7 +44,7 @@ export function keyIdOf(credential: string): string | undefined {
   return KEY_FORMAT.exec(credential)?.[1];
 }
 
-export class KeyStore {
+export class SqliteKeyStore implements KeyStore {
   private readonly stmts;
 
   constructor(
@@ -81,26 +62,27 @@ export class KeyStore {
     };
   }
 
-  /** Creates a credential for `subject` and returns the key, which exists nowhere else afterwards. */
-  issue(kind: KeyKind, subject: string, id = newId()): { id: string; key: string } {
+  async issue(kind: KeyKind, subject: string): Promise<IssuedKey> {
+    return this.issueNow(kind, subject);
+  }
+
+  private issueNow(kind: KeyKind, subject: string, id = newId()): IssuedKey {
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
     this.stmts.insertCredential.run(id, kind, subject, salt, digestOf(salt, secret), this.clock());
     return { id, key: `fg.${id}.${secret}` };
   }
 
-  /** What a key is for (its kind and subject), after checking its secret; undefined for any bad key. */
-  verify(credential: string): { kind: KeyKind; subject: string } | undefined {
+  verify(credential: string): KeyOwner | undefined {
     const m = KEY_FORMAT.exec(credential);
     if (!m) return undefined;
     const row = this.stmts.credential.get(m[1]) as
       | { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number }
       | undefined;
     if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
-    return row;
+    return { kind: row.kind, subject: row.subject };
   }
 
-  /** The principal a key stands for, with its attributes from the store; undefined for any bad key. */
   resolve(credential: string): Entity | undefined {
     const row = this.verify(credential);
     if (!row) return undefined;
@@ -119,7 +101,7 @@ export class KeyStore {
     }
   }
 
-  provisioningPrincipal(id: string): Entity | undefined {
+  private provisioningPrincipal(id: string): Entity | undefined {
     const k = this.stmts.provisioningKey.get(id) as ProvisioningKeyRow | undefined;
     if (!k) return undefined;
     const attributes: Record<string, unknown> = {
@@ -134,7 +116,7 @@ export class KeyStore {
     return { type: 'provisioning_key', id: k.id, attributes };
   }
 
-  createProvisioningKey(input: ProvisioningKeyInput): { id: string; key: string } {
+  async createProvisioningKey(input: ProvisioningKeyInput): Promise<IssuedKey> {
     return this.db.transaction(() => {
       const id = newId();
       this.db
@@ -151,11 +133,11 @@ export class KeyStore {
           input.singleUse ? 1 : 0,
           this.clock(),
         );
-      return this.issue('provisioning_key', id, id);
+      return this.issueNow('provisioning_key', id, id);
     })();
   }
 
-  listKeys(): KeyInfo[] {
+  async listKeys(): Promise<KeyInfo[]> {
     const rows = this.db
       .prepare(
         `SELECT c.id, c.kind, c.subject, c.revoked, c.created_at, p.fleet, p.organization, p.expires_at, p.allowed_cidrs,
@@ -194,8 +176,7 @@ export class KeyStore {
     });
   }
 
-  /** Revokes a key by id; a provisioning key is revoked as a key and as a principal. */
-  revokeKey(id: string): boolean {
+  async revokeKey(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       const changed = this.db.prepare('UPDATE credentials SET revoked = 1 WHERE id = ?').run(id).changes;
       this.db.prepare('UPDATE provisioning_keys SET revoked = 1 WHERE id = ?').run(id);
@@ -203,8 +184,7 @@ export class KeyStore {
     })();
   }
 
-  /** Deletes a device and its keys: they stop working with the next request. */
-  deleteDevice(id: string): boolean {
+  async deleteDevice(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       const changed = this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes;
       this.db.prepare("DELETE FROM credentials WHERE kind = 'device' AND subject = ?").run(id);
@@ -213,26 +193,16 @@ export class KeyStore {
   }
 
   /**
-   * One registration, race-free across threads and processes: the write lock is taken first (BEGIN
-   * IMMEDIATE), then the key is read, the policy decides on what was read, and the device, its key and
-   * the new count are written in the same transaction. An id already used in the key's own fleet is a
-   * `conflict`; used in another fleet, it is `taken` (the caller answers it as a denial).
+   * The write lock is taken first (BEGIN IMMEDIATE), across threads and processes; then the key is read,
+   * `decide` runs on what was read, and the device, its key and the new count are written in the same
+   * transaction.
    */
-  provision<D extends { allowed: boolean }>(
+  async provision<D extends { allowed: boolean }>(
     keyId: string,
     deviceId: string,
     metadata: Record<string, unknown> | undefined,
     decide: (principal: Entity) => D,
-  ):
-    | {
-        outcome: 'created';
-        decision: D;
-        device: { id: string; fleet: string; organization: string };
-        deviceKey: string;
-      }
-    | { outcome: 'denied'; decision: D | undefined }
-    | { outcome: 'conflict'; decision: D }
-    | { outcome: 'taken'; decision: D } {
+  ): Promise<ProvisionResult<D>> {
     return this.db
       .transaction(() => {
         const principal = this.provisioningPrincipal(keyId);
@@ -263,7 +233,7 @@ export class KeyStore {
             'UPDATE provisioning_keys SET registrations = registrations + 1, revoked = CASE WHEN single_use = 1 THEN 1 ELSE revoked END WHERE id = ?',
           )
           .run(keyId);
-        const { key } = this.issue('device', deviceId);
+        const { key } = this.issueNow('device', deviceId);
         return { outcome: 'created' as const, decision, device: { id: deviceId, fleet, organization }, deviceKey: key };
       })
       .immediate();

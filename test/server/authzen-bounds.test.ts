@@ -94,7 +94,7 @@ describe('search pages are bounded by the page, not the store', () => {
         id: `${prefix}-${String(i).padStart(4, '0')}`,
         attributes: { role, department },
       }));
-    storeEntities(big, [
+    await storeEntities(big, [
       ...users('0', 'employee', 'Nowhere'),
       ...users('m', 'manager', 'Sales'),
       { type: 'record', id: 'nw', attributes: { department: 'Nowhere', owner: 'nobody' } },
@@ -163,7 +163,7 @@ describe('paging', () => {
         fc.integer({ min: 1, max: 7 }),
         async (users, limit) => {
           run++;
-          storeEntities(
+          await storeEntities(
             server,
             users.map((u, i) => ({
               type: 'user',

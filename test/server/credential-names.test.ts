@@ -113,7 +113,7 @@ describe('a key whose principal type the served schema does not declare', () => 
         "INSERT INTO devices (id, fleet, organization, metadata, provisioned_by, created_at) VALUES ('todo-dev', 'f', 'o', NULL, NULL, 0)",
       )
       .run();
-    const { key } = s.keys.issue('device', 'todo-dev');
+    const { key } = await s.keys.issue('device', 'todo-dev');
     const ask = (credential: string) =>
       s.post('/v1/authorize', {
         principal: { credential },

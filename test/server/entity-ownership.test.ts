@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLog } from '../../server/log.js';
 import { openDatabase } from '../../server/store/database.js';
-import { EntityStore } from '../../server/store/entity-store.js';
+import { SqliteEntityStore } from '../../server/store/entity-store.js';
 import { MIGRATIONS } from '../../server/store/migrations.js';
 import { fleetguard } from '../support/cli.js';
 import { REPO_DIR } from '../support/policies.js';
@@ -225,8 +225,10 @@ describe('a database from before entities had owners', () => {
     old.close();
     const db = openDatabase(file);
     try {
-      expect(new EntityStore(db, Date.now, '/some/pack').attributes('user', 'u-old')).toEqual({ memberOf: ['o-1'] });
-      expect(new EntityStore(db, Date.now).attributes('user', 'u-old')).toEqual({ memberOf: ['o-1'] });
+      expect(new SqliteEntityStore(db, Date.now, '/some/pack').attributes('user', 'u-old')).toEqual({
+        memberOf: ['o-1'],
+      });
+      expect(new SqliteEntityStore(db, Date.now).attributes('user', 'u-old')).toEqual({ memberOf: ['o-1'] });
     } finally {
       db.close();
     }

@@ -7,41 +7,44 @@ import { describe, expect, it } from 'vitest';
 import { checkEntities } from '../../engine/entities/check-entities.js';
 import { authorize, planQuery, type Entity, type PolicySet } from '../../engine/index.js';
 import { openDatabase } from '../../server/store/database.js';
-import { entityColumns, EntityStore } from '../../server/store/entity-store.js';
+import { entityColumns, SqliteEntityStore } from '../../server/store/entity-store.js';
 import { ACTIONS, contextArb, NOW, principalArb, resourceArb, RESOURCE_TYPES } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { policyArb, randomRequestArb } from '../support/random-policies.js';
 import { depth } from '../support/depth.js';
 
 /** Stores `rows` through the schema check (which must pass) and returns the store. */
-function storeOf(set: PolicySet, rows: Entity[]): { store: EntityStore; stored: Entity[]; close(): void } {
+async function storeOf(
+  set: PolicySet,
+  rows: Entity[],
+): Promise<{ store: SqliteEntityStore; stored: Entity[]; close(): void }> {
   const db = openDatabase(':memory:');
-  const store = new EntityStore(db, () => NOW);
+  const store = new SqliteEntityStore(db, () => NOW);
   const { entities, problems } = checkEntities(
     set.schema,
     rows.map((r) => ({ type: r.type, id: r.id, attributes: r.attributes ?? {} })),
   );
   expect(problems).toEqual([]);
-  store.upsert(entities!);
+  await store.upsert(entities!);
   return { store, stored: entities!, close: () => db.close() };
 }
 
 /** The SQL path and the engine agree: exactly, or (for a partial plan) SQL returns a subset. */
-function expectParity(
+async function expectParity(
   set: PolicySet,
   req: { principal: Entity; action: string; context: Record<string, unknown> },
   type: string,
   rows: Entity[],
   exact: boolean | 'unless-partial',
 ) {
-  const { store, stored, close } = storeOf(set, rows);
+  const { store, stored, close } = await storeOf(set, rows);
   const plan = planQuery(
     set,
     { ...req, resourceType: type, columnSql: entityColumns(set.schema.resources.get(type)) },
     NOW,
   );
   if (exact === true) expect(plan.partial).toBeUndefined();
-  const selected = store.select(type, plan.sql);
+  const selected = await store.select(type, plan.sql);
   const allowedOf = (list: Entity[]) =>
     list
       .filter((r) => r.type === type && authorize(set, { ...req, resource: r }, NOW, 'x').allowed)
@@ -56,10 +59,10 @@ function expectParity(
 }
 
 describe('plans over the entity store', () => {
-  it('agree with the engine on the shipped policies (times included)', () => {
+  it('agree with the engine on the shipped policies (times included)', async () => {
     const set = shippedPolicies();
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         principalArb.chain((p) =>
           fc.record({
             principal: fc.constant(p),
@@ -76,9 +79,9 @@ describe('plans over the entity store', () => {
     );
   });
 
-  it('agree with the engine on random policies (lists and booleans included)', () => {
-    fc.assert(
-      fc.property(
+  it('agree with the engine on random policies (lists and booleans included)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         policyArb,
         randomRequestArb,
         fc.array(
@@ -87,16 +90,16 @@ describe('plans over the entity store', () => {
         ),
         (set, req, resources) => {
           const rows = resources.map((r, i) => ({ ...r, id: `${r.id}-${i}` }));
-          expectParity(set, { ...req, context: req.context! }, req.resource.type, rows, 'unless-partial');
+          return expectParity(set, { ...req, context: req.context! }, req.resource.type, rows, 'unless-partial');
         },
       ),
       { numRuns: depth(100, 1000) },
     );
   });
 
-  it('agree with the engine on every attribute type, defaults, and both forms of time', () => {
-    fc.assert(
-      fc.property(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
+  it('agree with the engine on every attribute type, defaults, and both forms of time', async () => {
+    await fc.assert(
+      fc.asyncProperty(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
         expectParity(set, { principal, action: 'a', context: { time } }, 'r', rows, 'unless-partial'),
       ),
       { numRuns: depth(150, 1500) },

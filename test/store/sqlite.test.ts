@@ -1,0 +1,48 @@
+// The store contract on the SQLite implementation: one file per run, each `open` a connection of its own.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { NoStoreError, openStores } from '../../server/store/open-stores.js';
+import { storeContract } from './contract.js';
+
+storeContract('SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetguard-store-'));
+  const db = join(dir, 'store.db');
+  return {
+    open: async ({ pack } = {}) => openStores({ db, ...(pack ? { pack } : {}) }),
+    dump: async () => {
+      const raw = new Database(db, { readonly: true });
+      try {
+        const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+        // Blobs as hex, so a digest or a secret stored as bytes is found too.
+        const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : String(v));
+        return tables
+          .flatMap((t) => raw.prepare(`SELECT * FROM "${t}"`).raw().all() as unknown[][])
+          .map((row) => row.map(text).join('|'))
+          .join('\n');
+      } finally {
+        raw.close();
+      }
+    },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('openStores on SQLite', () => {
+  it('refuses a missing file when told not to create one, and creates nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetguard-store-'));
+    try {
+      const missing = join(dir, 'sub', 'missing.db');
+      expect(() => openStores({ db: missing, create: false })).toThrow(NoStoreError);
+      expect(() => openStores({ db: missing, create: false })).toThrow(`no database at ${missing}`);
+      const made = openStores({ db: missing });
+      void made.close();
+      const again = openStores({ db: missing, create: false });
+      void again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
