@@ -12,7 +12,7 @@ import { packScope } from './store/entity-store.js';
 import { openStores } from './store/open-stores.js';
 import type { DecisionSink, EntityStore, KeyStore, Stores } from './store/stores.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
-import { DecisionPool } from './batch/decision-pool.js';
+import { DecisionPool, type DecisionPoolOptions } from './batch/decision-pool.js';
 import { createLog, type Log } from './log.js';
 import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
@@ -39,6 +39,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** How the policy directory is watched (tests make it fail). */
   watchDirectory?: WatchDirectory;
+  /** When a decision thread that stopped is replaced (tests choose the moment). */
+  scheduleThreadRestart?: DecisionPoolOptions['scheduleRestart'];
 }
 
 /** `log`: where the sidecar's log lines go (by default stdout at the configured level). */
@@ -84,6 +86,7 @@ export async function startServer(
           batchLimit: config.batchLimit,
           logRequests: config.logRequests,
           warn,
+          scheduleRestart: options.scheduleThreadRestart,
         })
       : undefined;
   const watcher = config.watch

@@ -29,7 +29,11 @@ export interface DecisionPoolOptions {
   batchLimit: number;
   logRequests: boolean;
   warn: (message: string, details?: Record<string, unknown>) => void;
+  /** Runs a thread's replacement once its delay is over (by default a timer; tests run it when they choose). */
+  scheduleRestart?: (restart: () => void, delayMs: number) => void;
 }
+
+const afterDelay = (restart: () => void, delayMs: number) => setTimeout(restart, delayMs).unref();
 
 interface Thread {
   worker: Worker;
@@ -66,12 +70,12 @@ export class DecisionPool {
   private restartLater(): void {
     const delay = this.restartMs;
     this.restartMs = Math.min(delay * 2, LAST_RESTART_MS);
-    setTimeout(() => {
+    (this.options.scheduleRestart ?? afterDelay)(() => {
       if (this.closing) return;
       const thread = this.spawn();
       this.threads.push(thread);
       if (this.set) thread.worker.postMessage(this.policiesMessage(this.set));
-    }, delay).unref();
+    }, delay);
   }
 
   private policiesMessage(set: PolicySet): PoolRequest {

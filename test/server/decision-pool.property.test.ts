@@ -152,7 +152,11 @@ describe('batch decisions on a decision thread', () => {
   });
 
   it('a thread that dies costs no request: the request thread decides until a new thread holds the set', async () => {
-    const server = await startTestServer({ decisionThreads: 1 });
+    // The replacement starts when the test says, not after a second of a clock a busy machine stretches.
+    const restarts: { restart: () => void; delayMs: number }[] = [];
+    const server = await startTestServer({ decisionThreads: 1 }, undefined, {
+      scheduleThreadRestart: (restart, delayMs) => restarts.push({ restart, delayMs }),
+    });
     try {
       await until('the thread holds the policies', () => server.pool!.status.loaded > 0);
       const requests = [
@@ -178,6 +182,9 @@ describe('batch decisions on a decision thread', () => {
       expect(health.decisionThreads).toEqual({ running: 0, loaded: 0 });
       expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^fleetguard_decision_threads_running 0$/m);
       // Replaced after a second, on the set being served.
+      await until('the replacement is scheduled', () => restarts.length > 0);
+      expect(restarts.map((r) => r.delayMs)).toEqual([1000]);
+      restarts[0]!.restart();
       await until('the replacement thread holds the policies', () => server.pool!.status.loaded > 0);
       expect(server.pool!.status).toEqual({ running: 1, loaded: 1 });
       const after = await server.post('/v1/authorize/batch', { requests });

@@ -137,7 +137,7 @@ describe('hot reload', () => {
 
     it('sees an atomic save (rename over the file), then an in-place edit, then the removal of that file', async () => {
       const dir = policyCopy();
-      const server = await startTestServer({ policies: dir, watch: true });
+      const server = await startTestServer({ policies: dir, watch: true, decisionThreads: 0 });
       try {
         const original = served(server);
         const extra = join(dir, 'extra.yaml');
@@ -170,7 +170,7 @@ describe('hot reload', () => {
 
     it('costs nothing when an event changes no content', async () => {
       const dir = policyCopy();
-      const server = await startTestServer({ policies: dir, watch: true });
+      const server = await startTestServer({ policies: dir, watch: true, decisionThreads: 0 });
       try {
         const reloads = server.policies.reloads;
         const checks = server.watcher!.checks;
@@ -202,7 +202,7 @@ describe('hot reload', () => {
         previous = target;
       };
       publish('v1', undefined);
-      const server = await startTestServer({ policies: dir, watch: true });
+      const server = await startTestServer({ policies: dir, watch: true, decisionThreads: 0 });
       try {
         const v1 = served(server);
         publish('v2', DENY_RELEASES);
@@ -224,7 +224,9 @@ describe('hot reload', () => {
         fail = (e) => w.emit('error', e);
         return w;
       };
-      const server = await startTestServer({ policies: dir, watch: true }, undefined, { watchDirectory: failing });
+      const server = await startTestServer({ policies: dir, watch: true, decisionThreads: 0 }, undefined, {
+        watchDirectory: failing,
+      });
       try {
         const health = async () => (await fetch(`${server.url}/health`)).json();
         const metric = async () =>
@@ -250,7 +252,9 @@ describe('hot reload', () => {
           code: 'ENOSPC',
         });
       };
-      const server = await startTestServer({ policies: dir, watch: true }, undefined, { watchDirectory: noWatches });
+      const server = await startTestServer({ policies: dir, watch: true, decisionThreads: 0 }, undefined, {
+        watchDirectory: noWatches,
+      });
       try {
         expect(await (await fetch(`${server.url}/health`)).json()).toMatchObject({
           watch: 'polling',
@@ -266,7 +270,7 @@ describe('hot reload', () => {
     });
 
     it('says "off" with --no-watch', async () => {
-      const server = await startTestServer({ policies: policyCopy(), watch: false });
+      const server = await startTestServer({ policies: policyCopy(), watch: false, decisionThreads: 0 });
       try {
         expect((await (await fetch(`${server.url}/health`)).json()).watch).toBe('off');
       } finally {

@@ -21,7 +21,7 @@ export function fleetguard(
     input: options.input,
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
-    timeout: 60_000,
+    timeout: 300_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -35,7 +35,7 @@ export function fleetguardAsync(
     execFile(
       process.execPath,
       [join(REPO_DIR, 'bin/fleetguard.js'), ...args],
-      { cwd: options.cwd ?? REPO_DIR, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: 60_000 },
+      { cwd: options.cwd ?? REPO_DIR, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: 300_000 },
       (error, stdout, stderr) => {
         const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ status, stdout, stderr });

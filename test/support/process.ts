@@ -24,7 +24,7 @@ export async function spawnSidecar(args: string[], env: Record<string, string> =
   );
   const url = await new Promise<string>((resolve, reject) => {
     // Only a hang detector: a sidecar starts in well under a second, but a busy machine can stretch that.
-    const timer = setTimeout(() => reject(new Error(`sidecar did not start:\n${out}`)), 45_000);
+    const timer = setTimeout(() => reject(new Error(`sidecar did not start:\n${out}`)), 120_000);
     const check = () => {
       const line = out.split('\n').find((l) => l.includes('fleetguard sidecar listening'));
       if (line) {
