@@ -2,8 +2,7 @@
 // with them, and the client, which is typed from them. Only zod and the engine's zod schemas are imported
 // here, so a client pulls in no server code.
 import { z } from 'zod';
-import { AuthorizeRequest, Decision, Entity } from '../engine/schema/request.js';
-import { deepestIssue } from '../engine/schema/zod-issues.js';
+import { AuthorizeRequest, Decision, deepestIssue, Entity } from '../engine/schema/index.js';
 
 /** A principal given by its key: the sidecar resolves it from the key store. */
 export const CredentialPrincipal = z.object({ credential: z.string().min(1) });

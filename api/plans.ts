@@ -3,7 +3,7 @@
 // types fit these shapes (a type test holds them together).
 import { z } from 'zod';
 
-export { PlanRequest, RulesRequest } from '../engine/schema/request.js';
+export { PlanRequest, RulesRequest } from '../engine/schema/index.js';
 
 export const PlanResponse = z.object({
   kind: z.enum(['always_allowed', 'always_denied', 'conditional']),

@@ -18,7 +18,7 @@ import {
   type AzPage,
 } from '../api/authzen.js';
 import { planQuery, type AuthorizeRequest, type Decision, type Engine, type Entity } from '../engine/index.js';
-import type { StoredEntity } from '../engine/schema/entities-file.js';
+import type { StoredEntity } from '../engine/entities/index.js';
 import type { z } from 'zod';
 import { Rejected } from './fail-closed.js';
 

@@ -15,8 +15,7 @@ import {
   type AuthorizeRequest,
   type Engine,
 } from '../engine/index.js';
-import { readEntitiesFile } from '../engine/load/read-entities.js';
-import { ENTITIES_FILE } from '../engine/load/read-policy-dir.js';
+import { ENTITIES_FILE, readEntitiesFile } from '../engine/load/index.js';
 import type { z } from 'zod';
 import type { Backend } from './backend.js';
 import { embeddedAuthzen, indexEntities, type EntityIndex } from './embedded-authzen.js';

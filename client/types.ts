@@ -19,7 +19,7 @@ import type {
   RulesRequest as RulesRequestShape,
   RulesResponse,
 } from '../api/plans.js';
-import type { Decision, Entity } from '../engine/schema/request.js';
+import type { Decision, Entity } from '../engine/schema/index.js';
 
 export type { Decision, Entity };
 

@@ -25,3 +25,4 @@ export type * from './types.js';
 export { planQuery, type Plan, type PlanRequest, type Condition as PlanCondition } from './plan/plan-query.js';
 export { clientRules, type ClientRules } from './plan/client-rules.js';
 export { PlanRequest as PlanRequestSchema, RulesRequest as RulesRequestSchema } from './schema/request.js';
+export { jsonSchemas } from './schema/json-schemas.js';

@@ -1,7 +1,7 @@
 // HTTP shapes. zod is the single source: fastify validates hot routes with the JSON Schema generated here
 // (compiled once by ajv, ~0.1 µs an item), and zod runs only on the error path to word the 400.
 import { z } from 'zod';
-import { parseCidr, parseTime } from '../engine/lang/values.js';
+import { parseCidr, parseTime } from '../engine/lang/index.js';
 import { describeInvalid } from '../api/authorize.js';
 import { HttpError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { parseTime } from '../../engine/lang/values.js';
+import { parseTime } from '../../engine/lang/index.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, withStores } from '../database-option.js';
 import { out, UsageError } from '../io.js';

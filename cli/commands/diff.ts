@@ -8,7 +8,7 @@ import {
   type PolicySet,
   type SourceFile,
 } from '../../engine/index.js';
-import { diffPolicies, replayDecisions, type AccessChange } from '../../engine/diff/diff-policies.js';
+import { diffPolicies, replayDecisions, type AccessChange } from '../../engine/diff/index.js';
 import { openDatabase } from '../../server/store/database.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';

@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicySet } from '../../engine/index.js';
-import { renderHtml, renderMarkdown } from '../../engine/docs/render-report.js';
-import { buildReport } from '../../engine/docs/report.js';
-import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
+import { buildReport, renderHtml, renderMarkdown } from '../../engine/docs/index.js';
+import { verifyInvariants } from '../../engine/verify/index.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out } from '../io.js';
 

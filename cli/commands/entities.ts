@@ -1,5 +1,5 @@
 import { formatDiagnostic, loadPolicySet } from '../../engine/index.js';
-import { readEntitiesFile } from '../../engine/load/read-entities.js';
+import { readEntitiesFile } from '../../engine/load/index.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
 import { packScope } from '../../server/store/entity-store.js';
 import { PackOwnedError } from '../../server/store/stores.js';

@@ -1,5 +1,5 @@
-import { parseTime } from '../../engine/lang/values.js';
-import { checkEntities } from '../../engine/entities/check-entities.js';
+import { parseTime } from '../../engine/lang/index.js';
+import { checkEntities } from '../../engine/entities/index.js';
 import { loadPolicySet } from '../../engine/index.js';
 import { helpOf, resolveSetting } from '../../server/config.js';
 import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../../server/schemas.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonSchemas } from '../../engine/schema/json-schemas.js';
+import { jsonSchemas } from '../../engine/index.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out } from '../io.js';
 

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { compilePolicyDir, readSuiteSources } from '../../engine/index.js';
-import { renderJUnit, renderSummary } from '../../engine/testing/reporters.js';
-import { runSuites } from '../../engine/testing/run-suites.js';
+import { renderJUnit, renderSummary, runSuites } from '../../engine/testing/index.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out, printDiagnostics, UsageError } from '../io.js';
 

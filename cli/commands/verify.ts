@@ -1,5 +1,5 @@
 import { loadPolicySet } from '../../engine/index.js';
-import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
+import { verifyInvariants } from '../../engine/verify/index.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';
 

@@ -19,12 +19,3 @@ export function buildIndex(rules: CompiledRule[]): DecisionIndex {
   }
   return index;
 }
-
-export function bucketFor(
-  index: DecisionIndex,
-  principal: string,
-  action: string,
-  resource: string,
-): Bucket | undefined {
-  return index.get(principal)?.get(action)?.get(resource);
-}

@@ -3,43 +3,14 @@
 // common paths. Only checked IR reaches this file: attribute names are schema identifiers and literals are
 // emitted with JSON.stringify, so the generated source cannot be steered by policy text.
 // Slow paths (absent attributes, defaults, times, addresses, type errors) call the shared accessors and
-// operators, so the semantics live in one place (lang/values.ts).
+// operators, so the semantics live in one place (lang/accessors.ts, lang/values.ts).
 import type { AuthorizeRequest } from '../schema/request.js';
 import type { AttributeDef, IR } from '../lang/ir.js';
 import type { Root } from '../lang/ast.js';
-import { compareValues, convertValue, isMember, missingAttribute } from '../lang/values.js';
-import { convertCached } from './convert-cached.js';
+import { accessor, rawAccessor, type Evaluator } from '../lang/accessors.js';
+import { compareValues, convertValue, isMember } from '../lang/values.js';
 
-export type Evaluator = (req: AuthorizeRequest, now: number) => unknown;
 export type CompiledCondition = (req: AuthorizeRequest, now: number) => boolean;
-
-/** Reads an attribute as the caller sent it (undefined when absent). `context.time` defaults to `now`. */
-export function rawAccessor(root: Root, name: string): Evaluator {
-  // Names that exist on Object.prototype must be own properties, or `constructor` would read a function.
-  const own = name in Object.prototype;
-  const read = (bag: Record<string, unknown> | undefined) =>
-    bag === undefined || bag === null || (own && !Object.hasOwn(bag, name)) ? undefined : bag[name];
-  if (root === 'principal') return name === 'id' ? (r) => r.principal.id : (r) => read(r.principal.attributes);
-  if (root === 'resource') return name === 'id' ? (r) => r.resource.id : (r) => read(r.resource.attributes);
-  if (name === 'time')
-    return (r, now) => {
-      const t = read(r.context);
-      return t === undefined ? now : t;
-    };
-  return (r) => read(r.context);
-}
-
-/** Reads and converts an attribute; absent means its default, or an error (fail closed). */
-export function accessor(root: Root, name: string, def: AttributeDef): Evaluator {
-  const raw = rawAccessor(root, name);
-  const where = `${root}.${name}`;
-  return (r, now) => {
-    const v = raw(r, now);
-    if (v !== undefined) return convertCached(def.type, v, where);
-    if (def.default !== undefined) return def.default;
-    throw missingAttribute(root, name);
-  };
-}
 
 const PRIMITIVE = new Set(['string', 'number', 'bool']);
 const TYPEOF: Record<string, string> = { string: 'string', number: 'number', bool: 'boolean' };

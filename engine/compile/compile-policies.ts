@@ -14,7 +14,7 @@ import { checkInvariants } from './check-invariants.js';
 import { checkRules } from './check-rules.js';
 import { generateDecider } from './generate-decider.js';
 import { policyRevision } from './revision.js';
-import { validateStructure } from './validate-structure.js';
+import { validateStructure } from '../load/validate-structure.js';
 
 interface CompileState {
   sources: SourceFile[];

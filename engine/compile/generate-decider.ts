@@ -11,7 +11,7 @@
 // decides through its rules' functions; a set past MAX_GENERATED_SOURCE, through the index.
 import { NO_ALLOW, outcomeOf, type Decider, type Outcome } from '../decide/outcome.js';
 import type { AuthorizeRequest, Bucket, CompiledRule, DecisionIndex, RuleRef } from '../types.js';
-import { bucketFor } from './build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import { CodeGen, declareTemps, type Bags } from './compile-condition.js';
 
 /** Rules on one side of a bucket, so that a mask is a small integer. */

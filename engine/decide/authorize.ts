@@ -2,7 +2,7 @@
 // outcome, and a decision is that outcome stamped with an id and the revision. When a condition raises an
 // error the request is decided again rule by rule, which reports every error and fails closed; conditions
 // are pure, so the second pass sees what the first saw.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from './bucket-for.js';
 import { EvaluationError } from '../lang/values.js';
 import type { AuthorizeRequest, Decision, DecisionError, PolicySet, RuleRef } from '../types.js';
 import { NO_MATCH, REASONS, type Outcome } from './outcome.js';

@@ -2,7 +2,7 @@
 // type) whose rules changed, two solver queries over one symbolic request: "NEW allows and OLD denies"
 // (widened) and the converse (narrowed). Each answer comes with an example request, re-decided by both
 // engines, and the rules and conditions that decide it.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import { authorize } from '../decide/authorize.js';
 import type { AuthorizeRequest, Bucket, CompiledRule, PolicySet } from '../types.js';
 import { encodeAllowed } from '../verify/smt-encode.js';

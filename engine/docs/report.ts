@@ -1,7 +1,7 @@
 // The auditors' report as data: the permission matrix (principal type × resource type × action), every
 // rule with its description and source, the invariants with their verification results, the revision.
 // Rendering to HTML and Markdown is in render-report.ts.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import type { PolicySet, SourcePosition } from '../types.js';
 import type { VerifyResult } from '../verify/verify-invariants.js';
 import { inWords } from './in-words.js';

@@ -1,6 +1,6 @@
 // Invariants checked on one concrete request and its decision: used by the test runner, the property
 // tests and (later) the verifier's counterexample search. Static proof is a separate tool.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import { EvaluationError } from '../lang/values.js';
 import type { AuthorizeRequest, Decision, InvariantCheck, PolicySet } from '../types.js';
 

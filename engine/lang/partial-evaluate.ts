@@ -1,7 +1,7 @@
 // Partial evaluation: principal and context are known, the resource is not. What remains is a condition
 // over resource attributes in the ucast shape (the one CASL and OPA's partial eval use), or a constant.
 // Shared by the CASL lowering, query plans and client-side rules.
-import { accessor, rawAccessor } from '../compile/compile-condition.js';
+import { accessor, rawAccessor } from './accessors.js';
 import type { AuthorizeRequest, Entity } from '../schema/request.js';
 import type { CompareOp } from './ast.js';
 import type { AttributeDef, IR } from './ir.js';

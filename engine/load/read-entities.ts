@@ -1,7 +1,7 @@
 // Entities files: YAML (or JSON, which is YAML) validated with positions, like every other file, then
 // checked against the schema (each problem at the position of the bad value) and put in stored form.
 import { readFileSync } from 'node:fs';
-import { validateStructure } from '../compile/validate-structure.js';
+import { validateStructure } from './validate-structure.js';
 import { diagnostic, type Diagnostic } from '../diagnostics.js';
 import { checkEntities, type CheckedEntity } from '../entities/check-entities.js';
 import { EntitiesFile } from '../schema/entities-file.js';

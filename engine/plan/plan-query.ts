@@ -2,7 +2,7 @@
 // resource attributes (ucast shape) and a parameterized SQL WHERE clause. Built from the same partial
 // evaluation as the CASL lowering, honouring deny-overrides and failing closed; a plan that cannot be
 // exact says `partial: true` with the reason, and then returns a subset of the allowed rows, never more.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import {
   allOf,
   anyOf,

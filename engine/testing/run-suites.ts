@@ -2,7 +2,7 @@
 // each decided by the fast path and checked against the expectation and the invariants. Results are data;
 // reporters render them.
 import { authorize } from '../decide/authorize.js';
-import { validateStructure } from '../compile/validate-structure.js';
+import { validateStructure } from '../load/validate-structure.js';
 import { diagnostic, didYouMean, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { violations, type Violation } from '../invariants/check-request.js';
 import { parseTime } from '../lang/values.js';

@@ -1,7 +1,6 @@
 // The second line of evidence: a seeded random search for counterexamples, for cases the solver could
 // not decide. Values come from small pools seeded with the policies' own literals, so "same" and
-// "different" both happen often.
-import fc from 'fast-check';
+// "different" both happen often. The generator is our own (seeded), so fast-check stays a test dependency.
 import { authorize } from '../decide/authorize.js';
 import { violations } from '../invariants/check-request.js';
 import { nodesOf, type AttributeDef, type IR } from '../lang/ir.js';
@@ -40,35 +39,48 @@ function literalPools(set: PolicySet, now: number): Pools {
   return pools;
 }
 
-function valueArb(def: AttributeDef, pools: Pools): fc.Arbitrary<unknown> {
-  const scalar = (): fc.Arbitrary<unknown> => {
-    switch (def.type.base) {
-      case 'string':
-        return fc.constantFrom(...pools.string);
-      case 'number':
-        return fc.constantFrom(...pools.number);
-      case 'bool':
-        return fc.boolean();
-      case 'time':
-        return fc.constantFrom(...pools.time).map((t) => new Date(t).toISOString());
-      case 'ip':
-        return fc.constantFrom(...pools.ip);
-      case 'cidr':
-        return fc.constantFrom(...pools.cidr);
-      default:
-        return fc.constant(null);
-    }
+/** A seeded generator (mulberry32): the same seed gives the same search on every run and every machine. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return def.type.list ? fc.array(scalar(), { maxLength: 3 }) : scalar();
 }
 
-function attributesArb(attrs: Map<string, AttributeDef>, pools: Pools): fc.Arbitrary<Record<string, unknown>> {
-  const entries = [...attrs.entries()].map(
-    ([name, def]) => [name, fc.option(valueArb(def, pools), { nil: undefined, freq: 8 })] as const,
-  );
-  return fc
-    .record(Object.fromEntries(entries))
-    .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
+type Random = () => number;
+const pick = <T>(random: Random, values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+
+function randomValue(def: AttributeDef, pools: Pools, random: Random): unknown {
+  const scalar = (): unknown => {
+    switch (def.type.base) {
+      case 'string':
+        return pick(random, pools.string);
+      case 'number':
+        return pick(random, pools.number);
+      case 'bool':
+        return random() < 0.5;
+      case 'time':
+        return new Date(pick(random, pools.time)).toISOString();
+      case 'ip':
+        return pick(random, pools.ip);
+      case 'cidr':
+        return pick(random, pools.cidr);
+      default:
+        return null;
+    }
+  };
+  return def.type.list ? Array.from({ length: Math.floor(random() * 4) }, scalar) : scalar();
+}
+
+/** Each attribute present seven times in eight, so both absent attributes and every value get tried. */
+function randomAttributes(attrs: Map<string, AttributeDef>, pools: Pools, random: Random): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of attrs) if (random() >= 1 / 8) out[name] = randomValue(def, pools, random);
+  return out;
 }
 
 export function searchCounterexample(
@@ -81,22 +93,22 @@ export function searchCounterexample(
   options: { searchRuns?: number; now: number },
 ): AuthorizeRequest | undefined {
   const pools = literalPools(set, options.now);
-  const id = fc.constantFrom(...pools.string);
-  const arb = fc.record({
-    principal: fc.record({
-      type: fc.constant(p),
-      id,
-      attributes: attributesArb(set.schema.principals.get(p)!.attributes, pools),
-    }),
-    action: fc.constant(a),
-    resource: fc.record({
-      type: fc.constant(r),
-      id,
-      attributes: attributesArb(set.schema.resources.get(r)!.attributes, pools),
-    }),
-    context: attributesArb(set.schema.context, pools),
-  });
-  for (const req of fc.sample(arb, { numRuns: options.searchRuns ?? 2000, seed: 42 })) {
+  const random = seededRandom(42);
+  for (let run = 0; run < (options.searchRuns ?? 2000); run++) {
+    const req: AuthorizeRequest = {
+      principal: {
+        type: p,
+        id: pick(random, pools.string),
+        attributes: randomAttributes(set.schema.principals.get(p)!.attributes, pools, random),
+      },
+      action: a,
+      resource: {
+        type: r,
+        id: pick(random, pools.string),
+        attributes: randomAttributes(set.schema.resources.get(r)!.attributes, pools, random),
+      },
+      context: randomAttributes(set.schema.context, pools, random),
+    };
     const d = authorize(set, req, options.now, 'search');
     if (d.allowed && violations(set, req, d, options.now).some((v) => v.invariant === inv.id)) return req;
   }

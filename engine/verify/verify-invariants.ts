@@ -3,7 +3,7 @@
 // counterexample). Every counterexample is re-decided by the engine before it is reported; where the
 // solver cannot answer, a randomized search looks for counterexamples as a second line of evidence and
 // the result says UNKNOWN.
-import { bucketFor } from '../compile/build-index.js';
+import { bucketFor } from '../decide/bucket-for.js';
 import { authorize } from '../decide/authorize.js';
 import { violations } from '../invariants/check-request.js';
 import type { AuthorizeRequest, Bucket, InvariantCheck, InvariantDef, PolicySet, SourcePosition } from '../types.js';

@@ -5,10 +5,9 @@
 // validate is reported and not loaded (the store keeps the pack's entities as they were).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckedEntity } from '../../engine/entities/check-entities.js';
+import type { CheckedEntity } from '../../engine/entities/index.js';
 import { formatDiagnostic, type Schema } from '../../engine/index.js';
-import { ENTITIES_FILE } from '../../engine/load/read-policy-dir.js';
-import { readEntitiesFile } from '../../engine/load/read-entities.js';
+import { ENTITIES_FILE, readEntitiesFile } from '../../engine/load/index.js';
 import type { EntityStore } from '../store/stores.js';
 
 const NONE: CheckedEntity[] = [];

@@ -11,7 +11,7 @@ import {
   readPolicySources,
   type Engine,
 } from '../../engine/index.js';
-import { ENTITIES_FILE } from '../../engine/load/read-policy-dir.js';
+import { ENTITIES_FILE } from '../../engine/load/index.js';
 import { HttpError } from '../errors.js';
 
 export interface ReloadStatus {

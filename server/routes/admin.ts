@@ -2,10 +2,9 @@
 // users and their tokens. Secrets appear once, in the response that creates them.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { parseTime } from '../../engine/lang/values.js';
-import { checkEntities, type CheckedEntity } from '../../engine/entities/check-entities.js';
-import type { PathSegment } from '../../engine/load/yaml-source.js';
-import { EntitiesFile, type StoredEntity } from '../../engine/schema/entities-file.js';
+import { parseTime } from '../../engine/lang/index.js';
+import { checkEntities, type CheckedEntity, EntitiesFile, type StoredEntity } from '../../engine/entities/index.js';
+import type { PathSegment } from '../../engine/load/index.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { PackOwnedError } from '../store/stores.js';

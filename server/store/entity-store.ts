@@ -11,9 +11,9 @@
 // connection (the CLI, another sidecar) wrote, and the cache is dropped then. Key store rows are read on
 // every lookup (by primary key): this connection writes them too, and a revocation must apply at once.
 import { realpathSync } from 'node:fs';
-import { storedValue, type CheckedEntity } from '../../engine/entities/check-entities.js';
-import type { EntityTypeDef } from '../../engine/lang/ir.js';
-import type { ColumnSql, SqlClause } from '../../engine/plan/to-sql.js';
+import { storedValue, type CheckedEntity } from '../../engine/entities/index.js';
+import type { EntityTypeDef } from '../../engine/lang/index.js';
+import type { ColumnSql, SqlClause } from '../../engine/plan/index.js';
 import type { Db } from './database.js';
 import { PackOwnedError, type EntityStore } from './stores.js';
 

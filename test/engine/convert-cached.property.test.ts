@@ -2,7 +2,7 @@
 // whatever was remembered before, and nothing a caller can change in what the next decision reads.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONVERSION_CACHE_LIMIT, convertCached } from '../../engine/compile/convert-cached.js';
+import { CONVERSION_CACHE_LIMIT, convertCached } from '../../engine/lang/convert-cached.js';
 import type { ValueType } from '../../engine/lang/types.js';
 import { convertValue } from '../../engine/lang/values.js';
 

@@ -1,6 +1,7 @@
 // Which folder may import which: the engine is pure and knows no edge, the server knows no CLI, the client no
 // server code, and nothing that ships loads the benchmarks or the tests. Read from the sources, so a plain
-// `vitest run` checks it without a build.
+// `vitest run` checks it without a build. Outside engine/, the engine is used through its public entries only,
+// and engine's folders import one another in one direction (no loop).
 import { describe, expect, it } from 'vitest';
 import { describeEdge, type ImportEdge, importsOf, sourceFiles } from '../support/imports.js';
 
@@ -86,4 +87,103 @@ describe('import direction', () => {
       expect(breaking(rule, edges)).toEqual([]);
     });
   }
+});
+
+/** What may be imported of the engine from outside it. Tests and benchmarks may reach any part they check. */
+const ENGINE_ENTRIES: { pattern: RegExp; why: string }[] = [
+  { pattern: /^engine\/index\.ts$/, why: 'the engine: load, compile, decide, explain, plan' },
+  { pattern: /^engine\/[a-z-]+\/index\.ts$/, why: "a tool's own entry (verify, diff, docs, testing, load …)" },
+  { pattern: /^engine\/decision-id\.ts$/, why: "a sidecar client's decision ids, without the compiler" },
+];
+const OUTSIDE_ENGINE = ['server/', 'cli/', 'client/', 'api/', 'examples/'];
+
+/** A file's place in engine's folder graph: its folder, or itself for the files at engine's root. */
+function engineNode(file: string): string {
+  const parts = file.split('/');
+  return parts.length > 2 ? `${parts[1]}/` : parts[1]!;
+}
+
+/** The groups of engine's folders that import one another in a loop (at run time), with one import of each step. */
+function folderLoops(all: ImportEdge[]): string[][] {
+  const graph = new Map<string, Map<string, ImportEdge>>();
+  for (const e of all) {
+    if (e.typeOnly || !e.from.startsWith('engine/') || !e.to.startsWith('engine/')) continue;
+    const [a, b] = [engineNode(e.from), engineNode(e.to)];
+    if (a === b) continue;
+    if (!graph.has(a)) graph.set(a, new Map());
+    if (!graph.get(a)!.has(b)) graph.get(a)!.set(b, e);
+  }
+  // Tarjan's strongly connected components: a component of more than one node holds a loop.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const loops: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of graph.get(v)?.keys() ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do component.push((w = stack.pop()!));
+      while (w !== v);
+      if (component.length > 1) {
+        const inside = new Set(component);
+        loops.push(
+          [...graph.entries()]
+            .filter(([a]) => inside.has(a))
+            .flatMap(([, out]) => [...out.entries()].filter(([b]) => inside.has(b)).map(([, e]) => describeEdge(e)))
+            .sort(),
+        );
+      }
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return loops;
+}
+
+describe("the engine's surface", () => {
+  const outside = [...edges, ...sourceFiles(['examples']).flatMap(importsOf)].filter(
+    (e) => under(OUTSIDE_ENGINE, e.from) && e.to.startsWith('engine/'),
+  );
+
+  it("outside engine/, only its public entries are imported (engine/index.ts, a tool's index.ts)", () => {
+    expect(outside.length).toBeGreaterThan(20);
+    expect(outside.filter((e) => !ENGINE_ENTRIES.some((p) => p.pattern.test(e.to))).map(describeEdge)).toEqual([]);
+  });
+
+  it("engine's folders import one another in no loop", () => {
+    expect(folderLoops(edges)).toEqual([]);
+  });
+
+  it('finds a loop between folders, and only at run time', () => {
+    const edge = (from: string, to: string, typeOnly = false): ImportEdge => ({
+      from,
+      to,
+      specifier: to,
+      line: 1,
+      typeOnly,
+      dynamic: false,
+    });
+    const loop = [
+      edge('engine/lang/a.ts', 'engine/compile/b.ts'),
+      edge('engine/compile/b.ts', 'engine/load/c.ts'),
+      edge('engine/load/c.ts', 'engine/lang/d.ts'),
+      edge('engine/decide/e.ts', 'engine/lang/a.ts'),
+    ];
+    expect(folderLoops(loop)).toEqual([
+      [
+        'engine/compile/b.ts:1 imports engine/load/c.ts (engine/load/c.ts)',
+        'engine/lang/a.ts:1 imports engine/compile/b.ts (engine/compile/b.ts)',
+        'engine/load/c.ts:1 imports engine/lang/d.ts (engine/lang/d.ts)',
+      ],
+    ]);
+    expect(folderLoops([...loop.slice(0, 2), edge('engine/load/c.ts', 'engine/lang/d.ts', true)])).toEqual([]);
+  });
 });

@@ -6,8 +6,8 @@
 // full): strings that never repeat cost the conversion they always cost, never memory.
 // The semantics stay in lang/values.ts: a miss converts there, and anything invalid is left for
 // convertValue to convert again and word the error exactly as it does.
-import type { ScalarType, ValueType } from '../lang/types.js';
-import { convertScalar, convertValue } from '../lang/values.js';
+import type { ScalarType, ValueType } from './types.js';
+import { convertScalar, convertValue } from './values.js';
 
 type Remembered = 'time' | 'ip' | 'cidr';
 

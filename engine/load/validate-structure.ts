@@ -1,7 +1,7 @@
 // Stage helper: zod checks the shape of a YAML document; each issue is mapped back to its node's position.
 import type { z } from 'zod';
 import { diagnostic, didYouMean, type Diagnostic } from '../diagnostics.js';
-import { positionOf, type PathSegment, type YamlSource } from '../load/yaml-source.js';
+import { positionOf, type PathSegment, type YamlSource } from './yaml-source.js';
 import { bestUnionBranch } from '../schema/zod-issues.js';
 
 export function validateStructure<T extends z.ZodType>(
