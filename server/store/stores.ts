@@ -3,9 +3,9 @@
 // Lookups on the decision path are synchronous: a network store answers them from a cache it keeps
 // current, so a decision never waits on a round trip. Everything else returns a promise.
 import type { Entity } from '../../engine/index.js';
-import type { CheckedEntity } from '../../engine/entities/check-entities.js';
-import type { EntityTypeDef } from '../../engine/lang/ir.js';
-import type { ColumnSql, SqlClause } from '../../engine/plan/to-sql.js';
+import type { CheckedEntity } from '../../engine/entities/index.js';
+import type { EntityTypeDef } from '../../engine/lang/index.js';
+import type { ColumnSql, SqlClause } from '../../engine/plan/index.js';
 import type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 import type { DecisionSink } from '../decision-log/sink.js';
 
