@@ -4,7 +4,44 @@
 // Uint16Array, cut by the lengths among the numbers. A row holds no string the collector would copy and
 // promote while it waits for the next flush.
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
-import { JSON_FIELDS, NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
+import { FIELDS, type Field, JSON_FIELDS, NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
+
+/**
+ * Fills a row's numbers and returns its `json` fields' texts when it has any: straight-line code made once
+ * from the table (row.ts), each field its own step with its own call of its accessor, which V8 inlines;
+ * a loop over the fields costs a request more (bench/README.md).
+ */
+const fillRow = new Function(
+  ...FIELDS.map((_, i) => `of${i}`),
+  `return (b, n, at, d, r, time, latencyUs, logRequest) => {
+  let texts, text;
+${(FIELDS as readonly Field[])
+  .map((f, i) => {
+    const slot = NUMBER_FIELDS.indexOf(f);
+    const value = {
+      id: `b.putId(of${i}(d, r))`,
+      name: `b.code(of${i}(d, r))`,
+      time: 'time',
+      outcome: 'd.allowed ? 1 : 0',
+      latency: 'latencyUs',
+    };
+    if (f.kind !== 'json') return `  n[at + ${slot}] = ${value[f.kind]};`;
+    const j = JSON_FIELDS.indexOf(f);
+    return `  if ((text = of${i}(d, r, logRequest)) !== null) (texts ??= Array(${JSON_FIELDS.length}).fill(null))[${j}] = text;`;
+  })
+  .join('\n')}
+  return texts;
+}`,
+)(...FIELDS.map((f) => ('of' in f ? f.of : undefined))) as (
+  b: LogBatchBuilder,
+  n: Float64Array,
+  at: number,
+  d: Decision,
+  r: AuthorizeRequest,
+  time: number,
+  latencyUs: number,
+  logRequest: boolean,
+) => (string | null)[] | undefined;
 
 /** Room made for ids, in code units a row, before growing. */
 const CHARS_PER_ROW = 64;
@@ -37,7 +74,7 @@ export class LogBatchBuilder {
   }
 
   /** Copies `s` after the ids so far; returns its length. */
-  private putId(s: string): number {
+  putId(s: string): number {
     const length = s.length;
     let at = this.idsUsed;
     if (at + length > this.ids.length) {
@@ -51,7 +88,7 @@ export class LogBatchBuilder {
     return length;
   }
 
-  private code(name: string): number {
+  code(name: string): number {
     let c = this.codes.get(name);
     if (c === undefined) {
       c = this.names.length;
@@ -68,34 +105,8 @@ export class LogBatchBuilder {
       grown.set(this.numbers);
       this.numbers = grown;
     }
-    const n = this.numbers;
-    for (let i = 0; i < NUMBERS_PER_ROW; i++) {
-      const f = NUMBER_FIELDS[i]!;
-      switch (f.kind) {
-        case 'id':
-          n[at + i] = this.putId(f.of(decision, request));
-          break;
-        case 'name':
-          n[at + i] = this.code(f.of(decision, request));
-          break;
-        case 'time':
-          n[at + i] = time;
-          break;
-        case 'outcome':
-          n[at + i] = decision.allowed ? 1 : 0;
-          break;
-        case 'latency':
-          n[at + i] = latencyUs;
-          break;
-      }
-    }
-    let texts: (string | null)[] | undefined;
-    for (let j = 0; j < JSON_FIELDS.length; j++) {
-      const text = JSON_FIELDS[j]!.of(decision, request, logRequest);
-      if (text === null) continue;
-      if (!texts) this.extras.push([this.rows, (texts = JSON_FIELDS.map(() => null))]);
-      texts[j] = text;
-    }
+    const texts = fillRow(this, this.numbers, at, decision, request, time, latencyUs, logRequest);
+    if (texts) this.extras.push([this.rows, texts]);
     this.rows++;
   }
 

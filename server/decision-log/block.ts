@@ -30,23 +30,54 @@ const COMMA = 44;
 const QUOTE = 34;
 const OPEN = 91;
 const CLOSE = 93;
+const DIGIT_0 = 48;
+const DIGIT_1 = 49;
 const utf8 = new TextEncoder();
 const utf16 = new TextDecoder('utf-16le');
 /** 1 for the code units JSON writes as they are in ASCII (no control character, quote or backslash). */
 const PLAIN = new Uint8Array(0x80);
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === QUOTE || c === 92 ? 0 : 1;
 
-// The fields of a row's numbers (row.ts), as small integers for the encoder's switch.
-const ID = 0;
-const NAME = 1;
-const TIME = 2;
-const OUTCOME = 3;
-const LATENCY = 4;
-const KIND = NUMBER_FIELDS.map((f) => ({ id: ID, name: NAME, time: TIME, outcome: OUTCOME, latency: LATENCY })[f.kind]);
-const FILTER = NUMBER_FIELDS.map((f) => ('filter' in f ? f.filter : undefined));
-const ID_SLOTS = KIND.flatMap((k, i) => (k === ID ? [i] : []));
+/**
+ * Writes a row's fields from its numbers (row.ts), each a JSON value after a comma but the first:
+ * straight-line code made once from the table, each field its own step (a loop that switches on the
+ * fields' kinds costs the writer more: bench/README.md). Ids advance `e.cut`; filtered ids add their
+ * hash at `e.hashed`.
+ */
+const writeFields = new Function(
+  'int',
+  'nanoseconds',
+  'hashUnits',
+  `return (e, n, at, ids, out, o) => {
+  let v;
+  let cut = e.cut;
+  let hashed = e.hashed;
+${NUMBER_FIELDS.map((f, i) => {
+  const step = {
+    id: `${'filter' in f && f.filter ? `e.hashes[hashed++] = hashUnits(ids, cut, cut + v, '${f.filter}');\n  ` : ''}o = e.id(ids, cut, (cut += v), o);`,
+    name: 'o = int(out, o, e.recode[v]);',
+    time: 'o = int(out, o, e.time(v));',
+    outcome: `out[o++] = v === 1 ? ${DIGIT_1} : ${DIGIT_0};`,
+    latency: 'o = int(out, o, nanoseconds(v));',
+    json: '',
+  }[f.kind];
+  return `${i > 0 ? `  out[o++] = ${COMMA};\n` : ''}  v = n[at + ${i}];\n  ${step}`;
+}).join('\n')}
+  e.cut = cut;
+  e.hashed = hashed;
+  return o;
+}`,
+)(int, nanoseconds, hashUnits) as (
+  e: BlockEncoder,
+  n: Float64Array,
+  at: number,
+  ids: Uint16Array,
+  out: Uint8Array,
+  o: number,
+) => number;
 /** Ids a row puts in the block's filter. */
-const FILTERED = FILTER.filter((f) => f !== undefined).length;
+const FILTERED = NUMBER_FIELDS.filter((f) => 'filter' in f && f.filter).length;
+const ID_SLOTS = [...NUMBER_FIELDS.keys()].filter((i) => NUMBER_FIELDS[i]!.kind === 'id');
 
 /** Splits batches into blocks of at most `maxRows` rows, in order. */
 export function encodeBlocks(batches: readonly LogBatch[], maxRows: number): LogBlock[] {
@@ -73,12 +104,15 @@ class BlockEncoder {
   private codes = new Map<string, number>();
   /** The current batch's codes translated to this block's. */
   private batch: LogBatch | undefined;
-  private recode: number[] = [];
+  recode: number[] = [];
   private baseTime = 0;
   private firstTime = Infinity;
   private lastTime = -Infinity;
-  /** Hashes of the rows' filtered ids (FILTERED a row). */
-  private hashes = new Uint32Array(2048);
+  /** Hashes of the rows' filtered ids (FILTERED a row), `hashed` of them so far. */
+  hashes = new Uint32Array(2048);
+  hashed = 0;
+  /** Where the next row's ids start in its batch's. */
+  cut = 0;
 
   /** Appends row `row` of `batch`, whose ids start at code unit `cut`; returns where the next row's start. */
   add(batch: LogBatch, row: number, cut: number, extra: LogBatch['extras'][number] | undefined): number {
@@ -98,37 +132,9 @@ class BlockEncoder {
     let o = this.at;
     if (this.rows > 0) out[o++] = COMMA;
     out[o++] = OPEN;
-    let hashes = FILTERED * this.rows;
-    if (hashes + FILTERED > this.hashes.length) this.growHashes();
-    for (let i = 0; i < NUMBERS_PER_ROW; i++) {
-      if (i > 0) out[o++] = COMMA;
-      const v = n[at + i]!;
-      switch (KIND[i]) {
-        case ID: {
-          const filter = FILTER[i];
-          if (filter !== undefined) this.hashes[hashes++] = hashUnits(batch.ids, cut, cut + v, filter);
-          o = this.id(batch.ids, cut, (cut += v), o);
-          break;
-        }
-        case NAME:
-          o = int(out, o, this.recode[v]!);
-          break;
-        case TIME: {
-          const time = Math.round(v);
-          if (this.rows === 0) this.baseTime = time;
-          if (time < this.firstTime) this.firstTime = time;
-          if (time > this.lastTime) this.lastTime = time;
-          o = int(out, o, time - this.baseTime);
-          break;
-        }
-        case OUTCOME:
-          out[o++] = v === 1 ? 49 : 48;
-          break;
-        case LATENCY:
-          o = int(out, o, nanoseconds(v));
-          break;
-      }
-    }
+    if (this.hashed + FILTERED > this.hashes.length) this.growHashes();
+    this.cut = cut;
+    o = writeFields(this, n, at, batch.ids, out, o);
     if (extra) {
       const texts = extra[1];
       let last = texts.length - 1;
@@ -141,7 +147,16 @@ class BlockEncoder {
     out[o++] = CLOSE;
     this.at = o;
     this.rows++;
-    return cut;
+    return this.cut;
+  }
+
+  /** Notes a row's time; returns it relative to the block's base time. */
+  time(ms: number): number {
+    const time = Math.round(ms);
+    if (this.rows === 0) this.baseTime = time;
+    if (time < this.firstTime) this.firstTime = time;
+    if (time > this.lastTime) this.lastTime = time;
+    return time - this.baseTime;
   }
 
   take(): LogBlock {
@@ -154,9 +169,10 @@ class BlockEncoder {
       lastTime: this.lastTime,
       names: JSON.stringify(this.names),
       data: this.out.slice(0, this.at + 1),
-      ids: buildFilter(this.hashes, FILTERED * this.rows),
+      ids: buildFilter(this.hashes, this.hashed),
     };
     this.rows = 0;
+    this.hashed = 0;
     this.at = 1;
     this.names = [];
     this.codes = new Map();
@@ -190,7 +206,7 @@ class BlockEncoder {
   }
 
   /** An id as a JSON string: ASCII that needs no escape is copied as it is, anything else stringified. */
-  private id(ids: Uint16Array, from: number, to: number, o: number): number {
+  id(ids: Uint16Array, from: number, to: number, o: number): number {
     const out = this.out;
     const start = o;
     out[o++] = QUOTE;

@@ -14,7 +14,7 @@ import type { IdKind } from './id-filter.js';
  * - `latency`: µs, stored as whole nanoseconds (an integer is cheap to write, and finer is noise).
  * - `json`: JSON text only some rows have (errors, the stored request); trailing ones are left out.
  */
-type Field =
+export type Field =
   | { key: string; column: string; kind: 'id'; of: (d: Decision, r: AuthorizeRequest) => string; filter?: IdKind }
   | { key: string; column: string; kind: 'name'; of: (d: Decision, r: AuthorizeRequest) => string; list?: true }
   | { key: string; column: string; kind: 'time' | 'outcome' | 'latency' }
@@ -62,7 +62,7 @@ function matchedRules(d: Decision): string {
  * A batch carries one number a row for every field but the `json` ones (an id's number is its length
  * in the batch's code units), in the table's order; `SLOT[column]` is the field's place among them.
  */
-export const NUMBER_FIELDS = (FIELDS as readonly Field[]).filter((f) => f.kind !== 'json');
+export const NUMBER_FIELDS: readonly Field[] = (FIELDS as readonly Field[]).filter((f) => f.kind !== 'json');
 export const NUMBERS_PER_ROW = NUMBER_FIELDS.length;
 export const SLOT = Object.fromEntries(NUMBER_FIELDS.map((f, i) => [f.column, i])) as Record<Column, number>;
 /** The `json` fields, in order: a row's extras hold their texts. */
