@@ -6,9 +6,18 @@
 // decide through the index) give the same decisions.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bucketFor } from '../../engine/compile/build-index.js';
 import { generateDecider } from '../../engine/compile/generate-decider.js';
 import { authorizeRuleByRule } from '../../engine/decide/authorize.js';
-import { authorize, isAllowed, type AuthorizeRequest, type Decision, type PolicySet } from '../../engine/index.js';
+import {
+  authorize,
+  isAllowed,
+  REASONS,
+  unknownNames,
+  type AuthorizeRequest,
+  type Decision,
+  type PolicySet,
+} from '../../engine/index.js';
 import { NOW, requestArb } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { policyArb, RANDOM_SCHEMA, randomRequestArb } from '../support/random-policies.js';
@@ -74,6 +83,16 @@ function same(set: PolicySet, req: AuthorizeRequest, now: number): Decision {
   if (!slow.errors?.some((e) => e.rule !== undefined)) expect(() => set.decide(req, now)).not.toThrow();
   const fast = authorize(set, req, now, 'id');
   expect(fast).toStrictEqual(slow);
+  if (bucketFor(set.index, req.principal.type, req.action, req.resource.type) === undefined) {
+    // No rule for these names: default deny, naming whatever the schema does not declare.
+    const unknown = unknownNames(set, {
+      principalType: req.principal.type,
+      action: req.action,
+      resourceType: req.resource.type,
+    });
+    expect(fast.errors).toEqual(unknown.length > 0 ? unknown : undefined);
+    expect(fast.reason).toBe(unknown.length > 0 ? REASONS.unknown : REASONS.noAllow);
+  }
   expect(isAllowed(set, req, now)).toBe(slow.allowed);
   return fast;
 }
