@@ -6,7 +6,7 @@
 // decide through the index) give the same decisions.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketFor } from '../../engine/compile/build-index.js';
+import { bucketFor } from '../../engine/decide/bucket-for.js';
 import { generateDecider } from '../../engine/compile/generate-decider.js';
 import { authorizeRuleByRule } from '../../engine/decide/authorize.js';
 import {
