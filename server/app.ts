@@ -6,7 +6,7 @@ import type { Metrics } from './plugins/metrics.js';
 import type { PolicyHolder } from './plugins/policy-holder.js';
 import type { WatchMode } from './plugins/policy-watcher.js';
 import { authorizeRoutes } from './routes/authorize.js';
-import { openApiRoutes } from './routes/openapi.js';
+import { openApiRoutes, recordRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plans.js';
 import { adminRoutes } from './routes/admin.js';
 import { provisionRoutes } from './routes/provision.js';
@@ -72,6 +72,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Whose address is the client's: the socket's, or X-Forwarded-For's when the proxy is trusted.
     trustProxy: deps.config.trustProxy,
   });
+  // Before any route: the OpenAPI document lists what is registered, not what someone remembered to add.
+  const routes = recordRoutes(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let http: HttpError;
@@ -128,6 +130,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   adminRoutes(app, deps);
   provisionRoutes(app, deps);
   authzenRoutes(app, deps);
-  openApiRoutes(app, deps);
+  openApiRoutes(app, deps, routes);
   return app;
 }
