@@ -389,7 +389,7 @@ describe('fuzzing the sidecar over HTTP', () => {
       let target = copy;
       for (const k of path.slice(0, -1)) target = target[k] ??= {};
       target[path[path.length - 1]!] = MARK;
-      return JSON.stringify(copy).replace(JSON.stringify(MARK), value);
+      return JSON.stringify(copy).replace(JSON.stringify(MARK), () => value); // a function: `$&` in value is text
     };
     const depthOf = (value: unknown): number => {
       let max = 0;
