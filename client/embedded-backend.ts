@@ -84,7 +84,7 @@ export function embeddedBackend(options: EmbeddedClientOptions): Backend {
     if (closed) throw new PoliciesUnavailable('the client is closed');
     return current.engine;
   };
-  const authzen = embeddedAuthzen(engine, () => current.entities);
+  const authzen = embeddedAuthzen(engine, () => current.entities, { batchLimit: options.batchLimit });
 
   /** The names the schema does not declare, as the sidecar's 400 words them. */
   const checkNames = (e: Engine, names: { principalType?: string; action?: string; resourceType?: string }) => {
@@ -157,11 +157,11 @@ export function embeddedBackend(options: EmbeddedClientOptions): Backend {
       checkNames(e, { principalType: request.principal.type });
       return clientRules(e.policySet, request.principal, request.context ?? {}, Date.now());
     }),
-    evaluation: sync(authzen.evaluation),
-    evaluations: sync(authzen.evaluations),
-    subjectSearch: sync(authzen.subjectSearch),
-    resourceSearch: sync(authzen.resourceSearch),
-    actionSearch: sync(authzen.actionSearch),
+    evaluation: authzen.evaluation,
+    evaluations: authzen.evaluations,
+    subjectSearch: authzen.subjectSearch,
+    resourceSearch: authzen.resourceSearch,
+    actionSearch: authzen.actionSearch,
     ready: async () => {
       engine();
     },

@@ -73,6 +73,8 @@ export interface EmbeddedClientOptions extends Common {
   watch?: boolean;
   /** Told of every reload (and of the first load): the revision, or the errors. */
   onReload?: (result: { ok: boolean; revision?: string; errors?: string[] }) => void;
+  /** Most items of one AuthZEN `evaluations` call, as the sidecar's --batch-limit (default 1000). */
+  batchLimit?: number;
 }
 
 export type ClientOptions = HttpClientOptions | EmbeddedClientOptions;

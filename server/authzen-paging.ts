@@ -1,57 +1,8 @@
-// Paging of the AuthZEN searches. A page decides candidates in store order only until it holds `limit`
-// results, and never more than SCAN_FACTOR × limit of them, so the work and the decision-log rows of a
-// page are bounded by the page, not by the store. The token is where the page stopped (the last candidate
-// examined, which the caller may not have been shown), so it is encrypted and authenticated.
+// The sidecar's AuthZEN page tokens (the pages themselves are api/authzen/evaluate.ts's). A token is where
+// a page stopped (the last candidate examined, which the caller may not have been shown), so it is
+// encrypted and authenticated.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { HttpError } from './errors.js';
-
-/** Results of a page when the search does not say (`page.limit`). */
-export const DEFAULT_PAGE_SIZE = 1000;
-/** Candidates a page may examine for each result it may hold. */
-export const SCAN_FACTOR = 10;
-
-/**
- * Up to `limit` candidates that `allowed` accepts, examined in order, at most SCAN_FACTOR × limit of
- * them; `next` is the last one examined when candidates remain after it (the next page starts there).
- * A page may hold fewer than `limit` results, even none, and still have a next page.
- */
-export function fillPage<C>(
-  candidates: Iterable<C>,
-  allowed: (candidate: C) => boolean,
-  limit: number,
-): { results: C[]; next: C | undefined } {
-  const budget = limit * SCAN_FACTOR;
-  const results: C[] = [];
-  let examined = 0;
-  let last: C | undefined;
-  for (const candidate of candidates) {
-    // One candidate beyond the page: it exists, so there is a next page.
-    if (results.length === limit || examined === budget) return { results, next: last };
-    examined++;
-    last = candidate;
-    if (allowed(candidate)) results.push(candidate);
-  }
-  return { results, next: undefined };
-}
-
-/** `fillPage` over candidates read from a store as they are needed. */
-export async function fillPageFrom<C>(
-  candidates: AsyncIterable<C>,
-  allowed: (candidate: C) => boolean,
-  limit: number,
-): Promise<{ results: C[]; next: C | undefined }> {
-  const budget = limit * SCAN_FACTOR;
-  const results: C[] = [];
-  let examined = 0;
-  let last: C | undefined;
-  for await (const candidate of candidates) {
-    if (results.length === limit || examined === budget) return { results, next: last };
-    examined++;
-    last = candidate;
-    if (allowed(candidate)) results.push(candidate);
-  }
-  return { results, next: undefined };
-}
 
 /**
  * Page tokens: the cursor encrypted with AES-256-GCM under a key drawn when the process starts, with the
