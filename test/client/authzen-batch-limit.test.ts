@@ -30,7 +30,10 @@ describe('the evaluations cap', () => {
   const sidecar = async (batchLimit: number): Promise<FleetguardClient> => {
     const server: TestServer = await startTestServer({ policies: PACK, batchLimit });
     const client = createClient({ url: server.url, timeoutMs: 30_000 });
-    closing.push(() => server.stop(), () => client.close());
+    closing.push(
+      () => client.close(),
+      () => server.stop(),
+    );
     return client;
   };
 
