@@ -2,6 +2,7 @@
 // roles, provisioning keys, support agents and services, and a seeded stream of requests of which about
 // half are allowed (cross-fleet attempts included).
 import type { AuthorizeRequest, Entity } from '../engine/index.js';
+import { seededRandom } from '../engine/verify/seeded-random.js';
 
 export const FLEETS = 10_000;
 export const DEVICES_PER_FLEET = 100;
@@ -9,22 +10,11 @@ export const ORGS = 1_000;
 export const USERS = 1_000;
 export const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ACTIONS = ['read', 'create', 'update', 'delete', 'register', 'ssh', 'reboot', 'manage_members'];
 const SCOPED = ['device', 'device_variable', 'fleet_variable', 'release', 'build_log', 'image', 'provisioning_key'];
 
 export function generateRequests(count: number, seed = 42): AuthorizeRequest[] {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]) => xs[int(xs.length)]!;
   const orgOf = (fleet: number) => `o-${fleet % ORGS}`;

@@ -5,6 +5,7 @@ import { authorize } from '../decide/authorize.js';
 import { violations } from '../invariants/check-request.js';
 import { nodesOf, type AttributeDef, type IR } from '../lang/ir.js';
 import type { AuthorizeRequest, InvariantCheck, InvariantDef, PolicySet } from '../types.js';
+import { seededRandom } from './seeded-random.js';
 
 interface Pools {
   string: string[];
@@ -37,18 +38,6 @@ function literalPools(set: PolicySet, now: number): Pools {
   set.rules.forEach((r) => collect(r.ir));
   set.invariants.forEach((i) => i.checks.forEach((c) => collect(c.ir)));
   return pools;
-}
-
-/** A seeded generator (mulberry32): the same seed gives the same search on every run and every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Random = () => number;
