@@ -5,6 +5,7 @@
 // promote while it waits for the next flush.
 import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import { FIELDS, type Field, JSON_FIELDS, NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
+import { codeOf } from './name-codes.js';
 
 /**
  * Fills a row's numbers and returns its `json` fields' texts when it has any: straight-line code made once
@@ -89,13 +90,7 @@ export class LogBatchBuilder {
   }
 
   code(name: string): number {
-    let c = this.codes.get(name);
-    if (c === undefined) {
-      c = this.names.length;
-      this.codes.set(name, c);
-      this.names.push(name);
-    }
-    return c;
+    return codeOf(this.codes, this.names, name);
   }
 
   push(decision: Decision, request: AuthorizeRequest, time: number, latencyUs: number, logRequest: boolean): void {

@@ -11,6 +11,7 @@
 import type { LogBatch } from './batch.js';
 import { buildFilter, hashUnits } from './id-filter.js';
 import { NUMBER_FIELDS, NUMBERS_PER_ROW } from './row.js';
+import { codeOf } from './name-codes.js';
 
 export interface LogBlock {
   rows: number;
@@ -183,13 +184,7 @@ class BlockEncoder {
   }
 
   private code(name: string): number {
-    let c = this.codes.get(name);
-    if (c === undefined) {
-      c = this.names.length;
-      this.codes.set(name, c);
-      this.names.push(name);
-    }
-    return c;
+    return codeOf(this.codes, this.names, name);
   }
 
   private room(bytes: number): void {
