@@ -1,0 +1,45 @@
+// Connections to the shared store: one pool per process, from a `postgres://` or `postgresql://` URL.
+// pg 8 is the client: its Pool does the pooling and reconnecting, its Client carries LISTEN, and it runs
+// on Node 20 (postgres 3 would do as well; pg is the one the ecosystem's tools and docs assume).
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Whether a store location names the shared store rather than a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The URL without its password, for messages and `/health`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+export interface PoolOptions {
+  /** Connections at most; a sidecar needs few: lookups are answered from its cache. */
+  max?: number;
+  /** How long a new connection may take before the attempt fails (an outage must fail fast, not hang). */
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export function createPool(url: string, options: PoolOptions = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 4,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName ?? 'fleetguard',
+  });
+  // An idle connection that breaks (the server restarts, the network drops) is reported here; the pool
+  // replaces it on the next checkout, so it is not an error of the process.
+  pool.on('error', () => {});
+  return pool;
+}

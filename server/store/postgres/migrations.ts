@@ -1,0 +1,43 @@
+// Numbered schema migrations of the shared store; `fleetguard_schema.version` records how many have run.
+// Append, never edit. Several sidecars may start at once: one advisory lock makes them run one at a time,
+// and whoever comes second finds the work done.
+import type { Pool } from './connection.js';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: nothing but the version table itself; the stores' tables come in the migrations after it.
+  `SELECT 1`,
+];
+
+/** The advisory lock's key: any constant no other application on the database uses ("fleetgrd"). */
+const MIGRATION_LOCK = 0x666c_6565_7467_7264n;
+
+export async function migrate(pool: Pool, migrations: readonly string[] = MIGRATIONS): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS fleetguard_schema (version integer NOT NULL)');
+      await client.query('INSERT INTO fleetguard_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM fleetguard_schema)');
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM fleetguard_schema');
+      const version = rows[0]!.version;
+      if (version > migrations.length)
+        throw new Error(`the store is at schema version ${version}, newer than this Fleetguard (${migrations.length})`);
+      for (let v = version; v < migrations.length; v++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(migrations[v]!);
+          await client.query('UPDATE fleetguard_schema SET version = $1', [v + 1]);
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw e;
+        }
+      }
+      return migrations.length;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
+    }
+  } finally {
+    client.release();
+  }
+}
