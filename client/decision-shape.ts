@@ -1,5 +1,5 @@
 // What a decision from the wire must look like before it can allow anything: a hand check (a zod parse
-// costs ~2 µs a decision, which coalesced batches of hundreds would feel). Anything else is a deny.
+// per decision is a cost coalesced batches of hundreds would feel; bench/README.md). Anything else is a deny.
 import type { Decision } from '../engine/schema/index.js';
 
 export function isDecision(x: unknown): x is Decision {
