@@ -1,4 +1,4 @@
-// The shapes of the sidecar's decision API (DESIGN.md §2), shared by the server, which validates bodies
+// The shapes of the sidecar's decision API (README, "The sidecar"), shared by the server, which validates bodies
 // with them, and the client, which is typed from them. Only zod and the engine's zod schemas are imported
 // here, so a client pulls in no server code.
 import { z } from 'zod';

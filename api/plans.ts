@@ -1,4 +1,4 @@
-// The answers of /v1/plan and /v1/rules (DESIGN.md §2) as zod shapes, for the client to check what it is
+// The answers of /v1/plan and /v1/rules (README, "Query plans and client rules") as zod shapes, for the client to check what it is
 // sent; the requests are the engine's PlanRequest and RulesRequest. The engine's Plan and ClientRules
 // types fit these shapes (a type test holds them together).
 import { z } from 'zod';

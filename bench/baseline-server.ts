@@ -3,7 +3,7 @@
 //                  size of a real answer (the load generator's cost grows with response bytes, and
 //                  that is not what this comparison is about);
 //   POST /ceiling  parses a batch body and returns one constant result per item (no validation, no
-//                  decision): the most a batch endpoint could serve on this machine (DESIGN.md §3).
+//                  decision): the most a batch endpoint could serve on this machine.
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });

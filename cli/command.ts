@@ -1,5 +1,5 @@
 // How a command plugs into `fleetguard`: commander parses the arguments and writes `--help`; the action returns
-// the exit code of DESIGN.md §2, which commander itself would discard.
+// the exit code of the README ("Command line"), which commander itself would discard.
 import { Command } from 'commander';
 import { EXIT } from './io.js';
 

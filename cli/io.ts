@@ -1,4 +1,4 @@
-// Shared CLI plumbing: output, reading a file or stdin, and the exit codes of DESIGN.md §2.
+// Shared CLI plumbing: output, reading a file or stdin, and the exit codes of the README ("Command line").
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { formatDiagnostic, type Diagnostic } from '../engine/index.js';

@@ -26,7 +26,7 @@ export function define(command: CliCommand): void {
     .option('--until <T>', 'only decisions before this RFC 3339 time')
     .option('--limit <N>', 'most decisions to print, newest first', '1000')
     .addOption(new Option('--json', 'print the decisions as a JSON array').conflicts('ndjson'))
-    // One decision per line, for shipping the log to a central store (DESIGN.md §4).
+    // One decision per line, for shipping the log to a central store.
     .option('--ndjson', 'print one JSON decision a line')
     .run(run);
 }

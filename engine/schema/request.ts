@@ -1,4 +1,4 @@
-// The decision contract (DESIGN.md §2): one zod source for the engine's types, the HTTP validation and
+// The decision contract (README, "The sidecar"): one zod source for the engine's types, the HTTP validation and
 // the OpenAPI document.
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-// DESIGN.md §1 invariants as fast-check properties over the shipped policies, each with an oracle written
+// The fleet model's invariants (docs/fleet-model.md) as fast-check properties over the shipped policies, each with an oracle written
 // here in plain TypeScript (independent of invariants.yaml), and proof that the properties have teeth.
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';

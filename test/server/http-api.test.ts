@@ -1,4 +1,4 @@
-// The HTTP contract of DESIGN.md §2 against a real listening sidecar.
+// The HTTP contract of the README ("The sidecar") against a real listening sidecar.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDecisions } from '../../server/decision-log/decision-log.js';
