@@ -1,8 +1,8 @@
-// What the sidecar's JSON parser (server/batch/json-body.ts) costs over a bare JSON.parse, on the HTTP
+// What the sidecar's JSON parser (server/body/parse-json-body.ts) costs over a bare JSON.parse, on the HTTP
 // bench's bodies: single requests (about 350 characters) and batches of 100 (about 31 KB). CPU time of
 // the process (steadier than wall time on a shared machine), both sides in alternating rounds, medians.
 // Run: `npm run build && node dist/bench/json-body-bench.js`.
-import { parseJsonBody } from '../server/batch/json-body.js';
+import { parseJsonBody } from '../server/body/parse-json-body.js';
 import { median } from './measure.js';
 import { generateRequests } from './workload.js';
 

@@ -52,7 +52,7 @@ export function embeddedAuthzen(
 ) {
   const az = authzenSemantics({
     attributes: (type, id) => entities().get(type)?.get(id),
-    decide: (e, request) => e.authorize(request),
+    decide: (e, ask) => e.authorize(ask()),
     tokens: inProcessTokens,
     batchLimit: options.batchLimit,
   });

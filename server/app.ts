@@ -1,6 +1,10 @@
 // buildApp: the fastify instance with every route; it never listens (tests inject or listen themselves).
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { z } from 'zod';
+import { AJV_OPTIONS, validatorFor } from './body/body-schema.js';
+import { parseJsonBody } from './body/parse-json-body.js';
+import { DecisionService } from './decide/decision-service.js';
+import type { DecisionPool } from './decide/decision-pool.js';
+import { logRecorder, metricsRecorder, type DecisionRecorder } from './decide/recorders.js';
 import { HttpError, type ErrorCode } from './errors.js';
 import type { Metrics } from './plugins/metrics.js';
 import type { PolicyHolder } from './plugins/policy-holder.js';
@@ -12,11 +16,8 @@ import { adminRoutes } from './routes/admin.js';
 import { provisionRoutes } from './routes/provision.js';
 import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
-import { invalidBody } from './schemas.js';
-import { AJV_OPTIONS, parseJsonBody } from './batch/json-body.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionSink, EntityStore, KeyStore } from './store/stores.js';
-import type { DecisionPool } from './batch/decision-pool.js';
 import { requestLog, type Log } from './log.js';
 
 export interface AppDeps {
@@ -33,12 +34,14 @@ export interface AppDeps {
   log: Log;
   /** Decision threads for the batch route; without them the request thread decides batches. */
   pool?: DecisionPool | undefined;
+  /** Recorders that see every decision after the metrics and before the decision log (recorders.ts). */
+  recorders?: readonly DecisionRecorder[] | undefined;
+  /** The clock decisions are timed with (performance.now; a test steps its own). */
+  now?: (() => number) | undefined;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The zod schema of the body, used only to word a 400. */
-    zod?: z.ZodType;
     /** AuthZEN routes answer every transport error with a 400 (the spec), a wrong content type included. */
     authzen?: boolean;
   }
@@ -72,6 +75,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Whose address is the client's: the socket's, or X-Forwarded-For's when the proxy is trusted.
     trustProxy: deps.config.trustProxy,
   });
+  // Every body is checked by the validator body-schema.ts compiled for its schema: one mechanism.
+  app.setValidatorCompiler(({ schema }) => validatorFor(schema as Record<string, unknown>));
   // Before any route: the OpenAPI document lists what is registered, not what someone remembered to add.
   const routes = recordRoutes(app);
 
@@ -80,8 +85,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (error instanceof HttpError) {
       http = error;
     } else if (error.validation) {
-      const schema = request.routeOptions.config.zod;
-      http = schema ? invalidBody(schema, request.body) : new HttpError('invalid_request', error.message);
+      const body = request.routeOptions.config.body;
+      http = body ? body.invalid(request.body) : new HttpError('invalid_request', error.message);
     } else if (error.code && FASTIFY_ERRORS[error.code]) {
       const code = FASTIFY_ERRORS[error.code]!;
       http = new HttpError(code, fastifyErrorMessage(code, error, request.headers['content-type']));
@@ -107,12 +112,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // JSON only: fastify's text/plain parser let a browser send a body cross-site without a preflight
   // (text/plain, forms and multipart are "simple" requests); every other type is a 415. The parser is
-  // fastify's default JSON parser, minus two regular expressions over every body (json-body.ts). An
+  // fastify's default JSON parser, minus two regular expressions over every body (body/parse-json-body.ts). An
   // empty body is no body on a route that takes none: many clients send the JSON type on every call.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
     try {
-      const empty = (text as string).length === 0 && request.routeOptions.config?.zod === undefined;
+      const empty = (text as string).length === 0 && request.routeOptions.config?.body === undefined;
       done(null, empty ? undefined : parseJsonBody(text as string));
     } catch (e) {
       done(e as Error, undefined);
@@ -124,12 +129,31 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(http.status).send(http.body());
   });
 
-  authorizeRoutes(app, deps);
+  // The one place decisions are made for HTTP; the routes that decide translate to and from it.
+  const decisions = new DecisionService({
+    policies: deps.policies,
+    keys: deps.keys,
+    entities: deps.entities,
+    // The log last: it may hand a batch's rows to its writer thread.
+    recorders: [metricsRecorder(deps.metrics), ...(deps.recorders ?? []), logRecorder(deps.decisionLog)],
+    pool: deps.pool,
+    clock: deps.clock,
+    now: deps.now,
+    logRequests: deps.config.logRequests,
+    batchLimit: deps.config.batchLimit,
+  });
+  app.register(authorizeRoutes, { decisions, metrics: deps.metrics });
   operationsRoutes(app, deps);
   planRoutes(app, deps);
   adminRoutes(app, deps);
-  provisionRoutes(app, deps);
-  authzenRoutes(app, deps);
+  app.register(provisionRoutes, {
+    decisions,
+    metrics: deps.metrics,
+    log: deps.log,
+    clock: deps.clock,
+    perMinute: deps.config.provisionRateLimit,
+  });
+  app.register(authzenRoutes, { decisions, entities: deps.entities, config: deps.config });
   openApiRoutes(app, deps, routes);
   return app;
 }

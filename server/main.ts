@@ -12,7 +12,8 @@ import { packScope } from './store/entity-store.js';
 import { openStores } from './store/open-stores.js';
 import type { DecisionSink, EntityStore, KeyStore, Stores } from './store/stores.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
-import { DecisionPool, type DecisionPoolOptions } from './batch/decision-pool.js';
+import { DecisionPool, type DecisionPoolOptions } from './decide/decision-pool.js';
+import type { DecisionRecorder } from './decide/recorders.js';
 import { createLog, type Log } from './log.js';
 import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
@@ -41,6 +42,10 @@ export interface StartOptions {
   watchDirectory?: WatchDirectory;
   /** When a decision thread that stopped is replaced (tests choose the moment). */
   scheduleThreadRestart?: DecisionPoolOptions['scheduleRestart'];
+  /** More recorders of every decision made over HTTP (decide/recorders.ts), beside the log and the metrics. */
+  recorders?: readonly DecisionRecorder[];
+  /** The clock decisions are timed with (a test steps its own). */
+  decisionTimer?: () => number;
 }
 
 /** `log`: where the sidecar's log lines go (by default stdout at the configured level). */
@@ -93,7 +98,20 @@ export async function startServer(
     ? new PolicyWatcher(policies, { watchDirectory: options.watchDirectory, warn })
     : undefined;
   const metrics = new Metrics(policies, decisionLog, pool, watcher);
-  const app = buildApp({ config, policies, watcher, decisionLog, metrics, keys, entities, clock: Date.now, log, pool });
+  const app = buildApp({
+    config,
+    policies,
+    watcher,
+    decisionLog,
+    metrics,
+    keys,
+    entities,
+    clock: Date.now,
+    log,
+    pool,
+    recorders: options.recorders,
+    now: options.decisionTimer,
+  });
   policies.onReload((s) => {
     if (!s.ok) {
       log.error({ errors: s.errors, revision: s.revision }, 'policy reload failed; still serving the last good set');

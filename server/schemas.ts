@@ -1,9 +1,8 @@
-// HTTP shapes. zod is the single source: fastify validates hot routes with the JSON Schema generated here
-// (compiled once by ajv, ~0.1 µs an item), and zod runs only on the error path to word the 400.
+// HTTP shapes. zod is the single source: bodies are validated with the JSON Schema generated from them
+// (body/body-schema.ts), and zod runs only on the error path to word the 400.
 import { z } from 'zod';
 import { parseCidr, parseTime } from '../engine/lang/index.js';
-import { describeInvalid } from '../api/authorize.js';
-import { HttpError } from './errors.js';
+import { invalidBody } from './body/body-schema.js';
 
 // The decision API's shapes live in api/ (the client is typed from them too).
 export {
@@ -14,21 +13,6 @@ export {
   ErrorResponse,
   HttpAuthorizeRequest,
 } from '../api/authorize.js';
-
-export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  void $schema;
-  return rest;
-}
-
-/** The 400 for a body that fails `schema`: a batch over its limit says so. */
-export function invalidBody(schema: z.ZodType, body: unknown): HttpError {
-  const { message, path, tooBig } = describeInvalid(schema, body);
-  return new HttpError(tooBig ? 'batch_too_large' : 'invalid_request', message, path);
-}
 
 const Rfc3339 = z.string().refine((s) => parseTime(s) !== undefined, 'an RFC 3339 time such as 2027-01-01T00:00:00Z');
 

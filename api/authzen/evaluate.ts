@@ -32,8 +32,11 @@ export interface PageTokenCodec {
 export interface AuthzenDeps {
   /** A stored entity's attributes, or undefined when the store does not know it. */
   attributes(type: string, id: string): Record<string, unknown> | undefined;
-  /** Decides (and, where there is a log, logs) one request. */
-  decide(engine: Engine, request: AuthorizeRequest): Decision;
+  /**
+   * Decides (and, where there is a log, logs) the request `ask` builds; `ask` completes its entities
+   * through `attributes`, so a decider that times its decisions times the completion with them.
+   */
+  decide(engine: Engine, ask: () => AuthorizeRequest): Decision;
   tokens: PageTokenCodec;
   /** Most items of one evaluations request (default DEFAULT_BATCH_LIMIT). */
   batchLimit?: number | undefined;
@@ -72,7 +75,7 @@ export function authzenSemantics(deps: AuthzenDeps) {
   });
 
   const evaluate = (e: Engine, body: AzEvaluation): AzDecision => {
-    const d = deps.decide(e, toRequest(body.subject, body.action, body.resource, body.context));
+    const d = deps.decide(e, () => toRequest(body.subject, body.action, body.resource, body.context));
     return { decision: d.allowed, context: decisionContext(d) };
   };
 
@@ -157,7 +160,7 @@ export function authzenSemantics(deps: AuthzenDeps) {
       const p = pageOf(kind, body);
       const { results, next } = await fillPageFrom(
         storeOrder(ids, p.after, p.limit + 1),
-        (id) => deps.decide(e, ask(candidate(searched, id))).allowed,
+        (id) => deps.decide(e, () => ask(candidate(searched, id))).allowed,
         p.limit,
       );
       return p.answer(
@@ -191,7 +194,7 @@ export function authzenSemantics(deps: AuthzenDeps) {
       const first = p.after === undefined ? 0 : Number(p.after) + 1;
       const { results, next } = fillPage(
         e.policySet.schema.actions.slice(first).map((name, i) => ({ name, at: first + i })),
-        ({ name }) => deps.decide(e, toRequest(body.subject, { name }, body.resource, body.context)).allowed,
+        ({ name }) => deps.decide(e, () => toRequest(body.subject, { name }, body.resource, body.context)).allowed,
         p.limit,
       );
       return p.answer(

@@ -10,7 +10,8 @@ import { HttpError } from '../errors.js';
 import { PackOwnedError } from '../store/stores.js';
 import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
-import { jsonSchema, parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
+import { bodyRoute, bodySchema } from '../body/body-schema.js';
+import { parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { keys, policies, entities } = deps;
@@ -42,7 +43,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: z.infer<typeof ProvisioningKeyRequest> }>(
     '/v1/admin/provisioning-keys',
-    { onRequest, schema: { body: jsonSchema(ProvisioningKeyRequest) }, config: { zod: ProvisioningKeyRequest } },
+    { onRequest, ...bodyRoute(bodySchema(ProvisioningKeyRequest)) },
     async (request, reply) => {
       const b = parseBody(ProvisioningKeyRequest, request.body);
       const created = await keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
@@ -66,13 +67,13 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Body: z.infer<typeof UsersImport> }>(
     '/v1/admin/users',
-    { onRequest, schema: { body: jsonSchema(UsersImport) }, config: { zod: UsersImport } },
+    { onRequest, ...bodyRoute(bodySchema(UsersImport)) },
     async (request) => ({ imported: await store(checked(request.body.users.map(userEntity), userPath)) }),
   );
 
   app.post<{ Body: EntitiesFile }>(
     '/v1/admin/entities',
-    { onRequest, schema: { body: jsonSchema(EntitiesFile) }, config: { zod: EntitiesFile } },
+    { onRequest, ...bodyRoute(bodySchema(EntitiesFile)) },
     async (request) => ({
       imported: await store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
     }),

@@ -1,83 +1,55 @@
-// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2). A principal is given inline or by its key
-// (`{ "credential": "…" }`), see prepare-request.ts.
-import type { FastifyInstance } from 'fastify';
-import { DecisionSchema, type Engine } from '../../engine/index.js';
-import { decideBatch, type DecidedBatch } from '../batch/decide-batch.js';
-import { compileBodyValidator } from '../batch/json-body.js';
+// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2): the decision API's wire format, translated to
+// and from the decision service (decide/decision-service.ts), which resolves a principal given by its key
+// (`{ "credential": "…" }`), decides and logs.
+import type { FastifyPluginCallback } from 'fastify';
+import { HttpAuthorizeRequest } from '../../api/authorize.js';
+import { DecisionSchema } from '../../engine/index.js';
+import { bodyRoute, bodySchema, jsonSchema } from '../body/body-schema.js';
+import type { DecisionService } from '../decide/decision-service.js';
 import { decisionJson } from '../decision-json.js';
-import { BadCredential, prepare, RefusedWithCredential } from '../prepare-request.js';
-import { recordBatch, recordDecision } from '../record-decision.js';
-import type { AppDeps } from '../app.js';
-import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../schemas.js';
+import type { Metrics } from '../plugins/metrics.js';
 
-export function authorizeRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, metrics, keys, pool } = deps;
+export interface AuthorizeRoutesOptions {
+  decisions: DecisionService;
+  metrics: Metrics;
+}
+
+const singleBody = bodySchema(HttpAuthorizeRequest);
+
+export const authorizeRoutes: FastifyPluginCallback<AuthorizeRoutesOptions> = (app, { decisions, metrics }, done) => {
   const singleLatency = metrics.latency.timer('authorize');
   const batchLatency = metrics.latency.timer('batch');
-  /** A 400 for a request that presented a key is in the decision log, like any attempt with a key. */
-  const recordRefusal = (e: unknown, started: number) => {
-    if (e instanceof RefusedWithCredential)
-      recordDecision(deps, e.request, e.decision, (performance.now() - started) * 1000);
-  };
-  const prepareSingle = (engine: Engine, body: HttpAuthorizeRequest, started: number) => {
-    try {
-      return prepare(engine, keys, body, undefined);
-    } catch (e) {
-      recordRefusal(e, started);
-      throw e;
-    }
-  };
 
+  const single = bodyRoute(singleBody);
   app.post<{ Body: HttpAuthorizeRequest }>(
     '/v1/authorize',
     {
-      schema: { body: jsonSchema(HttpAuthorizeRequest), response: { 200: jsonSchema(DecisionSchema, 'output') } },
+      ...single,
+      schema: { ...single.schema, response: { 200: jsonSchema(DecisionSchema, 'output') } },
       serializerCompiler: () => decisionJson as (data: unknown) => string,
-      config: { zod: HttpAuthorizeRequest },
     },
     (request) => {
-      const started = singleLatency.start(); // also the decision's start: one clock read fewer
-      const engine = policies.serving();
-      const prepared = prepareSingle(engine, request.body, started);
-      const bad = prepared instanceof BadCredential;
-      const decision = bad ? prepared.decision : engine.authorize(prepared);
-      recordDecision(deps, bad ? prepared.request : prepared, decision, (performance.now() - started) * 1000);
+      const started = singleLatency.start();
+      const decision = decisions.authorize(request.body);
       singleLatency.end(started);
       return decision;
     },
   );
 
-  // The batch route takes its body as text: a decision thread parses and decides it when one is free
-  // (batch/decision-pool.ts), else this thread does, the same way (batch/decide-batch.ts).
-  const schema = BatchRequest(deps.config.batchLimit);
-  const validate = compileBodyValidator(jsonSchema(schema));
-  app.register(async (scope) => {
+  // The batch route takes its body as text: the service parses and decides it on a decision thread when
+  // one is free, else on this one, the same way.
+  app.register((scope, _options, registered) => {
     scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => done(null, text));
-    scope.post('/v1/authorize/batch', { config: { zod: schema } }, async (request, reply) => {
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, parsed) =>
+      parsed(null, text),
+    );
+    scope.post('/v1/authorize/batch', { config: { body: decisions.batchBody } }, async (request, reply) => {
       const started = batchLatency.start();
-      const engine = policies.serving(); // one engine for the whole batch: one revision
-      const text = request.body as string;
-      const pooled = pool?.run(text, engine.revision);
-      let decided: DecidedBatch;
-      try {
-        decided =
-          (pooled && (await pooled)) ??
-          decideBatch(text, {
-            engine,
-            validate,
-            schema,
-            keys,
-            clock: deps.clock,
-            logRequests: deps.config.logRequests,
-          });
-      } catch (e) {
-        recordRefusal(e, started);
-        throw e;
-      }
-      recordBatch(deps, decided.log);
+      const json = await decisions.authorizeBatch(request.body as string);
       batchLatency.end(started);
-      return reply.type('application/json; charset=utf-8').send(decided.json);
+      return reply.type('application/json; charset=utf-8').send(json);
     });
+    registered();
   });
-}
+  done();
+};

@@ -1,11 +1,12 @@
 // The OpenID AuthZEN Authorization API 1.0 on the sidecar: evaluation, evaluations (batch semantics),
 // subject/resource/action search and the metadata document. The semantics are shared with the embedded
-// client (api/authzen/evaluate.ts); here the store supplies the entities, every decision goes to the
-// decision log, page tokens are encrypted, and an exact resource search is answered in SQL.
-import type { FastifyInstance } from 'fastify';
+// client (api/authzen/evaluate.ts); here every decision is the decision service's (entities completed
+// from the store, timed and logged like any other), page tokens are encrypted, and an exact resource
+// search is answered in SQL.
+import type { FastifyPluginCallback } from 'fastify';
+import type { z } from 'zod';
 import { authzenSemantics } from '../../api/authzen/evaluate.js';
-import { planQuery, type AuthorizeRequest, type Engine } from '../../engine/index.js';
-import type { AppDeps } from '../app.js';
+import { planQuery } from '../../engine/index.js';
 import {
   AzActionSearch,
   AzEvaluation,
@@ -15,10 +16,13 @@ import {
   type AzEvaluations,
 } from '../authzen-schemas.js';
 import { PageTokens, queryDigest } from '../authzen-paging.js';
+import { bodyRoute, bodySchema } from '../body/body-schema.js';
+import type { ServerConfig } from '../config.js';
+import type { DecisionService } from '../decide/decision-service.js';
 import { HttpError } from '../errors.js';
-import { recordDecision } from '../record-decision.js';
 import { requireBearer } from '../plugins/admin-auth.js';
-import { describeInvalid, jsonSchema } from '../schemas.js';
+import { describeInvalid } from '../schemas.js';
+import type { EntityStore } from '../store/stores.js';
 
 export const AUTHZEN_PATHS = {
   access_evaluation_endpoint: '/access/v1/evaluation',
@@ -28,41 +32,44 @@ export const AUTHZEN_PATHS = {
   search_action_endpoint: '/access/v1/search/action',
 } as const;
 
-export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const { policies, entities } = deps;
-  const onRequest = requireBearer(deps.config.authzenToken, 'the AuthZEN endpoints');
+export interface AuthzenRoutesOptions {
+  decisions: DecisionService;
+  /** The store the searches list their candidates from (and an exact resource search selects in). */
+  entities: EntityStore;
+  config: Pick<ServerConfig, 'authzenToken' | 'batchLimit' | 'publicUrl'>;
+}
+
+export const authzenRoutes: FastifyPluginCallback<AuthzenRoutesOptions> = (app, options, done) => {
+  const { decisions, entities, config } = options;
+  const onRequest = requireBearer(config.authzenToken, 'the AuthZEN endpoints');
   const tokens = new PageTokens();
 
   const az = authzenSemantics({
-    // The entity store, or the key store for its devices, provisioning keys and users.
-    attributes: (type, id) => entities.attributes(type, id) as Record<string, unknown> | undefined,
-    decide: (e: Engine, req: AuthorizeRequest) => {
-      const t0 = performance.now();
-      const decision = e.authorize(req);
-      recordDecision(deps, req, decision, (performance.now() - t0) * 1000);
-      return decision;
-    },
+    attributes: decisions.storedAttributes,
+    decide: (e, ask) => decisions.decideCompleted(e, ask),
     tokens: { digest: queryDigest, issue: (d, cursor) => tokens.issue(d, cursor), read: (t, d) => tokens.read(t, d) },
-    batchLimit: deps.config.batchLimit,
+    batchLimit: config.batchLimit,
     isEvaluation: isAzEvaluation,
   });
 
-  const route = <T>(path: string, schema: import('zod').ZodType, handler: (body: T) => unknown) =>
+  const route = <T>(path: string, schema: z.ZodType, handler: (body: T) => unknown) => {
+    const body = bodyRoute(bodySchema(schema));
     app.post<{ Body: T }>(
       path,
-      { onRequest, schema: { body: jsonSchema(schema) }, config: { zod: schema, authzen: true } },
+      { onRequest, schema: body.schema, config: { ...body.config, authzen: true } },
       async (request) => {
-        entities.refresh();
+        decisions.refreshEntities();
         return handler(request.body as T);
       },
     );
+  };
 
   route<AzEvaluation>(AUTHZEN_PATHS.access_evaluation_endpoint, AzEvaluation, (body) =>
-    az.evaluate(policies.serving(), body),
+    az.evaluate(decisions.serving(), body),
   );
 
   route<AzEvaluations>(AUTHZEN_PATHS.access_evaluations_endpoint, az.evaluationsBody, (body) => {
-    const e = policies.serving();
+    const e = decisions.serving();
     if ((body.evaluations ?? []).length > 0) return { evaluations: az.evaluateItems(e, body) };
     // No items: the request is a single evaluation of the defaults.
     const single = AzEvaluation.safeParse(body);
@@ -75,7 +82,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   route<AzSubjectSearch>(AUTHZEN_PATHS.search_subject_endpoint, AzSubjectSearch, (body) =>
     az.allowedPage(
-      policies.serving(),
+      decisions.serving(),
       'subject',
       body,
       body.subject,
@@ -85,7 +92,7 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   );
 
   route<AzResourceSearch>(AUTHZEN_PATHS.search_resource_endpoint, AzResourceSearch, async (body) => {
-    const e = policies.serving();
+    const e = decisions.serving();
     const type = body.resource.type;
     // Resources come from the store only, so a query plan over the store answers exactly, in SQL;
     // properties sent with the search (or a plan that says it is partial) mean deciding row by row.
@@ -117,15 +124,16 @@ export function authzenRoutes(app: FastifyInstance, deps: AppDeps): void {
   });
 
   route<AzActionSearch>(AUTHZEN_PATHS.search_action_endpoint, AzActionSearch, (body) =>
-    az.actionPage(policies.serving(), body),
+    az.actionPage(decisions.serving(), body),
   );
 
   app.get('/.well-known/authzen-configuration', async (request) => {
     // Behind a proxy the Host header names whatever the client sent: --public-url says where we are.
-    const base = deps.config.publicUrl ?? `${request.protocol}://${request.host}`;
+    const base = config.publicUrl ?? `${request.protocol}://${request.host}`;
     return {
       policy_decision_point: base,
       ...Object.fromEntries(Object.entries(AUTHZEN_PATHS).map(([k, path]) => [k, base + path])),
     };
   });
-}
+  done();
+};

@@ -10,11 +10,11 @@ import {
   BatchRequest,
   BatchResponse,
   ErrorResponse,
-  jsonSchema,
   ProvisioningKeyRequest,
   ProvisionRequest,
   UsersImport,
 } from '../schemas.js';
+import { jsonSchema } from '../body/body-schema.js';
 
 /** A route as registered: `POST /v1/admin/keys/{id}/revoke` (OpenAPI's braces for fastify's `:id`). */
 export interface RegisteredRoute {

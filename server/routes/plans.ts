@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { clientRules, planQuery, PlanRequestSchema, RulesRequestSchema, type Entity } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
-import { knownNames, unknownNameError } from '../known-names.js';
-import { jsonSchema } from '../schemas.js';
+import { knownNames, unknownNameError } from '../decide/known-names.js';
+import { bodyRoute, bodySchema } from '../body/body-schema.js';
 
 type PlanBody = {
   principal: Entity;
@@ -14,27 +14,23 @@ type PlanBody = {
 };
 
 export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.post<{ Body: PlanBody }>(
-    '/v1/plan',
-    { schema: { body: jsonSchema(PlanRequestSchema) }, config: { zod: PlanRequestSchema } },
-    async (request) => {
-      const e = deps.policies.serving();
-      const body = request.body;
-      if (!knownNames(e, body.principal.type, body.action, body.resourceType)) {
-        const names = { principalType: body.principal.type, action: body.action, resourceType: body.resourceType };
-        throw unknownNameError(e, names, {
-          principalType: 'principal.type',
-          action: 'action',
-          resourceType: 'resourceType',
-        });
-      }
-      return planQuery(e.policySet, body, Date.now());
-    },
-  );
+  app.post<{ Body: PlanBody }>('/v1/plan', bodyRoute(bodySchema(PlanRequestSchema)), async (request) => {
+    const e = deps.policies.serving();
+    const body = request.body;
+    if (!knownNames(e, body.principal.type, body.action, body.resourceType)) {
+      const names = { principalType: body.principal.type, action: body.action, resourceType: body.resourceType };
+      throw unknownNameError(e, names, {
+        principalType: 'principal.type',
+        action: 'action',
+        resourceType: 'resourceType',
+      });
+    }
+    return planQuery(e.policySet, body, Date.now());
+  });
 
   app.post<{ Body: { principal: Entity; context?: Record<string, unknown> } }>(
     '/v1/rules',
-    { schema: { body: jsonSchema(RulesRequestSchema) }, config: { zod: RulesRequestSchema } },
+    bodyRoute(bodySchema(RulesRequestSchema)),
     async (request) => {
       const e = deps.policies.serving();
       const principalType = request.body.principal.type;

@@ -1,13 +1,14 @@
-// Hot paths check bodies with JSON Schemas generated from the zod schemas and compiled like fastify's
-// (server/batch/json-body.ts); zod runs only to word a 400. The two must accept exactly the same values.
+// Every body is checked with the JSON Schema generated from its zod schema, compiled once
+// (server/body/body-schema.ts); zod runs only to word a 400. The two must accept exactly the same values.
 // The batch route parses its own text: exactly as fastify's default parser (secure-json-parse) would.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AzEvaluation, isAzEvaluation } from '../../server/authzen-schemas.js';
 import secureJson from 'secure-json-parse';
-import { compileBodyValidator, MAX_BODY_DEPTH, parseJsonBody } from '../../server/batch/json-body.js';
-import { BatchRequest, HttpAuthorizeRequest, jsonSchema } from '../../server/schemas.js';
+import { bodySchema } from '../../server/body/body-schema.js';
+import { MAX_BODY_DEPTH, parseJsonBody } from '../../server/body/parse-json-body.js';
+import { BatchRequest, HttpAuthorizeRequest } from '../../server/schemas.js';
 import { requestArb } from '../support/fleet-arbitraries.js';
 import { depth } from '../support/depth.js';
 
@@ -84,12 +85,12 @@ const azEvaluation = fc.record(
 describe('compiled JSON Schemas accept what zod accepts', () => {
   it('an AuthZEN evaluation item', () => agree(AzEvaluation, isAzEvaluation, around(azEvaluation)));
   it('an authorize request', () =>
-    agree(HttpAuthorizeRequest, compileBodyValidator(jsonSchema(HttpAuthorizeRequest)), around(requestArb())));
+    agree(HttpAuthorizeRequest, bodySchema(HttpAuthorizeRequest).validate, around(requestArb())));
   it('a batch', () => {
     const schema = BatchRequest(3);
     agree(
       schema,
-      compileBodyValidator(jsonSchema(schema)),
+      bodySchema(schema).validate,
       around(fc.array(requestArb(), { minLength: 0, maxLength: 4 }).map((requests) => ({ requests }))),
     );
   });

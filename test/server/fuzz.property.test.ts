@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthorizeRequestSchema, authorize } from '../../engine/index.js';
-import { MAX_BODY_DEPTH } from '../../server/batch/json-body.js';
+import { MAX_BODY_DEPTH } from '../../server/body/parse-json-body.js';
 import { queryDecisions } from '../../server/decision-log/decision-log.js';
 import { depth } from '../support/depth.js';
 import { requestArb } from '../support/fleet-arbitraries.js';

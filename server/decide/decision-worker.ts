@@ -10,15 +10,14 @@ import {
   type Engine,
   type SourceFile,
 } from '../../engine/index.js';
-import { BatchRequest, jsonSchema } from '../schemas.js';
+import { BatchRequest } from '../../api/authorize.js';
+import { bodySchema } from '../body/body-schema.js';
 import { decideBatch } from './decide-batch.js';
-import { compileBodyValidator } from './json-body.js';
 import type { PoolReply, PoolRequest } from './decision-pool.js';
 import { transferList } from '../decision-log/batch.js';
 
 const { batchLimit, logRequests } = workerData as { batchLimit: number; logRequests: boolean };
-const schema = BatchRequest(batchLimit);
-const validate = compileBodyValidator(jsonSchema(schema));
+const body = bodySchema(BatchRequest(batchLimit));
 const newDecisionId = decisionIdGenerator();
 let engine: Engine | undefined;
 
@@ -44,8 +43,16 @@ port.on('message', (m: PoolRequest) => {
 function reply(id: number, text: string, revision: string): [PoolReply, ArrayBuffer[]?] {
   if (engine?.revision !== revision) return [{ kind: 'undecided', id, why: 'revision' }];
   try {
-    const decided = decideBatch(text, { engine, validate, schema, keys: undefined, clock: Date.now, logRequests });
+    const decided = decideBatch(text, {
+      engine,
+      body,
+      keys: undefined,
+      clock: Date.now,
+      now: () => performance.now(),
+      logRequests,
+    });
     if ('needsKeyStore' in decided) return [{ kind: 'undecided', id, why: 'key store' }];
+    if ('refused' in decided) return [{ kind: 'undecided', id, why: 'refused' }];
     return [{ kind: 'decided', id, decided }, transferList(decided.log)];
   } catch {
     return [{ kind: 'undecided', id, why: 'refused' }]; // a 400, which the request thread words

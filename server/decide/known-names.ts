@@ -1,7 +1,7 @@
 // A request naming a principal type, action or resource type the schema does not declare is a client
 // error (400, with the path of the field), not a decision.
-import { unknownNames, type Engine } from '../engine/index.js';
-import { HttpError, type ErrorCode } from './errors.js';
+import { unknownNames, type Engine } from '../../engine/index.js';
+import { HttpError, type ErrorCode } from '../errors.js';
 
 const CODES: Record<string, ErrorCode> = {
   'unknown-principal-type': 'unknown_principal_type',
