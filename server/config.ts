@@ -1,6 +1,6 @@
 // The sidecar's settings, each defined once: its flag, environment variable, type with default, help text and
 // validation message all come from SETTINGS, and so do `fleetguard serve --help` and the README's table.
-// Flags win over environment variables, which win over the defaults (DESIGN.md §2).
+// Flags win over environment variables, which win over the defaults.
 import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';

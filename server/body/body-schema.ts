@@ -48,7 +48,7 @@ let compile: ReturnType<ReturnType<typeof AjvCompiler>> | undefined;
 /** Validators by the JSON Schema object they were compiled from. */
 const compiled = new WeakMap<object, BodyValidator>();
 
-/** The compiled validator of a JSON Schema: one Ajv instance a thread (made on first use: it costs ~15 ms). */
+/** The compiled validator of a JSON Schema: one Ajv instance a thread (made on first use: building one is costly). */
 export function validatorFor(schema: Record<string, unknown>): BodyValidator {
   let validate = compiled.get(schema);
   if (validate === undefined) {

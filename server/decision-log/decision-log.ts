@@ -21,7 +21,7 @@ export interface DecisionLogOptions {
   queueMax: number;
   overflow: 'block' | 'drop';
   retentionDays: number;
-  /** Also store each request as JSON (needed to replay decisions; costs about 1 µs per decision). */
+  /** Also store each request as JSON (needed to replay decisions; it adds to every decision's logging cost). */
   logRequests: boolean;
   /** Most rows in one block of the log. */
   blockRows: number;

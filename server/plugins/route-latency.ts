@@ -1,6 +1,6 @@
 // The authorize routes' latency histogram, `fleetguard_http_request_duration_seconds{route}`.
-// prom-client's Histogram hashes its labels on every observation (0.4 µs a timed request, a tenth of the
-// single route's whole cost over a bare fastify route); here a route's buckets are plain counters, and
+// prom-client's Histogram hashes its labels on every observation (a tenth of the single route's whole
+// cost over a bare fastify route, bench/README.md); here a route's buckets are plain counters, and
 // the metric hands prom-client's registry the same series a Histogram would when Prometheus scrapes.
 import type { Metric, Registry } from 'prom-client';
 

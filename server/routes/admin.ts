@@ -1,4 +1,4 @@
-// Administration behind the admin bearer token (DESIGN.md §2): reload, provisioning keys, keys, devices,
+// Administration behind the admin bearer token: reload, provisioning keys, keys, devices,
 // users and their tokens. Secrets appear once, in the response that creates them.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';

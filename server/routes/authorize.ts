@@ -1,4 +1,4 @@
-// POST /v1/authorize and /v1/authorize/batch (DESIGN.md §2): the decision API's wire format, translated to
+// POST /v1/authorize and /v1/authorize/batch: the decision API's wire format, translated to
 // and from the decision service (decide/decision-service.ts), which resolves a principal given by its key
 // (`{ "credential": "…" }`), decides and logs.
 import type { FastifyPluginCallback } from 'fastify';

@@ -237,7 +237,7 @@ export function openApiDocument(batchLimit: number, routes: RegisteredRoute[]): 
     info: {
       title: 'Fleetguard',
       version: '1',
-      description: 'Authorization decisions for fleets of devices (DESIGN.md §2).',
+      description: 'Authorization decisions for fleets of devices.',
     },
     paths,
     components: {
