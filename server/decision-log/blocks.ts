@@ -87,11 +87,60 @@ export class BlockWriter {
   }
 }
 
-/** Drops the decisions older than `cutoff`: whole blocks whose newest row is older. */
-export function dropDecisionsBefore(db: Db, cutoff: number): number {
-  const rows = db
-    .prepare('DELETE FROM decision_blocks WHERE last_time < ? RETURNING rows')
-    .pluck()
-    .all(cutoff) as number[];
+/**
+ * Drops the decisions older than `cutoff`: whole blocks whose newest row is older. With `keepFrom` (the
+ * seq a shipper has shipped up to) no block holding a row at or after it is dropped, and neither is the
+ * newest block, so the next block's seq follows on from it and a cursor into the log stays valid.
+ */
+export function dropDecisionsBefore(db: Db, cutoff: number, keepFrom?: number): number {
+  const rows = (
+    keepFrom === undefined
+      ? db.prepare('DELETE FROM decision_blocks WHERE last_time < ? RETURNING rows').pluck().all(cutoff)
+      : db
+          .prepare(
+            `DELETE FROM decision_blocks WHERE last_time < ? AND first_seq + rows <= ?
+               AND first_seq < (SELECT max(first_seq) FROM decision_blocks) RETURNING rows`,
+          )
+          .pluck()
+          .all(cutoff, keepFrom)
+  ) as number[];
   return rows.reduce((a, b) => a + b, 0);
+}
+
+/** A block as stored, for copying the log elsewhere (its rows are the JSON arrays of row.ts). */
+export interface StoredBlock {
+  firstSeq: number;
+  rows: number;
+  baseTime: number;
+  /** JSON array of the names the rows' codes index. */
+  names: string;
+  /** JSON array of the rows. */
+  data: string;
+}
+
+/** The blocks holding rows at or after `seq`, oldest first, until they hold `maxRows` rows (at least one block). */
+export function readBlocksFrom(db: Db, seq: number, maxRows: number): StoredBlock[] {
+  const blocks: StoredBlock[] = [];
+  let rows = 0;
+  const all = db
+    .prepare(
+      `SELECT first_seq AS firstSeq, rows, base_time AS baseTime, names, data FROM decision_blocks
+       WHERE first_seq + rows > ? ORDER BY first_seq`,
+    )
+    .iterate(seq) as IterableIterator<StoredBlock>;
+  for (const block of all) {
+    blocks.push(block);
+    rows += block.rows;
+    if (rows >= maxRows) break;
+  }
+  return blocks;
+}
+
+/** The seq the next decision written will have (1 for an empty log). */
+export function nextSeq(db: Db): number {
+  return (
+    (db.prepare('SELECT first_seq + rows FROM decision_blocks ORDER BY first_seq DESC LIMIT 1').pluck().get() as
+      | number
+      | undefined) ?? 1
+  );
 }

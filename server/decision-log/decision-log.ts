@@ -12,9 +12,11 @@ import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './batch.js
 import { BlockWriter, decisionsSql, dropDecisionsBefore } from './blocks.js';
 import { readRow, type LoggedDecision } from './row.js';
 import type { DecisionSink } from './sink.js';
+import { decisionConditions, DEFAULT_LIMIT, type DecisionQuery } from './decision-query.js';
 
 export type { LoggedDecision } from './row.js';
 export type { DecisionSink } from './sink.js';
+export type { DecisionQuery } from './decision-query.js';
 
 export interface DecisionLogOptions {
   flushMs: number;
@@ -26,6 +28,11 @@ export interface DecisionLogOptions {
   /** Most rows in one block of the log. */
   blockRows: number;
   clock: () => number;
+  /**
+   * The seq of the first decision a shipper has not yet shipped (ship-cursor.ts): retention keeps it and
+   * everything after. Absent when nothing ships the log.
+   */
+  keepFrom?: () => number;
   /** Called for conditions an operator must see (a full queue, a failed write). */
   warn: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -197,7 +204,8 @@ export class DecisionLog implements DecisionSink {
   /** Drops the blocks older than the retention; returns the number of decisions dropped. */
   prune(): number {
     if (this.options.retentionDays <= 0) return 0;
-    return dropDecisionsBefore(this.db, this.options.clock() - this.options.retentionDays * 86_400_000);
+    const cutoff = this.options.clock() - this.options.retentionDays * 86_400_000;
+    return dropDecisionsBefore(this.db, cutoff, this.options.keepFrom?.());
   }
 
   close(): Promise<void> {
@@ -226,40 +234,10 @@ export class DecisionLog implements DecisionSink {
   }
 }
 
-export interface DecisionQuery {
-  principal?: string;
-  resource?: string;
-  outcome?: 'allow' | 'deny';
-  since?: number;
-  until?: number;
-  limit?: number;
-}
-
 export function queryDecisions(db: Db, q: DecisionQuery): LoggedDecision[] {
   const from = decisionsSql(db, q);
-  const where: string[] = [];
-  const params: unknown[] = [...from.params];
-  if (q.principal !== undefined) {
-    where.push('principal_id = ?');
-    params.push(q.principal);
-  }
-  if (q.resource !== undefined) {
-    where.push('resource_id = ?');
-    params.push(q.resource);
-  }
-  if (q.outcome !== undefined) {
-    where.push('outcome = ?');
-    params.push(q.outcome);
-  }
-  if (q.since !== undefined) {
-    where.push('time >= ?');
-    params.push(q.since);
-  }
-  if (q.until !== undefined) {
-    where.push('time < ?');
-    params.push(q.until);
-  }
+  const { where, params } = decisionConditions(q, () => '?');
   const sql = `SELECT * FROM (${from.sql}) ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`;
-  const rows = db.prepare(sql).all(...params, q.limit ?? 1000) as Record<string, unknown>[];
+  const rows = db.prepare(sql).all(...from.params, ...params, q.limit ?? DEFAULT_LIMIT) as Record<string, unknown>[];
   return rows.map(readRow);
 }

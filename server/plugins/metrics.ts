@@ -25,7 +25,7 @@ export class Metrics {
 
   constructor(
     private readonly policies: PolicyHolder,
-    log: { stats: DecisionLogStats; queueDepth: number },
+    log: { stats: DecisionLogStats; queueDepth: number; readonly shipBacklog?: number },
     threads?: { status: { running: number; loaded: number } },
     watcher?: { mode: WatchMode },
   ) {
@@ -109,6 +109,13 @@ export class Metrics {
       'Failed decision log writes (retried).',
       () => log.stats.writeErrors,
     );
+    if (log.shipBacklog !== undefined) {
+      gauge(
+        'fleetguard_decision_log_ship_backlog',
+        'Decisions in the local decision log not yet shipped to the central log (a shared store only).',
+        () => log.shipBacklog ?? 0,
+      );
+    }
     if (threads) {
       gauge(
         'fleetguard_decision_threads_running',

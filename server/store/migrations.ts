@@ -62,4 +62,12 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
      SELECT type, id, '', attributes, updated_at FROM entities;
    DROP TABLE entities;
    ALTER TABLE entities_scoped RENAME TO entities;`,
+  // 4: how far the decision log has been shipped to a shared store's central log (decision-log/ship-cursor.ts):
+  //    one row once a shipper first runs; `log_id` names this file's log there, `shipped_to` is the seq of
+  //    the first decision not yet shipped.
+  `CREATE TABLE decision_log_ship (
+     one INTEGER PRIMARY KEY CHECK (one = 1),
+     log_id TEXT NOT NULL,
+     shipped_to INTEGER NOT NULL
+   );`,
 ];

@@ -6,6 +6,40 @@ import type { Pool } from './connection.js';
 export const MIGRATIONS: readonly string[] = [
   // 1: nothing but the version table itself; the stores' tables come in the migrations after it.
   `SELECT 1`,
+  // 2: the central decision log: every sidecar's decisions, shipped from its SQLite log (central-log.ts),
+  //    each once (the decision id is the key). Columns are the row's (decision-log/row.ts; time in ms since
+  //    the epoch, latency in µs), then the local log the decision came from and its seq there, which order
+  //    decisions of the same millisecond as their log does.
+  `CREATE TABLE decision_log (
+     id text PRIMARY KEY,
+     time bigint NOT NULL,
+     principal_type text NOT NULL,
+     principal_id text NOT NULL,
+     action text NOT NULL,
+     resource_type text NOT NULL,
+     resource_id text NOT NULL,
+     outcome text NOT NULL,
+     matched text NOT NULL,
+     policy_revision text NOT NULL,
+     latency_us double precision NOT NULL,
+     errors jsonb,
+     request jsonb,
+     log_id text NOT NULL,
+     seq bigint NOT NULL
+   );
+   CREATE INDEX decision_log_time ON decision_log (time, log_id, seq);
+   CREATE INDEX decision_log_principal ON decision_log (principal_id, time);
+   CREATE INDEX decision_log_resource ON decision_log (resource_id, time);`,
+  // 3: the sidecars using this store (sidecar-registry.ts): each upserts its row at start, on every policy
+  //    load and every heartbeat, and deletes it when it stops.
+  `CREATE TABLE sidecars (
+     id text PRIMARY KEY,
+     host text NOT NULL,
+     address text NOT NULL,
+     policy_revision text NOT NULL,
+     started_at timestamptz NOT NULL,
+     last_seen timestamptz NOT NULL
+   );`,
 ];
 
 /** The advisory lock's key: any constant no other application on the database uses ("fleetgrd"). */
