@@ -19,6 +19,7 @@ import { operationsRoutes } from './routes/operations.js';
 import type { ServerConfig } from './config.js';
 import type { DecisionSink, EntityStore, KeyStore } from './store/stores.js';
 import { requestLog, type Log } from './log.js';
+import type { SidecarList } from './sidecar-list.js';
 
 export interface AppDeps {
   config: ServerConfig;
@@ -38,6 +39,8 @@ export interface AppDeps {
   recorders?: readonly DecisionRecorder[] | undefined;
   /** The clock decisions are timed with (performance.now; a test steps its own). */
   now?: (() => number) | undefined;
+  /** The sidecars `GET /v1/admin/sidecars` lists (the shared store's registry); by default this one alone. */
+  sidecars?: SidecarList | undefined;
 }
 
 declare module 'fastify' {

@@ -18,6 +18,7 @@ import { createLog, type Log } from './log.js';
 import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
 import { readAdminTokenFile } from './admin-token-file.js';
+import { LocalSidecarList, sidecarSelf } from './sidecar-list.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -98,6 +99,8 @@ export async function startServer(
     ? new PolicyWatcher(policies, { watchDirectory: options.watchDirectory, warn })
     : undefined;
   const metrics = new Metrics(policies, decisionLog, pool, watcher);
+  const self = sidecarSelf(''); // its address once it listens
+  const sidecars = new LocalSidecarList(self, () => policies.engine?.revision ?? '');
   const app = buildApp({
     config,
     policies,
@@ -111,6 +114,7 @@ export async function startServer(
     pool,
     recorders: options.recorders,
     now: options.decisionTimer,
+    sidecars,
   });
   policies.onReload((s) => {
     if (!s.ok) {
@@ -140,6 +144,7 @@ export async function startServer(
     address = await app.listen({ host: config.host, port: config.port });
   }
 
+  self.address = address;
   pool?.start(policies.serving().policySet);
 
   let closing: Promise<void> | undefined;

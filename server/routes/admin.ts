@@ -1,5 +1,5 @@
-// Administration behind the admin bearer token: reload, provisioning keys, keys, devices,
-// users and their tokens. Secrets appear once, in the response that creates them.
+// Administration behind the admin bearer token: reload, provisioning keys, keys, devices, users and their
+// tokens, the sidecars on the store. Secrets appear once, in the response that creates them.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { parseTime } from '../../engine/lang/index.js';
@@ -12,6 +12,7 @@ import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { bodyRoute, bodySchema } from '../body/body-schema.js';
 import { parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
+import { LocalSidecarList, sidecarSelf } from '../sidecar-list.js';
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { keys, policies, entities } = deps;
@@ -78,6 +79,11 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       imported: await store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
     }),
   );
+
+  const sidecars =
+    deps.sidecars ??
+    new LocalSidecarList(sidecarSelf(`${deps.config.host}:${deps.config.port}`), () => policies.engine?.revision ?? '');
+  app.get('/v1/admin/sidecars', { onRequest }, async () => ({ sidecars: await sidecars.list() }));
 
   app.post<{ Params: { id: string } }>('/v1/admin/users/:id/tokens', { onRequest }, async (request, reply) => {
     if (!entities.has('user', request.params.id))

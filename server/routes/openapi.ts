@@ -160,6 +160,14 @@ export function openApiDocument(batchLimit: number, routes: RegisteredRoute[]): 
         responses: { 201: { description: '{ id, token }' }, 404: { description: 'No such user' } },
       },
     },
+    '/v1/admin/sidecars': {
+      get: {
+        summary:
+          'The sidecars on this store: id, host, address, policy revision, started, last seen, stale (admin; on a SQLite store, this sidecar alone)',
+        security: [{ admin: [] }],
+        responses: { 200: { description: '{ sidecars: [...] }' }, 401: { description: 'No or wrong token' } },
+      },
+    },
     '/health': {
       get: { summary: 'The process is up; policy status and last reload', responses: { 200: { description: 'Up' } } },
     },
