@@ -1,6 +1,6 @@
 // buildApp: the fastify instance with every route; it never listens (tests inject or listen themselves).
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { AJV_OPTIONS, validatorFor } from './body/body-schema.js';
+import { validatorFor } from './body/body-schema.js';
 import { parseJsonBody } from './body/parse-json-body.js';
 import { DecisionService } from './decide/decision-service.js';
 import type { DecisionPool } from './decide/decision-pool.js';
@@ -72,8 +72,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: false, // deps.log is the log (log.ts)
     bodyLimit: deps.config.bodyLimit,
-    // Validate exactly what was sent: no type coercion, no defaults, nothing removed.
-    ajv: AJV_OPTIONS,
     return503OnClosing: true,
     // Whose address is the client's: the socket's, or X-Forwarded-For's when the proxy is trusted.
     trustProxy: deps.config.trustProxy,
@@ -146,9 +144,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     batchLimit: deps.config.batchLimit,
   });
   app.register(authorizeRoutes, { decisions, metrics: deps.metrics });
-  operationsRoutes(app, deps);
-  planRoutes(app, deps);
-  adminRoutes(app, deps);
+  app.register(operationsRoutes, deps);
+  app.register(planRoutes, deps);
+  app.register(adminRoutes, deps);
   app.register(provisionRoutes, {
     decisions,
     metrics: deps.metrics,
@@ -157,6 +155,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     perMinute: deps.config.provisionRateLimit,
   });
   app.register(authzenRoutes, { decisions, entities: deps.entities, config: deps.config });
-  openApiRoutes(app, deps, routes);
+  app.register(openApiRoutes, { batchLimit: deps.config.batchLimit, routes });
   return app;
 }

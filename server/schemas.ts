@@ -1,8 +1,7 @@
 // HTTP shapes. zod is the single source: bodies are validated with the JSON Schema generated from them
 // (body/body-schema.ts), and zod runs only on the error path to word the 400.
 import { z } from 'zod';
-import { parseCidr, parseTime } from '../engine/lang/index.js';
-import { invalidBody } from './body/body-schema.js';
+import { formatted } from './body/body-schema.js';
 
 // The decision API's shapes live in api/ (the client is typed from them too).
 export {
@@ -14,7 +13,7 @@ export {
   HttpAuthorizeRequest,
 } from '../api/authorize.js';
 
-const Rfc3339 = z.string().refine((s) => parseTime(s) !== undefined, 'an RFC 3339 time such as 2027-01-01T00:00:00Z');
+const Rfc3339 = formatted('fleetguard-rfc3339', 'an RFC 3339 time such as 2027-01-01T00:00:00Z');
 
 export const ProvisionRequest = z.object({
   provisioningKey: z.string().min(1),
@@ -26,9 +25,7 @@ export const ProvisioningKeyRequest = z.object({
   fleet: z.string().min(1),
   organization: z.string().min(1),
   expiresAt: Rfc3339,
-  allowedCidrs: z
-    .array(z.string().refine((c) => parseCidr(c) !== undefined, 'a CIDR range such as 203.0.113.0/24'))
-    .optional(),
+  allowedCidrs: z.array(formatted('fleetguard-cidr', 'a CIDR range such as 203.0.113.0/24')).optional(),
   maxRegistrations: z.number().int().min(0).optional(),
   singleUse: z.boolean().optional(),
 });
@@ -54,11 +51,4 @@ export function userEntity(u: UserRecord): { type: string; id: string; attribute
 /** Where a problem found in `userEntity(users[i])` is in `{ users: [...] }`: roles are fields of the record. */
 export function userPath([index, part, ...rest]: (string | number)[]): (string | number)[] {
   return part === 'attributes' ? ['users', index!, ...rest] : ['users', index!];
-}
-
-/** Full zod validation, for rules JSON Schema cannot carry (CIDR and time formats): a 400 on failure. */
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  throw invalidBody(schema, body);
 }

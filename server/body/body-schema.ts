@@ -3,10 +3,13 @@
 // compiled function is what checks every body: fastify's validation of a route (the app's validator
 // compiler hands fastify the same function, see `validatorFor`), the batch route and the decision threads
 // that parse their body themselves, and AuthZEN's batch items. zod runs only on a body already found
-// invalid, to word the 400 (its path, and `batch_too_large` for a list over its limit).
+// invalid, to word the 400 (its path, and `batch_too_large` for a list over its limit). A rule JSON
+// Schema has no keyword for (a CIDR range, an RFC 3339 time) is a format of its own, checked by the
+// same function zod's refinement calls, so both say the same about every value (tested).
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import { z } from 'zod';
 import { describeInvalid } from '../../api/authorize.js';
+import { parseCidr, parseTime } from '../../engine/lang/index.js';
 import { HttpError } from '../errors.js';
 
 /** Validate exactly what was sent: no type coercion, no defaults, nothing removed. */
@@ -15,6 +18,23 @@ export const AJV_OPTIONS = {
 };
 
 export type BodyValidator = (body: unknown) => boolean;
+
+/** The formats zod's refinements stand for, by name: `.meta({ format })` puts the name in the JSON Schema. */
+export const FORMATS = {
+  'fleetguard-cidr': (s: string) => parseCidr(s) !== undefined,
+  'fleetguard-rfc3339': (s: string) => parseTime(s) !== undefined,
+} as const;
+
+/** A string a JSON Schema checks with one of FORMATS, and zod with the same function (to word the 400). */
+export function formatted(format: keyof typeof FORMATS, message: string): z.ZodString {
+  return z.string().refine(FORMATS[format], message).meta({ format }) as unknown as z.ZodString;
+}
+
+const addFormats = (ajv: {
+  addFormat(name: string, format: { type: 'string'; validate: (s: string) => boolean }): unknown;
+}) => {
+  for (const [name, validate] of Object.entries(FORMATS)) ajv.addFormat(name, { type: 'string', validate });
+};
 
 export interface BodySchema<T = unknown> {
   readonly zod: z.ZodType<T>;
@@ -52,7 +72,7 @@ const compiled = new WeakMap<object, BodyValidator>();
 export function validatorFor(schema: Record<string, unknown>): BodyValidator {
   let validate = compiled.get(schema);
   if (validate === undefined) {
-    compile ??= AjvCompiler()({}, AJV_OPTIONS);
+    compile ??= AjvCompiler()({}, { ...AJV_OPTIONS, onCreate: addFormats });
     validate = compile({ schema, method: 'POST', url: '', httpPart: 'body' }) as BodyValidator;
     compiled.set(schema, validate);
   }

@@ -1,6 +1,6 @@
 // Administration behind the admin bearer token: reload, provisioning keys, keys, devices, users and their
 // tokens, the sidecars on the store. Secrets appear once, in the response that creates them.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import type { z } from 'zod';
 import { parseTime } from '../../engine/lang/index.js';
 import { checkEntities, type CheckedEntity, EntitiesFile, type StoredEntity } from '../../engine/entities/index.js';
@@ -11,10 +11,10 @@ import { PackOwnedError } from '../store/stores.js';
 import { requestLog } from '../log.js';
 import { requireAdmin } from '../plugins/admin-auth.js';
 import { bodyRoute, bodySchema } from '../body/body-schema.js';
-import { parseBody, ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
+import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../schemas.js';
 import { LocalSidecarList, sidecarSelf } from '../sidecar-list.js';
 
-export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const adminRoutes: FastifyPluginCallback<AppDeps> = (app, deps, done) => {
   const { keys, policies, entities } = deps;
   const onRequest = requireAdmin(deps.config.adminToken);
 
@@ -46,7 +46,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/admin/provisioning-keys',
     { onRequest, ...bodyRoute(bodySchema(ProvisioningKeyRequest)) },
     async (request, reply) => {
-      const b = parseBody(ProvisioningKeyRequest, request.body);
+      const b = request.body;
       const created = await keys.createProvisioningKey({ ...b, expiresAt: parseTime(b.expiresAt)! });
       requestLog(deps.log, request).info({ keyId: created.id, fleet: b.fleet }, 'provisioning key created');
       return reply.code(201).send(created);
@@ -72,12 +72,19 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => ({ imported: await store(checked(request.body.users.map(userEntity), userPath)) }),
   );
 
-  app.post<{ Body: EntitiesFile }>(
+  app.post<{ Body: z.input<typeof EntitiesFile> }>(
     '/v1/admin/entities',
     { onRequest, ...bodyRoute(bodySchema(EntitiesFile)) },
-    async (request) => ({
-      imported: await store(checked(parseBody(EntitiesFile, request.body).entities, (p) => ['entities', ...p])),
-    }),
+    async (request) => {
+      // The body is valid; what EntitiesFile converts when a file is read is converted here the same way:
+      // a numeric id is its decimal text, no attributes are none.
+      const list = request.body.entities.map(({ type, id, attributes }) => ({
+        type,
+        id: String(id),
+        attributes: attributes ?? {},
+      }));
+      return { imported: await store(checked(list, (p) => ['entities', ...p])) };
+    },
   );
 
   const sidecars =
@@ -91,4 +98,5 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { id, key } = await keys.issue('user', request.params.id);
     return reply.code(201).send({ id, token: key });
   });
-}
+  done();
+};

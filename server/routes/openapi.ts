@@ -1,9 +1,8 @@
 // GET /openapi.json: the OpenAPI document of the routes the app registered (recorded as fastify registers
 // them, so no route is left out), each operation described below, with the zod schemas the routes validate
 // with. A route registered without a description here is listed as undocumented, which a test refuses.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import { AuthorizeRequestSchema, DecisionSchema, PlanRequestSchema, RulesRequestSchema } from '../../engine/index.js';
-import type { AppDeps } from '../app.js';
 import { AzActionSearch, AzEvaluation, AzEvaluations, AzResourceSearch, AzSubjectSearch } from '../authzen-schemas.js';
 import { EntitiesFile } from '../../engine/entities/index.js';
 import {
@@ -273,7 +272,12 @@ export function openApiDocument(batchLimit: number, routes: RegisteredRoute[]): 
 }
 
 /** Serves the document of `routes`, built on the first request: by then every route is registered. */
-export function openApiRoutes(app: FastifyInstance, deps: AppDeps, routes: RegisteredRoute[]): void {
+export const openApiRoutes: FastifyPluginCallback<{ batchLimit: number; routes: RegisteredRoute[] }> = (
+  app,
+  { batchLimit, routes },
+  done,
+) => {
   let doc: Record<string, unknown> | undefined;
-  app.get('/openapi.json', async () => (doc ??= openApiDocument(deps.config.batchLimit, routes)));
-}
+  app.get('/openapi.json', async () => (doc ??= openApiDocument(batchLimit, routes)));
+  done();
+};

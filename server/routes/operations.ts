@@ -1,9 +1,9 @@
 // /health, /ready and /metrics.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 
-export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const operationsRoutes: FastifyPluginCallback<AppDeps> = (app, deps, done) => {
   const { policies, watcher, decisionLog, metrics, pool } = deps;
 
   // Up as long as the process answers; it also says which policies are served, how the last reload went
@@ -27,4 +27,5 @@ export function operationsRoutes(app: FastifyInstance, deps: AppDeps): void {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-}
+  done();
+};

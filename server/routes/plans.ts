@@ -1,5 +1,5 @@
 // POST /v1/plan (a filter for list queries) and POST /v1/rules (CASL rules for front ends).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { clientRules, planQuery, PlanRequestSchema, RulesRequestSchema, type Entity } from '../../engine/index.js';
 import type { AppDeps } from '../app.js';
 import { knownNames, unknownNameError } from '../decide/known-names.js';
@@ -13,7 +13,7 @@ type PlanBody = {
   columns?: Record<string, string>;
 };
 
-export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
+export const planRoutes: FastifyPluginCallback<AppDeps> = (app, deps, done) => {
   app.post<{ Body: PlanBody }>('/v1/plan', bodyRoute(bodySchema(PlanRequestSchema)), async (request) => {
     const e = deps.policies.serving();
     const body = request.body;
@@ -39,4 +39,5 @@ export function planRoutes(app: FastifyInstance, deps: AppDeps): void {
       return clientRules(e.policySet, request.body.principal, request.body.context ?? {}, Date.now());
     },
   );
-}
+  done();
+};

@@ -8,7 +8,8 @@ import { AzEvaluation, isAzEvaluation } from '../../server/authzen-schemas.js';
 import secureJson from 'secure-json-parse';
 import { bodySchema } from '../../server/body/body-schema.js';
 import { MAX_BODY_DEPTH, parseJsonBody } from '../../server/body/parse-json-body.js';
-import { BatchRequest, HttpAuthorizeRequest } from '../../server/schemas.js';
+import { EntitiesFile } from '../../engine/entities/index.js';
+import { BatchRequest, HttpAuthorizeRequest, ProvisioningKeyRequest } from '../../server/schemas.js';
 import { requestArb } from '../support/fleet-arbitraries.js';
 import { depth } from '../support/depth.js';
 
@@ -82,7 +83,46 @@ const azEvaluation = fc.record(
   { requiredKeys: ['subject', 'action', 'resource'] },
 );
 
+// Times and CIDR ranges near the valid ones: the formats JSON Schema checks by the same functions zod does.
+const time = fc.oneof(
+  { weight: 4, arbitrary: fc.constant('2027-01-01T00:00:00Z') },
+  fc.constantFrom('2027-01-01T00:00:00Z', '2027-02-30T00:00:00Z', '2027-01-01', '2027-01-01T00:00:00+01:00', 'soon'),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+);
+const cidr = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('203.0.113.0/24') },
+  fc.constantFrom('203.0.113.0/24', '10.0.0.0/33', '2001:db8::/32', '2001:db8::/129', '10.0.0.1', 'x/8'),
+  fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 40 })).map(([ip, bits]) => `${ip}/${bits}`),
+);
+const provisioningKey = fc.record(
+  {
+    fleet: text,
+    organization: text,
+    expiresAt: time,
+    allowedCidrs: fc.array(cidr, { maxLength: 2 }),
+    maxRegistrations: fc.integer({ min: -1, max: 5 }),
+    singleUse: fc.boolean(),
+  },
+  { requiredKeys: ['fleet', 'organization', 'expiresAt'] },
+);
+const entitiesFile = fc.record({
+  entities: fc.array(
+    fc.record(
+      {
+        type: text,
+        id: fc.oneof(text, fc.integer()),
+        attributes: fc.dictionary(text, fc.jsonValue({ maxDepth: 1 })),
+      },
+      { requiredKeys: ['type', 'id'] },
+    ),
+    { maxLength: 3 },
+  ),
+});
+
 describe('compiled JSON Schemas accept what zod accepts', () => {
+  it('a provisioning key (RFC 3339 times and CIDR ranges as formats)', () =>
+    agree(ProvisioningKeyRequest, bodySchema(ProvisioningKeyRequest).validate, around(provisioningKey)));
+  it('an entities file', () => agree(EntitiesFile, bodySchema(EntitiesFile).validate, around(entitiesFile)));
   it('an AuthZEN evaluation item', () => agree(AzEvaluation, isAzEvaluation, around(azEvaluation)));
   it('an authorize request', () =>
     agree(HttpAuthorizeRequest, bodySchema(HttpAuthorizeRequest).validate, around(requestArb())));
