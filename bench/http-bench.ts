@@ -1,11 +1,11 @@
 // HTTP benchmark on loopback: the sidecar (`fleetguard serve`, decision logging on) and a baseline
 // server, each in its own process, loaded by autocannon from this process. Every run is bounded in
-// time. Results go to bench/README.md by hand. BENCH_ONLY=single,batch,authzen,mixed picks the
+// time. Results go to bench/README.md by hand. BENCH_ONLY=single,batch,authzen,mixed,shadow picks the
 // comparisons; BENCH_ROUNDS and BENCH_SECONDS size them; BENCH_PIN=1 pins the servers (all their
 // threads) to core 1 and the load generator to core 0, which measures a server's CPU per request.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,6 +164,21 @@ async function withServers<T>(starts: (() => Promise<Server>)[], body: (servers:
 }
 const baselineServer = () => startProcess([join(ROOT, 'dist/bench/baseline-server.js')]);
 const sidecarServer = () => serve('bench');
+// Shadow evaluation's cost: the same sidecar with and without a candidate that widens one rule (observers
+// may also read fleet variables and images), which disagrees with the live set on 1.6% of the workload's
+// requests, so disagreements are recorded throughout.
+const candidateDir = join(dir, 'candidate');
+cpSync(join(ROOT, 'policies'), candidateDir, { recursive: true });
+const observerRule = join(candidateDir, 'fleet-roles.yaml');
+writeFileSync(
+  observerRule,
+  readFileSync(observerRule, 'utf8').replace(
+    'resources: [device, release, build_log]\n    when: resource.fleet in principal.observerOf',
+    'resources: [device, release, build_log, fleet_variable, image]\n    when: resource.fleet in principal.observerOf',
+  ),
+);
+const SHADOW_TOKEN = 'bench-admin-token-0123456789';
+const shadowServer = () => serve('shadow', '--shadow-policies', candidateDir, '--admin-token', SHADOW_TOKEN);
 const todoServer = () => serve('todo', '--policies', join(ROOT, 'examples/authzen-todo'));
 const todoInlineServer = () =>
   serve('todo-inline', '--policies', join(ROOT, 'examples/authzen-todo'), '--decision-threads', '0');
@@ -280,6 +295,39 @@ if (wanted('authzen')) {
     ),
   );
 }
+let shadowRecorded: { compared: number; written: number; notCompared: number; notWritten: number } | undefined;
+if (wanted('shadow')) {
+  await withServers([sidecarServer, shadowServer], async ([plain, shadowed]) => {
+    pairs.push(
+      await pair(
+        'shadow-single',
+        () => load('/v1/authorize, no shadow candidate', `${plain!.url}/v1/authorize`, singles),
+        () => load('/v1/authorize, shadow candidate loaded', `${shadowed!.url}/v1/authorize`, singles),
+      ),
+    );
+    pairs.push(
+      await pair(
+        'shadow-batch',
+        () =>
+          load(
+            '/v1/authorize/batch, 100 per request, no shadow candidate',
+            `${plain!.url}/v1/authorize/batch`,
+            batches,
+          ),
+        () =>
+          load(
+            '/v1/authorize/batch, 100 per request, shadow candidate loaded',
+            `${shadowed!.url}/v1/authorize/batch`,
+            batches,
+          ),
+      ),
+    );
+    const summary = await fetch(`${shadowed!.url}/v1/admin/shadow?examples=0`, {
+      headers: { authorization: `Bearer ${SHADOW_TOKEN}` },
+    });
+    shadowRecorded = ((await summary.json()) as { recording: typeof shadowRecorded }).recording;
+  });
+}
 const mixes: Mixed[] = [];
 if (wanted('mixed')) {
   mixes.push(await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)));
@@ -317,11 +365,19 @@ const summary: Record<string, (p: Pair) => string> = {
     `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
   authzen: (p) =>
     `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
+  'shadow-single': (p) =>
+    `/v1/authorize with a shadow candidate keeps ${pct(p)} of its requests/s without one (target ≥ 90%); p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
+  'shadow-batch': (p) =>
+    `/v1/authorize/batch with a shadow candidate keeps ${pct(p)} of its decisions/s without one (target ≥ 90%); p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
   'authzen-defaults': (p) =>
     `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
 };
 console.log('');
 for (const p of pairs) console.log(summary[p.label]!(p));
+if (shadowRecorded)
+  console.log(
+    `shadow: ${fmtInt(shadowRecorded.compared)} decisions compared, ${fmtInt(shadowRecorded.written)} disagreements written, ${fmtInt(shadowRecorded.notCompared)} not compared, ${fmtInt(shadowRecorded.notWritten)} not written`,
+  );
 console.log('');
 if (mixes.length > 0) {
   console.log(

@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   },
   serve: { summary: 'run the sidecar', load: () => import('./commands/serve.js') },
   audit: { summary: 'query the decision log', load: () => import('./commands/audit.js') },
+  'shadow-report': {
+    summary: 'what a shadow candidate (serve --shadow-policies) decided otherwise, from the database',
+    load: () => import('./commands/shadow-report.js'),
+  },
   keys: { summary: 'provisioning keys, devices, users and their tokens', load: () => import('./commands/keys.js') },
   entities: { summary: 'load entities into the store', load: () => import('./commands/entities.js') },
   verify: {

@@ -5,6 +5,8 @@ import { parseJsonBody } from './body/parse-json-body.js';
 import { DecisionService } from './decide/decision-service.js';
 import type { DecisionPool } from './decide/decision-pool.js';
 import { logRecorder, metricsRecorder, type DecisionRecorder } from './decide/recorders.js';
+import { shadowRecorder, type Shadow } from './shadow/shadow.js';
+import { shadowRoutes } from './routes/shadow.js';
 import { HttpError, type ErrorCode } from './errors.js';
 import type { Metrics } from './plugins/metrics.js';
 import type { PolicyHolder } from './plugins/policy-holder.js';
@@ -41,6 +43,8 @@ export interface AppDeps {
   now?: (() => number) | undefined;
   /** The sidecars `GET /v1/admin/sidecars` lists (the shared store's registry); by default this one alone. */
   sidecars?: SidecarList | undefined;
+  /** Shadow evaluation (`--shadow-policies`, the admin API); without it nothing is compared. */
+  shadow?: Shadow | undefined;
 }
 
 declare module 'fastify' {
@@ -136,8 +140,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     keys: deps.keys,
     entities: deps.entities,
     // The log last: it may hand a batch's rows to its writer thread.
-    recorders: [metricsRecorder(deps.metrics), ...(deps.recorders ?? []), logRecorder(deps.decisionLog)],
+    recorders: [
+      metricsRecorder(deps.metrics),
+      ...(deps.recorders ?? []),
+      ...(deps.shadow ? [shadowRecorder(deps.shadow, deps.clock)] : []),
+      logRecorder(deps.decisionLog),
+    ],
     pool: deps.pool,
+    shadow: deps.shadow,
     clock: deps.clock,
     now: deps.now,
     logRequests: deps.config.logRequests,
@@ -147,6 +157,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(operationsRoutes, deps);
   app.register(planRoutes, deps);
   app.register(adminRoutes, deps);
+  app.register(shadowRoutes, deps);
   app.register(provisionRoutes, {
     decisions,
     metrics: deps.metrics,

@@ -67,6 +67,11 @@ export const SETTINGS = {
   port: { arg: 'N', schema: integer().min(0).max(65535).default(8181), help: 'TCP port (0: any free port)' },
   socket: { arg: 'PATH', schema: z.string().optional(), help: 'Unix socket to listen on instead of host and port' },
   policies: { arg: 'DIR', schema: z.string().default('policies'), help: 'policy directory' },
+  shadowPolicies: {
+    arg: 'DIR',
+    schema: z.string().optional(),
+    help: 'candidate policy directory: every request is decided again with it, off the request path, and the disagreements recorded (answers never change; reloaded like `--policies`; see `GET /v1/admin/shadow`)',
+  },
   db: {
     arg: 'FILE',
     schema: z.string().default('data/fleetguard.db'),

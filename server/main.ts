@@ -19,6 +19,9 @@ import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
 import { readAdminTokenFile } from './admin-token-file.js';
 import { LocalSidecarList, sidecarSelf } from './sidecar-list.js';
+import { loadCandidate, Shadow } from './shadow/shadow.js';
+import { SqliteShadowStore } from './shadow/sqlite-shadow-store.js';
+import { registerShadowMetrics } from './shadow/shadow-metrics.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -33,6 +36,8 @@ export interface RunningServer {
   keys: KeyStore;
   entities: EntityStore;
   pool: DecisionPool | undefined;
+  /** Shadow evaluation: the candidate (`--shadow-policies`, or set through the admin API) and its records. */
+  shadow: Shadow;
   /** `http://host:port` or the socket path. */
   address: string;
   close(): Promise<void>;
@@ -64,6 +69,9 @@ export async function startServer(
   const policies = new PolicyHolder(config.policies, { clock: Date.now, newDecisionId: decisionIdGenerator() });
   const first = policies.reload();
   if (!first.ok) throw new StartupError(first.errors ?? []);
+  const candidate = config.shadowPolicies === undefined ? undefined : loadCandidate(config.shadowPolicies, Date.now);
+  if (candidate && !(candidate instanceof PolicyHolder))
+    throw new StartupError(candidate.errors ?? [], `the shadow policies (${config.shadowPolicies}) do not compile`);
   await checkAddressFree(config);
 
   const stores = openStores({ db: config.db, pack: packScope(config.policies) });
@@ -93,14 +101,33 @@ export async function startServer(
           logRequests: config.logRequests,
           warn,
           scheduleRestart: options.scheduleThreadRestart,
+          onShadowed: (disagreements, compared) => shadow.fromThread(disagreements, compared),
         })
       : undefined;
+  const shadowStore = new SqliteShadowStore(db, {
+    flushMs: config.logFlushMs,
+    queueMax: SHADOW_QUEUE_MAX,
+    retentionDays: config.logRetentionDays,
+    clock: Date.now,
+    warn,
+  }).start();
+  const shadow = new Shadow({
+    store: shadowStore,
+    log,
+    watch: config.watch,
+    watchDirectory: options.watchDirectory,
+    threads: pool,
+    livePrincipalTypes: () => policies.engine?.policySet.schema.principals,
+    clock: Date.now,
+  });
+  if (candidate) shadow.adopt(candidate);
   const watcher = config.watch
     ? new PolicyWatcher(policies, { watchDirectory: options.watchDirectory, warn })
     : undefined;
   const metrics = new Metrics(policies, decisionLog, pool, watcher);
   const self = sidecarSelf(''); // its address once it listens
   const sidecars = new LocalSidecarList(self, () => policies.engine?.revision ?? '');
+  registerShadowMetrics(metrics.registry, shadow, shadowStore);
   const app = buildApp({
     config,
     policies,
@@ -115,6 +142,7 @@ export async function startServer(
     recorders: options.recorders,
     now: options.decisionTimer,
     sidecars,
+    shadow,
   });
   policies.onReload((s) => {
     if (!s.ok) {
@@ -151,6 +179,7 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       watcher?.close();
+      shadow.close();
       // Stops accepting and lets the requests in flight finish, within the shutdown timeout.
       const { destroyed } = await connections.close(() => app.close(), config.shutdownTimeout * 1000);
       if (destroyed > 0)
@@ -158,12 +187,17 @@ export async function startServer(
           { destroyed, shutdownTimeout: config.shutdownTimeout },
           'shutdown timeout: connections with requests still in flight were destroyed',
         );
+      await shadow.drain();
       await pool?.close();
+      await shadowStore.close();
       await decisionLog.close(); // writes everything still queued
       await stores.close();
     })());
-  return { app, log, stores, db, policies, watcher, decisionLog, keys, entities, pool, address, close };
+  return { app, log, stores, db, policies, watcher, decisionLog, keys, entities, pool, shadow, address, close };
 }
+
+/** Disagreements waiting to be written, at most (beyond: counted as dropped). */
+const SHADOW_QUEUE_MAX = 100_000;
 
 export class StartupError extends Error {
   constructor(

@@ -56,6 +56,9 @@ async function run(command: CliCommand): Promise<number> {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGHUP', () => policies.reload());
+    process.on('SIGHUP', () => {
+      policies.reload();
+      server.shadow.reload();
+    });
   });
 }

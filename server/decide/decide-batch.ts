@@ -1,6 +1,6 @@
 // A batch of the decision API from the body's text to the response's, with the decision log's rows: the
 // request thread and the decision threads (decision-pool.ts) both run this, so they cannot drift.
-import type { Decision, Engine } from '../../engine/index.js';
+import type { AuthorizeRequest, Decision, Engine } from '../../engine/index.js';
 import type { HttpAuthorizeRequest } from '../../api/authorize.js';
 import type { BodySchema } from '../body/body-schema.js';
 import { parseJsonBody } from '../body/parse-json-body.js';
@@ -19,7 +19,14 @@ export interface BatchDeps {
   /** The clock decisions are timed with, in milliseconds. */
   now: () => number;
   logRequests: boolean;
+  /**
+   * Sees the requests the engine decided (not those denied by key) with their decisions, all made at
+   * `time`, once the response is built: shadow evaluation (server/shadow/) on whichever thread decides.
+   */
+  observe?: BatchObserver | undefined;
 }
+
+export type BatchObserver = (requests: AuthorizeRequest[], decisions: Decision[], time: number) => void;
 
 export interface DecidedBatch {
   /** The response body. */
@@ -69,5 +76,17 @@ export function decideBatch(text: string, deps: BatchDeps): DecidedBatch | Refus
     const r = resolved[i]!;
     log.push(results[i]!, r instanceof Denied ? r.request : r, time, share, deps.logRequests);
   }
-  return { json: batchJson({ results }), log: log.take() };
+  const json = batchJson({ results });
+  if (deps.observe) {
+    const requests: AuthorizeRequest[] = [];
+    const decisions: Decision[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const r = resolved[i]!;
+      if (r instanceof Denied) continue;
+      requests.push(r);
+      decisions.push(results[i]!);
+    }
+    deps.observe(requests, decisions, time);
+  }
+  return { json, log: log.take() };
 }

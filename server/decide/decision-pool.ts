@@ -14,13 +14,20 @@ import { Worker } from 'node:worker_threads';
 import type { PolicySet, SourceFile } from '../../engine/index.js';
 import { workerUrl } from '../worker-url.js';
 import type { DecidedBatch } from './decide-batch.js';
+import type { Disagreement } from '../shadow/disagreement.js';
+import type { ShadowThreads } from '../shadow/shadow.js';
 
 export type PoolRequest =
   | { kind: 'policies'; sources: SourceFile[]; revision: string }
+  /** The shadow candidate to compare every batch with (server/shadow/), or none. */
+  | { kind: 'shadow'; candidate: { sources: SourceFile[]; revision: string } | undefined }
   | { kind: 'batch'; id: number; text: string; revision: string };
 export type PoolReply =
   | { kind: 'loaded'; revision: string | undefined }
-  | { kind: 'decided'; id: number; decided: DecidedBatch }
+  /** `shadowFollows`: a `shadowed` message with the batch's disagreements comes next. */
+  | { kind: 'decided'; id: number; decided: DecidedBatch; shadowFollows: boolean }
+  | { kind: 'shadowed'; compared: number; disagreements: Disagreement[] }
+  | { kind: 'shadow-failed'; revision: string }
   /** Why a thread left a batch to the request thread: another revision, a key to resolve, a 400. */
   | { kind: 'undecided'; id: number; why: 'revision' | 'key store' | 'refused' };
 
@@ -31,6 +38,8 @@ export interface DecisionPoolOptions {
   warn: (message: string, details?: Record<string, unknown>) => void;
   /** Runs a thread's replacement once its delay is over (by default a timer; tests run it when they choose). */
   scheduleRestart?: (restart: () => void, delayMs: number) => void;
+  /** Disagreements a thread found between a batch's decisions and the shadow candidate's. */
+  onShadowed?: (disagreements: Disagreement[], compared: number) => void;
 }
 
 const afterDelay = (restart: () => void, delayMs: number) => setTimeout(restart, delayMs).unref();
@@ -40,19 +49,24 @@ interface Thread {
   /** Holds the last policy set posted to it (it compiled to the same revision). */
   loaded: boolean;
   pending: Map<number, (decided: DecidedBatch | undefined) => void>;
+  /** Batches answered whose shadow comparison has not come back yet. */
+  shadowPending: number;
 }
 
 /** A thread that stops is replaced after this delay, doubled on each failure in a row (up to a minute). */
 const FIRST_RESTART_MS = 1000;
 const LAST_RESTART_MS = 60_000;
 
-export class DecisionPool {
+export class DecisionPool implements ShadowThreads {
   private threads: Thread[] = [];
   private nextId = 0;
   private closing = false;
   /** The set being served, for threads started later. */
   private set: PolicySet | undefined;
   private restartMs = FIRST_RESTART_MS;
+  /** The shadow candidate, for threads started later. */
+  private shadow: PolicySet | undefined;
+  private shadowWaiters: (() => void)[] = [];
 
   constructor(private readonly options: DecisionPoolOptions) {}
 
@@ -64,6 +78,7 @@ export class DecisionPool {
   start(set: PolicySet): void {
     for (let i = 0; i < this.options.threads; i++) this.threads.push(this.spawn());
     this.load(set);
+    if (this.shadow) this.loadShadow(this.shadow);
   }
 
   /** A replacement for a thread that stopped, once the delay is over. */
@@ -75,6 +90,7 @@ export class DecisionPool {
       const thread = this.spawn();
       this.threads.push(thread);
       if (this.set) thread.worker.postMessage(this.policiesMessage(this.set));
+      if (this.shadow) thread.worker.postMessage(this.shadowMessage(this.shadow));
     }, delay);
   }
 
@@ -82,12 +98,28 @@ export class DecisionPool {
     return { kind: 'policies', sources: set.sources, revision: set.revision };
   }
 
+  private shadowMessage(set: PolicySet | undefined): PoolRequest {
+    return { kind: 'shadow', candidate: set && { sources: set.sources, revision: set.revision } };
+  }
+
   private spawn(): Thread {
     const worker = new Worker(workerUrl(new URL('./decision-worker.js', import.meta.url)), {
       workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests },
     });
-    const thread: Thread = { worker, loaded: false, pending: new Map() };
+    const thread: Thread = { worker, loaded: false, pending: new Map(), shadowPending: 0 };
     worker.on('message', (m: PoolReply) => {
+      if (m.kind === 'shadowed') {
+        thread.shadowPending--;
+        this.options.onShadowed?.(m.disagreements, m.compared);
+        this.shadowSettled();
+        return;
+      }
+      if (m.kind === 'shadow-failed') {
+        this.options.warn('a decision thread did not compile the shadow policies; its batches are not compared', {
+          revision: m.revision,
+        });
+        return;
+      }
       if (m.kind === 'loaded') {
         thread.loaded = m.revision !== undefined;
         if (thread.loaded) this.restartMs = FIRST_RESTART_MS;
@@ -97,6 +129,7 @@ export class DecisionPool {
           );
         return;
       }
+      if (m.kind === 'decided' && m.shadowFollows) thread.shadowPending++;
       const resolve = thread.pending.get(m.id);
       thread.pending.delete(m.id);
       resolve?.(m.kind === 'decided' ? m.decided : undefined);
@@ -106,6 +139,8 @@ export class DecisionPool {
       this.threads = this.threads.filter((t) => t !== thread);
       for (const resolve of thread.pending.values()) resolve(undefined);
       thread.pending.clear();
+      thread.shadowPending = 0; // those comparisons are lost with the thread
+      this.shadowSettled();
       if (this.closing) return;
       this.options.warn('a decision thread stopped; the request thread decides batches until it is replaced', {
         why,
@@ -123,6 +158,23 @@ export class DecisionPool {
     this.set = set;
     const message = this.policiesMessage(set);
     for (const t of this.threads) t.worker.postMessage(message);
+  }
+
+  /** Posts the shadow candidate (or none) to every thread: each batch decided afterwards is compared with it. */
+  loadShadow(set: PolicySet | undefined): void {
+    this.shadow = set;
+    const message = this.shadowMessage(set);
+    for (const t of this.threads) t.worker.postMessage(message);
+  }
+
+  shadowIdle(): Promise<void> {
+    if (this.threads.every((t) => t.shadowPending === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.shadowWaiters.push(resolve));
+  }
+
+  private shadowSettled(): void {
+    if (this.shadowWaiters.length > 0 && this.threads.every((t) => t.shadowPending === 0))
+      this.shadowWaiters.splice(0).forEach((resolve) => resolve());
   }
 
   /** Threads running, and how many of them hold the policy set last posted (the others decide nothing). */

@@ -17,7 +17,7 @@ import { bodySchema, type BodySchema } from '../body/body-schema.js';
 import type { PolicyHolder } from '../plugins/policy-holder.js';
 import { keyIdOf } from '../store/key-store.js';
 import type { EntityStore, KeyStore } from '../store/stores.js';
-import { decideBatch } from './decide-batch.js';
+import { decideBatch, type BatchObserver } from './decide-batch.js';
 import type { DecisionPool } from './decision-pool.js';
 import type { DecisionRecorder } from './recorders.js';
 import { Denied, Refused, resolvePrincipal } from './resolve-principal.js';
@@ -36,6 +36,8 @@ export interface DecisionServiceDeps {
   logRequests: boolean;
   /** Most requests in one batch. */
   batchLimit: number;
+  /** Shadow evaluation: batches decided on this thread are handed to it (decide-batch.ts `observe`). */
+  shadow?: { readonly active: boolean; readonly observeBatch: BatchObserver } | undefined;
 }
 
 /** How a registration ended; every outcome but `invalid` is the policy's decision on the key's fleet. */
@@ -115,6 +117,7 @@ export class DecisionService {
         clock: this.deps.clock,
         now: this.now,
         logRequests: this.deps.logRequests,
+        observe: this.deps.shadow?.active ? this.deps.shadow.observeBatch : undefined,
       });
     if ('refused' in decided) {
       const { refused, latencyUs } = decided;

@@ -2,14 +2,21 @@
 // whole batches from their text. Anything it cannot answer with a 200 (a bad body, a key to resolve, a
 // revision it does not hold, an error) goes back as data saying why it is undecided, and the request
 // thread answers it: nothing is thrown across the thread boundary.
+//
+// With a shadow candidate loaded (server/shadow/), a batch the thread decided is decided again with the
+// candidate right after its response is posted, and the disagreements follow in a message of their own.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   compilePolicies,
   createEngine,
   decisionIdGenerator,
+  type AuthorizeRequest,
+  type Decision,
   type Engine,
+  type PolicySet,
   type SourceFile,
 } from '../../engine/index.js';
+import { compareBatch } from '../shadow/disagreement.js';
 import { BatchRequest } from '../../api/authorize.js';
 import { bodySchema } from '../body/body-schema.js';
 import { decideBatch } from './decide-batch.js';
@@ -20,24 +27,49 @@ const { batchLimit, logRequests } = workerData as { batchLimit: number; logReque
 const body = bodySchema(BatchRequest(batchLimit));
 const newDecisionId = decisionIdGenerator();
 let engine: Engine | undefined;
+/** The shadow candidate, if any. */
+let shadow: PolicySet | undefined;
 
-function load(sources: SourceFile[], revision: string): Engine | undefined {
+function compile(sources: SourceFile[], revision: string): PolicySet | undefined {
   try {
     const { policySet } = compilePolicies(sources);
-    return policySet?.revision === revision ? createEngine(policySet, { clock: Date.now, newDecisionId }) : undefined;
+    return policySet?.revision === revision ? policySet : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** The batch just decided, kept to compare with the shadow candidate once its response is posted. */
+const observed: { batch?: { requests: AuthorizeRequest[]; decisions: Decision[]; time: number } | undefined } = {};
+const observe = (requests: AuthorizeRequest[], decisions: Decision[], time: number) => {
+  observed.batch = { requests, decisions, time };
+};
+const takeObserved = () => {
+  const { batch } = observed;
+  observed.batch = undefined;
+  return batch;
+};
+
 const port = parentPort!;
 port.on('message', (m: PoolRequest) => {
   if (m.kind === 'policies') {
-    engine = load(m.sources, m.revision);
+    const set = compile(m.sources, m.revision);
+    engine = set && createEngine(set, { clock: Date.now, newDecisionId });
     port.postMessage({ kind: 'loaded', revision: engine?.revision } satisfies PoolReply);
     return;
   }
+  if (m.kind === 'shadow') {
+    shadow = m.candidate && compile(m.candidate.sources, m.candidate.revision);
+    if (m.candidate && !shadow)
+      port.postMessage({ kind: 'shadow-failed', revision: m.candidate.revision } satisfies PoolReply);
+    return;
+  }
   port.postMessage(...reply(m.id, m.text, m.revision));
+  const batch = takeObserved(); // set by decideBatch through `observe` when the thread decided the batch
+  if (shadow && batch) {
+    const disagreements = compareBatch(shadow, batch.requests, batch.decisions, batch.time);
+    port.postMessage({ kind: 'shadowed', compared: batch.requests.length, disagreements } satisfies PoolReply);
+  }
 });
 
 function reply(id: number, text: string, revision: string): [PoolReply, ArrayBuffer[]?] {
@@ -50,10 +82,11 @@ function reply(id: number, text: string, revision: string): [PoolReply, ArrayBuf
       clock: Date.now,
       now: () => performance.now(),
       logRequests,
+      observe: shadow && observe,
     });
     if ('needsKeyStore' in decided) return [{ kind: 'undecided', id, why: 'key store' }];
     if ('refused' in decided) return [{ kind: 'undecided', id, why: 'refused' }];
-    return [{ kind: 'decided', id, decided }, transferList(decided.log)];
+    return [{ kind: 'decided', id, decided, shadowFollows: shadow !== undefined }, transferList(decided.log)];
   } catch {
     return [{ kind: 'undecided', id, why: 'refused' }]; // a 400, which the request thread words
   }

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import { AuthorizeRequestSchema, DecisionSchema, PlanRequestSchema, RulesRequestSchema } from '../../engine/index.js';
 import { AzActionSearch, AzEvaluation, AzEvaluations, AzResourceSearch, AzSubjectSearch } from '../authzen-schemas.js';
 import { EntitiesFile } from '../../engine/entities/index.js';
+import { ShadowCandidateRequest } from './shadow.js';
 import {
   BatchRequest,
   BatchResponse,
@@ -187,6 +188,35 @@ export function openApiDocument(batchLimit: number, routes: RegisteredRoute[]): 
         },
       },
     },
+    '/v1/admin/shadow': {
+      get: {
+        summary:
+          'Shadow evaluation: the candidate, and its disagreements with the live set by principal type, action and resource type, with the first examples (admin); ?since=T|30d&examples=N',
+        security: [{ admin: [] }],
+        responses: {
+          200: { description: '{ candidate, recording, total, widened, narrowed, groups, … }' },
+          401: { description: 'No or wrong token' },
+        },
+      },
+      put: {
+        summary: 'Shadow a candidate policy directory from now on (admin)',
+        security: [{ admin: [] }],
+        requestBody: { required: true, ...json({ $ref: '#/components/schemas/ShadowCandidateRequest' }) },
+        responses: {
+          200: { description: 'Loaded: { ok, revision, policies }' },
+          401: { description: 'No or wrong token' },
+          422: {
+            description:
+              'The candidate does not compile ({ errors } as file:line:col); the previous candidate, if any, stays',
+          },
+        },
+      },
+      delete: {
+        summary: 'Stop shadow evaluation (admin); what was recorded stays',
+        security: [{ admin: [] }],
+        responses: { 204: { description: 'Stopped' }, 401: { description: 'No or wrong token' } },
+      },
+    },
     '/v1/admin/entities': {
       post: {
         summary: 'Create or replace stored entities, as an entities.yaml file lists them (admin)',
@@ -261,6 +291,7 @@ export function openApiDocument(batchLimit: number, routes: RegisteredRoute[]): 
         UsersImport: jsonSchema(UsersImport),
         RulesRequest: jsonSchema(RulesRequestSchema),
         EntitiesFile: jsonSchema(EntitiesFile),
+        ShadowCandidateRequest: jsonSchema(ShadowCandidateRequest),
         AzEvaluation: jsonSchema(AzEvaluation),
         AzEvaluations: jsonSchema(AzEvaluations(batchLimit)),
         AzSubjectSearch: jsonSchema(AzSubjectSearch),

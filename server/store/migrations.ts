@@ -1,6 +1,7 @@
 // Numbered schema migrations; `PRAGMA user_version` records how many have run. Append, never edit.
 // A migration is SQL, or a function for one whose SQL depends on what the file holds.
 import { DECISION_LOG_DDL } from '../decision-log/blocks.js';
+import { SHADOW_DDL } from '../shadow/sqlite-shadow-store.js';
 import type { Db } from './database.js';
 
 export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
@@ -70,4 +71,6 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
      log_id TEXT NOT NULL,
      shipped_to INTEGER NOT NULL
    );`,
+  // 5: shadow evaluation's disagreements (server/shadow/): one row each, the request as JSON.
+  SHADOW_DDL,
 ];

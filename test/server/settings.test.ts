@@ -57,7 +57,7 @@ describe('settings', () => {
 
   it('every variable is read: a value no setting accepts is reported under its own flag and variable', () => {
     for (const name of NAMES) {
-      const anyText: SettingName[] = ['host', 'policies', 'db', 'socket', 'adminTokenFile'];
+      const anyText: SettingName[] = ['host', 'policies', 'shadowPolicies', 'db', 'socket', 'adminTokenFile'];
       if (anyText.includes(name)) continue; // any text is a host or a path
       const env = { [envOf(name)]: 'not-a-value' };
       expect(() => resolveConfig({}, env), name).toThrow(SettingError);
