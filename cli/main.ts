@@ -35,6 +35,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   },
   diff: { summary: 'what a policy change allows or denies', load: () => import('./commands/diff.js') },
   docs: { summary: "write the auditors' report: index.html and report.md", load: () => import('./commands/docs.js') },
+  unused: {
+    summary: 'rules and grants the decision log shows unused (least privilege)',
+    load: () => import('./commands/unused.js'),
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {
