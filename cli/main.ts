@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'rules and grants the decision log shows unused (least privilege)',
     load: () => import('./commands/unused.js'),
   },
+  ci: {
+    summary: 'validate, test, verify, diff against a git revision, replay a log: one command for a policy change',
+    load: () => import('./commands/ci.js'),
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

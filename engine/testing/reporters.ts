@@ -2,11 +2,11 @@
 import { formatDiagnostic } from '../diagnostics.js';
 import type { CaseResult, SuiteRun } from './run-suites.js';
 
-function caseName(c: CaseResult): string {
+export function caseName(c: CaseResult): string {
   return `${c.test} [${c.principal} ${c.action} ${c.resource}]`;
 }
 
-function failure(c: CaseResult): string {
+export function caseFailure(c: CaseResult): string {
   const got = `${c.decision.decision}${c.decision.matched.length ? ` by ${c.decision.matched.map((m) => m.rule).join(', ')}` : ''}`;
   const parts = [];
   if (c.decision.decision !== c.expected) parts.push(`expected ${c.expected}, got ${got}`);
@@ -18,7 +18,7 @@ function failure(c: CaseResult): string {
 export function renderSummary(run: SuiteRun): string {
   const lines: string[] = run.diagnostics.map(formatDiagnostic);
   const failed = run.cases.filter((c) => !c.passed);
-  for (const c of failed) lines.push(`FAIL ${c.at.file}:${c.at.line}: ${caseName(c)}: ${failure(c)}`);
+  for (const c of failed) lines.push(`FAIL ${c.at.file}:${c.at.line}: ${caseName(c)}: ${caseFailure(c)}`);
   const bySuite = new Map<string, { passed: number; total: number }>();
   for (const c of run.cases) {
     const s = bySuite.get(c.suite) ?? { passed: 0, total: 0 };
@@ -51,7 +51,7 @@ export function renderJUnit(run: SuiteRun): string {
     for (const c of cases) {
       const attrs = `classname="${xml(c.suite)}" name="${xml(caseName(c))}" file="${xml(c.at.file)}" line="${c.at.line}"`;
       if (c.passed) out.push(`    <testcase ${attrs}/>`);
-      else out.push(`    <testcase ${attrs}>\n      <failure message="${xml(failure(c))}"/>\n    </testcase>`);
+      else out.push(`    <testcase ${attrs}>\n      <failure message="${xml(caseFailure(c))}"/>\n    </testcase>`);
     }
     out.push('  </testsuite>');
   }
