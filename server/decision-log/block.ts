@@ -83,7 +83,8 @@ const ID_SLOTS = [...NUMBER_FIELDS.keys()].filter((i) => NUMBER_FIELDS[i]!.kind 
 /** Splits batches into blocks of at most `maxRows` rows, in order. */
 export function encodeBlocks(batches: readonly LogBatch[], maxRows: number): LogBlock[] {
   const blocks: LogBlock[] = [];
-  const encoder = new BlockEncoder();
+  const encoder = reusable ?? new BlockEncoder();
+  reusable = undefined; // taken while in use
   for (const batch of batches) {
     let cut = 0;
     let extra = 0;
@@ -94,8 +95,18 @@ export function encodeBlocks(batches: readonly LogBatch[], maxRows: number): Log
     }
   }
   if (encoder.rows > 0) blocks.push(encoder.take());
+  if (encoder.keepable()) reusable = encoder;
   return blocks;
 }
+
+/**
+ * The encoder of the last call, with the output buffer it grew: a writer encodes a flush's worth of
+ * blocks of about the same size every time, and growing a new buffer each time (zeroed, copied as it
+ * doubles) cost the writer more than the block's hash.
+ */
+let reusable: BlockEncoder | undefined;
+/** A buffer larger than this (a block of very many rows, or of large stored requests) is not kept. */
+const KEEP_BYTES = 4 << 20;
 
 class BlockEncoder {
   rows = 0;
@@ -185,6 +196,11 @@ class BlockEncoder {
 
   private code(name: string): number {
     return codeOf(this.codes, this.names, name);
+  }
+
+  /** Whether the buffer is small enough to keep between calls. */
+  keepable(): boolean {
+    return this.out.length <= KEEP_BYTES;
   }
 
   private room(bytes: number): void {
