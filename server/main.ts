@@ -86,6 +86,8 @@ export async function startServer(
     blockRows: config.logBlockRows,
     clock: Date.now,
     warn,
+    // A copy of the chain's head outside the database (decision-log/chain.ts): `audit --verify --expect-head`.
+    exportHead: (head) => log.info({ decisionLogHead: head }, 'decision log head'),
   });
   const packed = await loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn);
   if (packed.errors.length > 0) {

@@ -1,8 +1,9 @@
 import { Option } from 'commander';
 import { parseTime } from '../../engine/lang/index.js';
+import type { ChainReport } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, withStores } from '../database-option.js';
-import { out, UsageError } from '../io.js';
+import { EXIT, out, UsageError } from '../io.js';
 import { tableCell } from '../table-cell.js';
 
 interface Options {
@@ -15,7 +16,11 @@ interface Options {
   limit: string;
   json?: boolean;
   ndjson?: boolean;
+  verify?: boolean;
+  expectHead?: string;
 }
+
+const QUERY_OPTIONS = ['principal', 'resource', 'outcome', 'since', 'until', 'limit', 'ndjson'];
 
 export function define(command: CliCommand): void {
   addDbOption(command)
@@ -28,10 +33,24 @@ export function define(command: CliCommand): void {
     .addOption(new Option('--json', 'print the decisions as a JSON array').conflicts('ndjson'))
     // One decision per line, for shipping the log to a central store.
     .option('--ndjson', 'print one JSON decision a line')
+    .addOption(
+      new Option(
+        '--verify',
+        "check the log's hash chain instead of querying it: exit 1 naming the first block modified, removed or reordered",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--expect-head <HASH>',
+        'with --verify: a head hash kept elsewhere (printed by an earlier --verify, or the sidecar log\'s "decision log head" lines) that must still be in the chain',
+      ),
+    )
     .run(run);
 }
 
-async function run(values: Options): Promise<number> {
+async function run(values: Options, command: CliCommand): Promise<number> {
+  if (values.verify) return verify(values, command);
+  if (values.expectHead !== undefined) throw new UsageError('--expect-head goes with --verify');
   if (values.outcome !== undefined && values.outcome !== 'allow' && values.outcome !== 'deny')
     throw new UsageError('--outcome is allow or deny');
   const time = (flag: string, v: string | undefined) => {
@@ -77,4 +96,30 @@ async function run(values: Options): Promise<number> {
       out([line(header), ...table.map(line), `${rows.length} decision(s)`].join('\n'));
     }
   });
+}
+
+async function verify(values: Options, command: CliCommand): Promise<number> {
+  const given = QUERY_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
+  if (given.length > 0) throw new UsageError(`--verify checks the whole log: it takes no --${given[0]}`);
+  const expectHead = values.expectHead?.toLowerCase();
+  if (expectHead !== undefined && !/^[0-9a-f]{64}$/.test(expectHead))
+    throw new UsageError('--expect-head takes a SHA-256 hash: 64 hexadecimal digits');
+  let report: ChainReport | undefined;
+  await withStores(values.db, { create: false }, async ({ decisions, location }) => {
+    if (!decisions.verify) throw new UsageError(`the decision log at ${location} holds no hash chain to verify`);
+    report = await decisions.verify(expectHead);
+  });
+  const r = report!;
+  if (values.json) out(JSON.stringify(r, null, 2));
+  else out(r.broken ? `broken: ${r.broken.message}; ${verified(r)} before it` : `ok: ${verified(r)}; ${where(r)}`);
+  return r.broken ? EXIT.found : EXIT.ok;
+}
+
+function verified(r: ChainReport): string {
+  return `${r.blocks} block(s), ${r.decisions} decision(s) verified`;
+}
+
+function where(r: ChainReport): string {
+  const dropped = r.droppedBlocks > 0 ? ` (retention removed ${r.droppedDecisions} decision(s) before it)` : '';
+  return `chain ${r.chainId} starts at decision ${r.startSeq}${dropped}; head ${r.head} (next decision ${r.nextSeq})`;
 }

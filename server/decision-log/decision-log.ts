@@ -9,7 +9,8 @@ import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import type { Db } from '../store/database.js';
 import { workerUrl } from '../worker-url.js';
 import { LogBatchBuilder, rowsIn, transferList, type LogBatch } from './batch.js';
-import { BlockWriter, decisionsSql, dropDecisionsBefore } from './blocks.js';
+import { BlockWriter, chainHead, decisionsSql, dropDecisionsBefore } from './blocks.js';
+import { hex } from './chain.js';
 import { readRow, type LoggedDecision } from './row.js';
 import type { DecisionSink } from './sink.js';
 import { decisionConditions, DEFAULT_LIMIT, type DecisionQuery } from './decision-query.js';
@@ -35,7 +36,28 @@ export interface DecisionLogOptions {
   keepFrom?: () => number;
   /** Called for conditions an operator must see (a full queue, a failed write). */
   warn: (message: string, details?: Record<string, unknown>) => void;
+  /**
+   * Told the chain's head (chain.ts) at start, every HEAD_EXPORT_MS while it moves, and on close: the
+   * sidecar writes it to its own log, a copy outside the database that `fleetguard audit --verify
+   * --expect-head` checks the chain against.
+   */
+  exportHead?: (head: ChainHead) => void;
 }
+
+export interface ChainHead {
+  chainId: string;
+  /** The seq the next block starts at. */
+  nextSeq: number;
+  /** The last block's hash, hex. */
+  hash: string;
+}
+
+/**
+ * How often the head is exported while decisions are written: a rewrite of the log is detected from
+ * the last exported head back, so this bounds the decisions an attacker can rewrite unseen to those of
+ * the last interval.
+ */
+const HEAD_EXPORT_MS = 600_000;
 
 export interface DecisionLogStats {
   written: number;
@@ -54,6 +76,8 @@ export class DecisionLog implements DecisionSink {
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private headTimer: NodeJS.Timeout | undefined;
+  private lastHead: string | undefined;
   private worker: Worker | undefined;
   private idle: (() => void)[] = [];
   private closed: Promise<void> | undefined;
@@ -112,7 +136,28 @@ export class DecisionLog implements DecisionSink {
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), 3_600_000);
     this.pruneTimer.unref();
+    if (this.options.exportHead) {
+      this.exportHead();
+      this.headTimer = setInterval(() => this.exportHead(), HEAD_EXPORT_MS);
+      this.headTimer.unref();
+    }
     return this;
+  }
+
+  /** Tells `exportHead` the chain's head when it moved since last told. */
+  private exportHead(): void {
+    if (!this.options.exportHead) return;
+    let head: ChainHead;
+    try {
+      const h = chainHead(this.db);
+      head = { chainId: h.chainId, nextSeq: h.nextSeq, hash: hex(h.hash) };
+    } catch (e) {
+      this.options.warn('decision log head could not be read', { error: (e as Error).message });
+      return;
+    }
+    if (head.hash === this.lastHead) return;
+    this.lastHead = head.hash;
+    this.options.exportHead(head);
   }
 
   append(decision: Decision, request: AuthorizeRequest, latencyUs: number): void {
@@ -204,17 +249,19 @@ export class DecisionLog implements DecisionSink {
   /** Drops the blocks older than the retention; returns the number of decisions dropped. */
   prune(): number {
     if (this.options.retentionDays <= 0) return 0;
-    const cutoff = this.options.clock() - this.options.retentionDays * 86_400_000;
-    return dropDecisionsBefore(this.db, cutoff, this.options.keepFrom?.());
+    const now = this.options.clock();
+    return dropDecisionsBefore(this.db, now - this.options.retentionDays * 86_400_000, now, this.options.keepFrom?.());
   }
 
   close(): Promise<void> {
     return (this.closed ??= (async () => {
       clearInterval(this.timer);
       clearInterval(this.pruneTimer);
+      clearInterval(this.headTimer);
       const worker = this.worker;
       if (!worker) {
         this.flushAll();
+        this.exportHead();
         return;
       }
       this.flush();
@@ -230,6 +277,7 @@ export class DecisionLog implements DecisionSink {
       });
       await worker.terminate();
       this.flushAll(); // anything appended while closing
+      this.exportHead();
     })());
   }
 }

@@ -1,6 +1,6 @@
 // Numbered schema migrations; `PRAGMA user_version` records how many have run. Append, never edit.
 // A migration is SQL, or a function for one whose SQL depends on what the file holds.
-import { DECISION_LOG_DDL } from '../decision-log/blocks.js';
+import { addDecisionChain, DECISION_LOG_DDL } from '../decision-log/blocks.js';
 import { SHADOW_DDL } from '../shadow/sqlite-shadow-store.js';
 import type { Db } from './database.js';
 
@@ -73,4 +73,7 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
    );`,
   // 5: shadow evaluation's disagreements (server/shadow/): one row each, the request as JSON.
   SHADOW_DDL,
+  // 6: the decision log's hash chain: each block's hash and the one before it, and where the chain starts
+  //    (its id, made here, and what retention removed); the blocks so far are chained as they stand.
+  addDecisionChain,
 ];

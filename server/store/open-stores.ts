@@ -2,11 +2,12 @@
 // default are in config.ts), for a pack or none. SQLite is the only implementation so far; a shared store
 // is chosen here too when it comes (a URL instead of a file).
 import { existsSync } from 'node:fs';
+import { verifyDecisionChain } from '../decision-log/blocks.js';
 import { DecisionLog, queryDecisions } from '../decision-log/decision-log.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteEntityStore } from './entity-store.js';
 import { SqliteKeyStore } from './key-store.js';
-import type { DecisionLogOptions, DecisionSink, Stores } from './stores.js';
+import type { DecisionLogOptions, DecisionReader, DecisionSink, Stores } from './stores.js';
 
 export interface StoreOptions {
   /** The SQLite file (`:memory:` for a store that lives as long as the process). */
@@ -29,7 +30,7 @@ export class NoStoreError extends Error {
 export class SqliteStores implements Stores {
   readonly keys: SqliteKeyStore;
   readonly entities: SqliteEntityStore;
-  readonly decisions;
+  readonly decisions: DecisionReader;
 
   constructor(
     readonly db: Db,
@@ -39,7 +40,10 @@ export class SqliteStores implements Stores {
   ) {
     this.entities = new SqliteEntityStore(db, clock, pack);
     this.keys = new SqliteKeyStore(db, clock, this.entities);
-    this.decisions = { query: async (q: Parameters<typeof queryDecisions>[1]) => queryDecisions(db, q) };
+    this.decisions = {
+      query: async (q) => queryDecisions(db, q),
+      verify: async (expectHead) => verifyDecisionChain(db, expectHead),
+    };
   }
 
   /** A writer thread on its own connection to the file; none for `:memory:` (rows are written inline). */

@@ -8,9 +8,11 @@ import type { EntityTypeDef } from '../../engine/lang/index.js';
 import type { ColumnSql, SqlClause } from '../../engine/plan/index.js';
 import type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 import type { DecisionSink } from '../decision-log/sink.js';
+import type { ChainReport } from '../decision-log/chain.js';
 
 export type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 export type { DecisionSink } from '../decision-log/sink.js';
+export type { ChainReport } from '../decision-log/chain.js';
 
 export type KeyKind = 'device' | 'provisioning_key' | 'user';
 
@@ -148,6 +150,13 @@ export interface EntityStore {
 export interface DecisionReader {
   /** Decisions matching `q`, oldest first, at most `q.limit` (1000 by default). */
   query(q: DecisionQuery): Promise<LoggedDecision[]>;
+  /**
+   * Checks the log's hash chain from where it starts (decision-log/chain.ts): the report names the first
+   * block modified, removed or reordered. `expectHead`: a head hash kept elsewhere that must still be in the
+   * chain. Absent where the log cannot be verified: the central log holds rows, not the blocks the chain
+   * is over (docs/architecture.md, "Decision log integrity").
+   */
+  verify?(expectHead?: string): Promise<ChainReport>;
 }
 
 /** Everything a sidecar or a command keeps, opened together by `openStores`. */

@@ -405,6 +405,15 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(allowed[0]).toMatchObject({ matched: ['view-own'], resourceId: 'r-0' });
         expect(await stores.decisions.query({ resource: 'r-7', since: t0 })).toHaveLength(1);
         expect(await stores.decisions.query({ since: t0, limit: 5 })).toHaveLength(5);
+        // Where the log can be verified, its hash chain holds what was written, and a head kept from it.
+        const verify = stores.decisions.verify?.bind(stores.decisions);
+        if (verify) {
+          const chain = await verify();
+          expect(chain.broken).toBeUndefined();
+          expect(chain.decisions).toBeGreaterThanOrEqual(200);
+          expect((await verify(chain.head)).broken).toBeUndefined();
+          expect((await verify('1'.padStart(64, '0'))).broken?.kind).toBe('head-not-found');
+        }
       });
     });
   });
