@@ -1,6 +1,7 @@
 // The report rendered for people: one self-contained HTML page (no scripts, no external assets) and the
 // same content as Markdown.
-import type { Cell, Report } from './report.js';
+import type { Cell, Report, ReportUsage } from './report.js';
+import { usageChartSvg, usageSparkline } from './usage-chart.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -8,6 +9,47 @@ function cellText(c: Cell): string {
   if (c.kind !== 'conditional') return c.kind;
   const allow = c.allowIf.length === 1 ? c.allowIf[0]! : c.allowIf.map((x) => `(${x})`).join(' or ');
   return `if ${allow}${c.unless.length ? `; unless ${c.unless.join(' or ')}` : ''}`;
+}
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+const when = (t: number | null) => (t === null ? 'never' : new Date(t).toISOString().slice(0, 16).replace('T', ' '));
+
+function barSpan(ms: number): string {
+  if (ms % 86_400_000 === 0) return ms === 86_400_000 ? 'one day' : `${ms / 86_400_000} days`;
+  if (ms >= 3_600_000) return `about ${Math.round(ms / 3_600_000)} hour(s)`;
+  return `about ${Math.max(1, Math.round(ms / 60_000))} minute(s)`;
+}
+
+function usageIntro(u: ReportUsage, rules: number): string {
+  return `${u.decisions} decision(s) in the decision log from ${when(u.since)} to ${when(u.until)} (UTC); each bar is ${barSpan(u.bucketMs)}. ${u.unusedRules.length} of ${rules} rules never matched.`;
+}
+
+const VERDICT: Record<ReportUsage['rules'][number]['verdict'], string> = {
+  used: 'used',
+  narrow: 'used on part of its scope: could be narrowed',
+  remove: 'never matched: remove it, or find who needs it',
+  'unused-deny': 'never denied anything (a guard)',
+};
+
+function usageHtml(u: ReportUsage, ruleCount: number): string {
+  const rows = u.rules
+    .map((r) => {
+      const unused = r.matches === 0;
+      const narrow =
+        r.verdict === 'narrow'
+          ? `<br><small>never: ${esc(r.unexercised.map((p) => `${p.action} ${p.resource}`).join(', '))}</small>`
+          : '';
+      return `
+        <tr class="${unused ? 'unused' : 'used'}" data-rule="${esc(r.id)}"><th scope="row"><a href="#rule-${esc(r.id)}">${esc(r.id)}</a>${unused ? ' <span class="badge">never matched</span>' : ''}</th><td class="count">${r.matches}</td><td>${usageChartSvg(r.series, u.since, u.bucketMs, r.id)}</td><td>${esc(when(r.lastMatched))}</td><td class="verdict">${esc(VERDICT[r.verdict])}${narrow}</td></tr>`;
+    })
+    .join('');
+  return `
+  <section id="usage">
+    <h2>Usage</h2>
+    <p class="usage-intro">${esc(usageIntro(u, ruleCount))} A rule matches when it decides a decision: an allow rule that allowed, a deny rule that denied.${u.revisions.length ? ` Decided by ${esc(u.revisions.join(', '))}.` : ''}</p>
+    <table class="usage"><thead><tr><th>rule</th><th>matches</th><th>over time (${esc(day(u.since))} to ${esc(day(u.until))})</th><th>last matched</th><th>what it suggests</th></tr></thead><tbody>${rows}
+      </tbody></table>
+  </section>`;
 }
 
 export function renderHtml(report: Report): string {
@@ -36,11 +78,12 @@ ${m.rows
   </section>`,
     )
     .join('\n');
+  const unused = new Set(report.usage?.unusedRules ?? []);
   const rules = report.rules
     .map(
       (r) => `
-    <article class="rule ${r.effect}" id="rule-${esc(r.id)}">
-      <h3><span class="effect">${esc(r.effect)}</span> ${esc(r.id)}</h3>
+    <article class="rule ${r.effect}${unused.has(r.id) ? ' unused' : ''}" id="rule-${esc(r.id)}">
+      <h3><span class="effect">${esc(r.effect)}</span> ${esc(r.id)}${unused.has(r.id) ? ' <span class="badge">never matched in the log</span>' : ''}</h3>
       <p class="description">${esc(r.description)}</p>
       <p class="scope">${esc(r.principal)} may${r.effect === 'deny' ? ' not' : ''} ${esc(r.actions.join(', '))} on ${esc(r.resources.join(', '))}${r.conditionInWords ? ` when ${esc(r.conditionInWords)}` : ', always'}.</p>
       ${r.condition ? `<pre class="condition">${esc(r.condition)}</pre>` : ''}
@@ -72,6 +115,10 @@ ${m.rows
   .rule { border-left: 4px solid #2da44e; padding: .25rem 1rem; margin: 1rem 0; } .rule.deny { border-color: #cf222e; }
   .effect { text-transform: uppercase; font-size: 12px; color: #57606a; } .source { color: #57606a; font-size: 13px; }
   pre.condition { background: #f6f8fa; padding: .5rem; overflow-x: auto; }
+  .badge { background: #cf222e; color: #fff; border-radius: 1em; padding: 0 .5em; font-size: 12px; font-weight: 600; white-space: nowrap; }
+  table.usage td, table.usage th { vertical-align: middle; } table.usage td.count { text-align: right; } table.usage th[scope="row"] { white-space: nowrap; }
+  tr.unused { background: #ffebe9; } tr.unused th a { color: #a40e26; }
+  .usage-chart rect.some { fill: #2da44e; } .usage-chart rect.none { fill: #d0d7de; }
 </style>
 </head>
 <body>
@@ -92,7 +139,7 @@ ${matrix}
   <section id="rules">
     <h2>Rules</h2>
 ${rules}
-  </section>
+  </section>${report.usage ? usageHtml(report.usage, report.rules.length) : ''}
 </main>
 </body>
 </html>
@@ -146,6 +193,22 @@ export function renderMarkdown(report: Report): string {
     );
     if (r.condition) lines.push('```', r.condition, '```', '');
     lines.push(`Source: ${r.at.file}:${r.at.line}`, '');
+  }
+  const u = report.usage;
+  if (u) {
+    lines.push(
+      '## Usage',
+      '',
+      usageIntro(u, report.rules.length),
+      '',
+      '| rule | matches | over time | last matched | what it suggests |',
+      '|---|---|---|---|---|',
+    );
+    for (const r of u.rules)
+      lines.push(
+        `| ${r.matches === 0 ? `**${r.id}** (never matched)` : r.id} | ${r.matches} | \`${usageSparkline(r.series)}\` | ${when(r.lastMatched)} | ${cell(VERDICT[r.verdict])} |`,
+      );
+    lines.push('');
   }
   return lines.join('\n');
 }

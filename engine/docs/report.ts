@@ -3,6 +3,7 @@
 // Rendering to HTML and Markdown is in render-report.ts.
 import { bucketFor } from '../decide/bucket-for.js';
 import type { PolicySet, SourcePosition } from '../types.js';
+import type { RuleUsage, UsageReport } from '../usage/analyze-usage.js';
 import type { VerifyResult } from '../verify/verify-invariants.js';
 import { inWords } from './in-words.js';
 
@@ -27,12 +28,25 @@ export interface Report {
   matrix: { principal: string; rows: { resource: string; cells: Cell[] }[] }[];
   rules: ReportRule[];
   invariants: (VerifyResult & { at: SourcePosition })[];
+  /** With a decision log: each rule's matches over the log's span. */
+  usage?: ReportUsage;
+}
+
+export interface ReportUsage {
+  /** Epoch milliseconds. */
+  since: number;
+  until: number;
+  bucketMs: number;
+  decisions: number;
+  revisions: string[];
+  rules: Pick<RuleUsage, 'id' | 'effect' | 'matches' | 'lastMatched' | 'series' | 'verdict' | 'unexercised'>[];
+  unusedRules: string[];
 }
 
 const words = (conditions: { ir: Parameters<typeof inWords>[0] }[]) =>
   conditions.length === 0 ? 'always' : conditions.map((c) => inWords(c.ir)).join(', and ');
 
-export function buildReport(set: PolicySet, verification: VerifyResult[]): Report {
+export function buildReport(set: PolicySet, verification: VerifyResult[], usage?: UsageReport): Report {
   const { actions } = set.schema;
   const matrix = [...set.schema.principals.keys()].map((principal) => ({
     principal,
@@ -66,5 +80,24 @@ export function buildReport(set: PolicySet, verification: VerifyResult[]): Repor
     conditionInWords: r.conditions.length === 0 ? null : words(r.conditions),
   }));
   const invariants = verification.map((v) => ({ ...v, at: set.invariants.find((i) => i.id === v.id)!.at }));
-  return { revision: set.revision, actions, matrix, rules, invariants };
+  const report: Report = { revision: set.revision, actions, matrix, rules, invariants };
+  if (usage)
+    report.usage = {
+      since: usage.since,
+      until: usage.until,
+      bucketMs: usage.bucketMs,
+      decisions: usage.decisions,
+      revisions: usage.revisions,
+      rules: usage.rules.map(({ id, effect, matches, lastMatched, series, verdict, unexercised }) => ({
+        id,
+        effect,
+        matches,
+        lastMatched,
+        series,
+        verdict,
+        unexercised,
+      })),
+      unusedRules: usage.unusedRules,
+    };
+  return report;
 }

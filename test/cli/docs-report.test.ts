@@ -6,12 +6,35 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorize } from '../../engine/index.js';
 import { fleetguard } from '../support/cli.js';
-import { shippedPolicies } from '../support/policies.js';
+import { writeDecisionLog } from '../support/decision-log-file.js';
+import { REPO_DIR, shippedPolicies } from '../support/policies.js';
+import { suiteRequests } from '../support/suite-requests.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const out = mkdtempSync(join(tmpdir(), 'fleetguard-docs-'));
+const withLog = join(out, 'with-log');
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+const DAY = 86_400_000;
+/** The log's first day: 14 days of traffic from it, in one bar a day. */
+const START = Math.floor(Date.now() / DAY) * DAY - 20 * DAY;
+const UNUSED = 'developer-ssh-reboot';
+const BUSY = 'device-read-fleet-content';
+
+const launch = () =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 
 describe('fleetguard docs', () => {
   beforeAll(() => {
@@ -43,18 +66,7 @@ describe('fleetguard docs', () => {
   describe.skipIf(!existsSync(CHROMIUM))('in a headless browser', () => {
     let browser: Browser;
     beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launch();
     });
     afterAll(() => browser?.close());
 
@@ -85,6 +97,101 @@ describe('fleetguard docs', () => {
       );
       expect(await page.locator('#rule-device-read-fleet-content .description').isVisible()).toBe(true);
       const shot = await page.screenshot({ path: join(out, 'report.png') });
+      expect(shot.length).toBeGreaterThan(10_000);
+      await page.close();
+    });
+  });
+});
+
+describe('fleetguard docs --log', () => {
+  const set = shippedPolicies();
+  /** The busy rule's matches a day: the suites' once on day 0, and 3 more on each of days 4 and 5. */
+  let busyMatches = 0;
+
+  beforeAll(async () => {
+    // The shipped suites' traffic on day 0 without the requests the unused rule decides; one of the busy
+    // rule's requests again three times on days 4 and 5.
+    const db = join(out, 'log.db');
+    const decides = (id: string) => (r: Parameters<typeof authorize>[1]) =>
+      authorize(set, r, START, 'x').matched.some((m) => m.rule === id);
+    const requests = suiteRequests(join(REPO_DIR, 'policies')).filter((r) => !decides(UNUSED)(r));
+    const busy = requests.find(decides(BUSY))!;
+    busyMatches = requests.filter(decides(BUSY)).length + 6;
+    await writeDecisionLog(
+      db,
+      set,
+      [
+        ...requests.map((request, i) => ({ request, time: START + i * 1000 })),
+        ...[4, 4, 4, 5, 5, 5].map((day, i) => ({ request: busy, time: START + day * DAY + i * 1000 })),
+        // The last decision on day 13: the log spans 14 days.
+        { request: busy, time: START + 13 * DAY + 1 },
+      ],
+      { logRequests: false },
+    );
+    busyMatches++;
+    const r = fleetguard(['docs', 'policies', '--out', withLog, '--log', db]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('adds a Usage section to the Markdown: each rule with its matches, the unused one marked', () => {
+    const md = readFileSync(join(withLog, 'report.md'), 'utf8');
+    const usage = md.split('\n## Usage\n')[1]!;
+    expect(usage).toContain('each bar is one day. 1 of 27 rules never matched.');
+    expect(usage).toContain(`| **${UNUSED}** (never matched) | 0 | \`${'·'.repeat(14)}\` | never |`);
+    const busy = usage.split('\n').find((l) => l.startsWith(`| ${BUSY} |`))!;
+    expect(busy).toContain(`| ${busyMatches} | \`█···▆▆·······▂\``);
+  });
+
+  it('refuses a log that does not exist, in one line', () => {
+    const r = fleetguard(['docs', 'policies', '--out', join(out, 'nothing'), '--log', join(out, 'nope.db')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`fleetguard docs: no database at ${join(out, 'nope.db')} (--log FILE)\n`);
+  });
+
+  describe.skipIf(!existsSync(CHROMIUM))('in a headless browser', () => {
+    let browser: Browser;
+    beforeAll(async () => {
+      browser = await launch();
+    });
+    afterAll(() => browser?.close());
+
+    it("shows each rule's matches as a bar chart a day, the unused rule highlighted, and runs no script", async () => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(pathToFileURL(join(withLog, 'index.html')).href);
+      expect(await page.locator('script').count()).toBe(0);
+      const usage = page.locator('#usage');
+      expect(await usage.locator('h2').textContent()).toBe('Usage');
+      expect(await usage.locator('tbody tr').count()).toBe(set.rules.length);
+
+      const unused = usage.locator(`tr[data-rule="${UNUSED}"]`);
+      expect(await unused.getAttribute('class')).toBe('unused');
+      expect(await unused.locator('.badge').isVisible()).toBe(true);
+      expect(await unused.locator('.badge').textContent()).toBe('never matched');
+      expect(await unused.evaluate((row) => getComputedStyle(row).backgroundColor)).toBe('rgb(255, 235, 233)');
+      expect(await usage.locator('tr.unused').count()).toBe(1);
+      expect(await page.locator(`#rule-${UNUSED} .badge`).textContent()).toBe('never matched in the log');
+
+      const busy = usage.locator(`tr[data-rule="${BUSY}"]`);
+      expect(await busy.getAttribute('class')).toBe('used');
+      expect(await busy.locator('td.count').textContent()).toBe(String(busyMatches));
+      const bars = busy.locator('svg.usage-chart rect');
+      expect(await bars.count()).toBe(14);
+      const counts = await bars.evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-count'))));
+      expect(counts.reduce((a, b) => a + b)).toBe(busyMatches);
+      expect(counts[4]).toBe(3);
+      // Taller bars for more matches, as drawn.
+      const heights = await bars.evaluateAll((rects) => rects.map((r) => r.getBoundingClientRect().height));
+      expect(heights[0]).toBeGreaterThan(heights[4]!);
+      expect(heights[4]).toBeGreaterThan(heights[1]!);
+      expect(await bars.nth(4).locator('title').textContent()).toBe(
+        `${new Date(START + 4 * DAY).toISOString().slice(0, 10)}: 3 matches`,
+      );
+      expect(await busy.locator('svg').getAttribute('aria-label')).toMatch(
+        new RegExp(`^${BUSY}: ${busyMatches} matches`),
+      );
+      await usage.scrollIntoViewIfNeeded();
+      const shot = await usage.screenshot({ path: process.env.FLEETGUARD_SHOT ?? join(out, 'usage.png') });
       expect(shot.length).toBeGreaterThan(10_000);
       await page.close();
     });
