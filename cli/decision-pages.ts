@@ -8,9 +8,10 @@ const PAGE = 10_000;
 export async function* decisionsIn(
   reader: DecisionReader,
   window: { since?: number; until?: number },
+  page = PAGE,
 ): AsyncGenerator<LoggedDecision> {
   let since = window.since;
-  let limit = PAGE;
+  let limit = page;
   /** The latest time yielded, and the ids yielded at it (the next page starts there). */
   let boundary = Number.NEGATIVE_INFINITY;
   let atBoundary = new Set<string>();
@@ -35,7 +36,7 @@ export async function* decisionsIn(
     if (boundary === since) limit *= 2;
     else {
       since = boundary;
-      limit = PAGE;
+      limit = page;
     }
   }
 }
