@@ -3,7 +3,7 @@
 // --log-requests) and the principal was not a credential it could not resolve.
 import type { AuthorizeRequest, PolicySet } from '../engine/index.js';
 import { replayDecisions, type ReplayFlip } from '../engine/diff/index.js';
-import { NoStoreError, openStores } from '../server/store/open-stores.js';
+import { NoStoreError, openSqliteStores } from '../server/store/open-stores.js';
 import { decisionsIn } from './decision-pages.js';
 import { UsageError } from './io.js';
 
@@ -17,9 +17,9 @@ export interface Replay {
 }
 
 export async function replayLog(file: string, set: PolicySet): Promise<Replay> {
-  let stores: ReturnType<typeof openStores>;
+  let stores: ReturnType<typeof openSqliteStores>;
   try {
-    stores = openStores({ db: file, create: false });
+    stores = openSqliteStores({ db: file, create: false });
   } catch (e) {
     if (e instanceof NoStoreError) throw new UsageError(`${file}: no such database`);
     throw e;

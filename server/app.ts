@@ -19,7 +19,13 @@ import { provisionRoutes } from './routes/provision.js';
 import { authzenRoutes } from './routes/authzen.js';
 import { operationsRoutes } from './routes/operations.js';
 import type { ServerConfig } from './config.js';
-import type { DecisionSink, EntityStore, KeyStore } from './store/stores.js';
+import {
+  StoreUnavailableError,
+  type DecisionSink,
+  type EntityStore,
+  type KeyStore,
+  type StoreStatus,
+} from './store/stores.js';
 import { requestLog, type Log } from './log.js';
 import type { SidecarList } from './sidecar-list.js';
 
@@ -32,6 +38,8 @@ export interface AppDeps {
   metrics: Metrics;
   keys: KeyStore;
   entities: EntityStore;
+  /** How the store is doing (`/health`); a SQLite store is always up. */
+  store?: { status(): StoreStatus };
   clock: () => number;
   /** The sidecar's log (fastify has none: `request.log` logs nothing; see log.ts). */
   log: Log;
@@ -89,6 +97,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     let http: HttpError;
     if (error instanceof HttpError) {
       http = error;
+    } else if (error instanceof StoreUnavailableError) {
+      requestLog(deps.log, request).warn({ err: error.message }, 'store unavailable');
+      http = new HttpError('store_unavailable', `${error.message}; nothing was changed`);
     } else if (error.validation) {
       const body = request.routeOptions.config.body;
       http = body ? body.invalid(request.body) : new HttpError('invalid_request', error.message);
@@ -164,6 +175,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     log: deps.log,
     clock: deps.clock,
     perMinute: deps.config.provisionRateLimit,
+    attempts: deps.keys,
   });
   app.register(authzenRoutes, { decisions, entities: deps.entities, config: deps.config });
   app.register(openApiRoutes, { batchLimit: deps.config.batchLimit, routes });

@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { isPostgresUrl } from './store/postgres/connection.js';
 
 /**
  * One decision thread a core, at most 4: on 2 cores, 2 threads served 92% of the parse-only ceiling
@@ -74,8 +75,22 @@ export const SETTINGS = {
   },
   db: {
     arg: 'FILE',
-    schema: z.string().default('data/fleetguard.db'),
-    help: 'SQLite file: keys, entities and the decision log',
+    schema: z
+      .string()
+      .refine((v) => !isPostgresUrl(v), 'the SQLite file; a postgres:// URL goes to --store (FLEETGUARD_STORE)')
+      .default('data/fleetguard.db'),
+    help: 'SQLite file: keys, entities and the decision log (with `--store`, the decision log alone)',
+  },
+  store: {
+    arg: 'URL',
+    schema: z.string().refine(isPostgresUrl, 'a postgres:// or postgresql:// URL').optional(),
+    help: 'shared store, a `postgres://` or `postgresql://` URL: keys, devices, provisioning keys and their counts, users and entities live there for every sidecar (see Running many sidecars)',
+    secret: true,
+  },
+  storeStaleAfter: {
+    arg: 'SECONDS',
+    schema: z.coerce.number().min(0).max(86_400).default(30),
+    help: 'with `--store`: seconds credential principals are still checked against the cache while the store is unreachable; after that they are denied',
   },
   adminToken: {
     arg: 'TOKEN',

@@ -14,6 +14,7 @@ export const ERRORS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   not_ready: 503,
+  store_unavailable: 503,
   internal: 500,
 } as const;
 

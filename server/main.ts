@@ -10,7 +10,14 @@ import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js'
 import type { Db } from './store/database.js';
 import { packScope } from './store/entity-store.js';
 import { openStores } from './store/open-stores.js';
-import type { DecisionSink, EntityStore, KeyStore, Stores } from './store/stores.js';
+import { redactUrl } from './store/postgres/connection.js';
+import {
+  StoreUnavailableError,
+  type DecisionSink,
+  type EntityStore,
+  type KeyStore,
+  type Stores,
+} from './store/stores.js';
 import { loadPackEntities } from './plugins/pack-entities.js';
 import { DecisionPool, type DecisionPoolOptions } from './decide/decision-pool.js';
 import type { DecisionRecorder } from './decide/recorders.js';
@@ -74,9 +81,28 @@ export async function startServer(
     throw new StartupError(candidate.errors ?? [], `the shadow policies (${config.shadowPolicies}) do not compile`);
   await checkAddressFree(config);
 
-  const stores = openStores({ db: config.db, pack: packScope(config.policies) });
-  const { db, keys, entities } = stores;
   const warn = (message: string, details?: Record<string, unknown>) => log.warn(details ?? {}, message);
+  let stores: Awaited<ReturnType<typeof openStores>>;
+  try {
+    stores = await openStores({
+      db: config.db,
+      store: config.store,
+      pack: packScope(config.policies),
+      staleAfterMs: config.storeStaleAfter * 1000,
+      listen: true,
+      onStoreState: (up, error) =>
+        up
+          ? log.info({ store: redactUrl(config.store!) }, 'store reachable: cache loaded, kept current')
+          : log.warn(
+              { store: redactUrl(config.store!), error, staleAfter: config.storeStaleAfter },
+              'store unreachable: provisioning answers 503; credentials are checked from the cache until it is stale',
+            ),
+    });
+  } catch (e) {
+    if (e instanceof StoreUnavailableError) throw new StartupError([e.message], 'the store cannot be opened');
+    throw e;
+  }
+  const { db, keys, entities } = stores;
   const decisionLog = stores.openDecisionSink({
     flushMs: config.logFlushMs,
     queueMax: config.logQueueMax,
@@ -126,7 +152,7 @@ export async function startServer(
   const watcher = config.watch
     ? new PolicyWatcher(policies, { watchDirectory: options.watchDirectory, warn })
     : undefined;
-  const metrics = new Metrics(policies, decisionLog, pool, watcher);
+  const metrics = new Metrics(policies, decisionLog, pool, watcher, stores);
   const self = sidecarSelf(''); // its address once it listens
   const sidecars = new LocalSidecarList(self, () => policies.engine?.revision ?? '');
   registerShadowMetrics(metrics.registry, shadow, shadowStore);
@@ -138,6 +164,7 @@ export async function startServer(
     metrics,
     keys,
     entities,
+    store: stores,
     clock: Date.now,
     log,
     pool,

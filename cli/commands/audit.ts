@@ -8,6 +8,7 @@ import { tableCell } from '../table-cell.js';
 
 interface Options {
   db?: string;
+  store?: string;
   principal?: string;
   resource?: string;
   outcome?: string;
@@ -61,7 +62,7 @@ async function run(values: Options, command: CliCommand): Promise<number> {
   };
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive integer');
-  return withStores(values.db, { create: false }, async ({ decisions }) => {
+  return withStores(values, { create: false }, async ({ decisions }) => {
     const rows = await decisions.query({
       ...(values.principal !== undefined ? { principal: values.principal } : {}),
       ...(values.resource !== undefined ? { resource: values.resource } : {}),
@@ -105,7 +106,7 @@ async function verify(values: Options, command: CliCommand): Promise<number> {
   if (expectHead !== undefined && !/^[0-9a-f]{64}$/.test(expectHead))
     throw new UsageError('--expect-head takes a SHA-256 hash: 64 hexadecimal digits');
   let report: ChainReport | undefined;
-  await withStores(values.db, { create: false }, async ({ decisions, location }) => {
+  await withStores(values, { create: false }, async ({ decisions, location }) => {
     if (!decisions.verify) throw new UsageError(`the decision log at ${location} holds no hash chain to verify`);
     report = await decisions.verify(expectHead);
   });

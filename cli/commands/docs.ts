@@ -38,7 +38,7 @@ async function run(dir: string, values: { out: string; log?: string }): Promise<
 /** The whole log, in whole-day bars from the day of its first decision to the day of its last. */
 async function usageOf(set: PolicySet, file: string): Promise<UsageReport> {
   const decisions: UsageDecision[] = [];
-  await withStores(file, { create: false }, async (stores) => {
+  await withStores({ db: file }, { create: false, fileOnly: true }, async (stores) => {
     for await (const d of decisionsIn(stores.decisions, {}))
       decisions.push({
         time: Date.parse(d.time),

@@ -4,7 +4,7 @@ import { helpOf, resolveSetting } from '../../server/config.js';
 import { packScope } from '../../server/store/entity-store.js';
 import { PackOwnedError } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
-import { addDbOption, withStores } from '../database-option.js';
+import { addDbOption, withStores, type StoreFlags } from '../database-option.js';
 import { EXIT, err, out, UsageError } from '../io.js';
 
 export function define(command: CliCommand): void {
@@ -18,7 +18,7 @@ export function define(command: CliCommand): void {
   ).run(runImport);
 }
 
-async function runImport(file: string, values: { db?: string; policies?: string }): Promise<number> {
+async function runImport(file: string, values: StoreFlags & { policies?: string }): Promise<number> {
   // The entities are for the sidecars serving these policies: checked against their schema, so the store
   // holds only what the engine accepts.
   const policies = resolveSetting('policies', values.policies, process.env);
@@ -29,7 +29,7 @@ async function runImport(file: string, values: { db?: string; policies?: string 
     return EXIT.usage;
   }
   // What the pack's entities.yaml declares is the file's to change: refused, nothing stored.
-  return withStores(values.db, { create: true, pack: packScope(policies) }, async (stores) => {
+  return withStores(values, { create: true, pack: packScope(policies) }, async (stores) => {
     try {
       out(JSON.stringify({ imported: await stores.entities.upsert(entities) }));
     } catch (e) {

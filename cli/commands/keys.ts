@@ -6,7 +6,7 @@ import { ProvisioningKeyRequest, userEntity, userPath, UsersImport } from '../..
 import { packScope } from '../../server/store/entity-store.js';
 import { PackOwnedError } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
-import { addDbOption, withStores } from '../database-option.js';
+import { addDbOption, withStores, type StoreFlags } from '../database-option.js';
 import { out, parseOrUsage, readJson, UsageError } from '../io.js';
 
 /** The flag of each field of a provisioning key, so that an invalid value is reported under the flag given. */
@@ -29,21 +29,21 @@ export function define(command: CliCommand): void {
     .option('--max-registrations <N>', 'most devices the key registers')
     .option('--single-use', 'the key registers one device')
     .run(createProvisioning);
-  sub('list', 'list keys (never a secret)').run((values: { db?: string }) =>
-    withStores(values.db, { create: false }, async ({ keys }) => out(JSON.stringify(await keys.listKeys(), null, 2))),
+  sub('list', 'list keys (never a secret)').run((values: StoreFlags) =>
+    withStores(values, { create: false }, async ({ keys }) => out(JSON.stringify(await keys.listKeys(), null, 2))),
   );
   sub('revoke', 'revoke a key')
     .argument('<KEY_ID>')
-    .run((id: string, values: { db?: string }) =>
-      withStores(values.db, { create: false }, async ({ keys }) => {
+    .run((id: string, values: StoreFlags) =>
+      withStores(values, { create: false }, async ({ keys }) => {
         if (!(await keys.revokeKey(id))) throw new UsageError(`no key ${id}`);
         out(JSON.stringify({ id, revoked: true }));
       }),
     );
   sub('delete-device', 'delete a device and its keys')
     .argument('<DEVICE_ID>')
-    .run((id: string, values: { db?: string }) =>
-      withStores(values.db, { create: false }, async ({ keys }) => {
+    .run((id: string, values: StoreFlags) =>
+      withStores(values, { create: false }, async ({ keys }) => {
         if (!(await keys.deleteDevice(id))) throw new UsageError(`no device ${id}`);
         out(JSON.stringify({ id, deleted: true }));
       }),
@@ -52,7 +52,7 @@ export function define(command: CliCommand): void {
   sub('import-users', 'load users and their roles, checked against the schema of --policies')
     .argument('<FILE>', 'JSON: { "users": [ { "id", "adminOf"?, "memberOf"?, … } ] }')
     .option(policies.flags, `${policies.description}: the users must match its schema`)
-    .run((file: string, values: { db?: string; policies?: string }) => {
+    .run((file: string, values: StoreFlags & { policies?: string }) => {
       const raw = readJson(file);
       const { users } = parseOrUsage(UsersImport, Array.isArray(raw) ? { users: raw } : raw, 'invalid users file');
       // Users are entities: checked against the schema of the policies the sidecars serve.
@@ -63,7 +63,7 @@ export function define(command: CliCommand): void {
         throw new UsageError(`invalid users file: ${userPath(problem!.path).join('.')}: ${problem!.message}`);
       const valid = checked.entities;
       // A user the pack's entities.yaml declares is the file's to change: refused, nothing stored.
-      return withStores(values.db, { create: true, pack: packScope(policies) }, async ({ entities }) => {
+      return withStores(values, { create: true, pack: packScope(policies) }, async ({ entities }) => {
         try {
           out(JSON.stringify({ imported: await entities.upsert(valid) }));
         } catch (e) {
@@ -74,8 +74,8 @@ export function define(command: CliCommand): void {
     });
   sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
     .argument('<USER_ID>')
-    .run((id: string, values: { db?: string }) =>
-      withStores(values.db, { create: false }, async ({ keys, entities }) => {
+    .run((id: string, values: StoreFlags) =>
+      withStores(values, { create: false }, async ({ keys, entities }) => {
         if (!entities.has('user', id)) throw new UsageError(`no user ${id}; import it first`);
         const { id: tokenId, key } = await keys.issue('user', id);
         out(JSON.stringify({ id: tokenId, token: key }));
@@ -85,6 +85,7 @@ export function define(command: CliCommand): void {
 
 function createProvisioning(values: {
   db?: string;
+  store?: string;
   fleet: string;
   organization: string;
   expiresAt: string;
@@ -106,7 +107,7 @@ function createProvisioning(values: {
     'invalid provisioning key',
     (path) => PROVISIONING_FLAGS[path.split('.')[0] as keyof typeof PROVISIONING_FLAGS] ?? path,
   );
-  return withStores(values.db, { create: true }, async ({ keys }) =>
+  return withStores(values, { create: true }, async ({ keys }) =>
     out(JSON.stringify(await keys.createProvisioningKey({ ...input, expiresAt: parseTime(input.expiresAt)! }))),
   );
 }

@@ -39,7 +39,13 @@ async function run(command: CliCommand): Promise<number> {
       'trusting X-Forwarded-For from any sender: a client can choose its own address (rate limits, allowed CIDRs); list the proxies instead',
     );
   log.info(
-    { address: server.address, policies: config.policies, db: config.db, revision: policies.engine?.revision },
+    {
+      address: server.address,
+      policies: config.policies,
+      db: config.db,
+      ...(config.store ? { store: server.stores.location } : {}),
+      revision: policies.engine?.revision,
+    },
     'fleetguard sidecar listening',
   );
 

@@ -6,7 +6,7 @@ import { summarizeShadow } from '../../server/shadow/sqlite-shadow-store.js';
 import type { ShadowSide } from '../../server/shadow/disagreement.js';
 import type { ShadowSummary } from '../../server/shadow/shadow-store.js';
 import { parseSince, SINCE_HELP } from '../../server/shadow/since.js';
-import { NoStoreError, openStores } from '../../server/store/open-stores.js';
+import { NoStoreError, openSqliteStores } from '../../server/store/open-stores.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption } from '../database-option.js';
 import { EXIT, out, UsageError } from '../io.js';
@@ -33,9 +33,9 @@ async function run(values: Options): Promise<number> {
   const examples = Number(values.examples);
   if (!Number.isInteger(examples) || examples < 0) throw new UsageError('--examples takes an integer, 0 or more');
   const db = resolveSetting('db', values.db, process.env);
-  let stores: ReturnType<typeof openStores>;
+  let stores: ReturnType<typeof openSqliteStores>;
   try {
-    stores = openStores({ db, create: false });
+    stores = openSqliteStores({ db, create: false });
   } catch (e) {
     if (e instanceof NoStoreError) throw new UsageError(`${e.message} (${flagOf('db')} FILE or ${envOf('db')})`);
     throw e;

@@ -37,6 +37,7 @@ Exit status: 0 (a report, whatever it finds), 2 bad usage, invalid policies or n
 interface Options {
   policies?: string;
   db?: string;
+  store?: string;
   since: string;
   json?: boolean;
 }
@@ -97,7 +98,7 @@ async function run(values: Options): Promise<number> {
   const since = parseSince(values.since, now);
   let report: UsageReport | undefined;
   let truncated: string[] = [];
-  await withStores(values.db, { create: false, pack: packScope(dir) }, async (stores) => {
+  await withStores(values, { create: false, pack: packScope(dir) }, async (stores) => {
     const input = await readUsageInput(stores, set, { since, until: now });
     truncated = input.truncated;
     report = analyzeUsage(set, input.decisions, input.principals, {

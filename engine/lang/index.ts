@@ -2,3 +2,4 @@
 // strings, and the attribute definitions a schema declares.
 export { parseCidr, parseTime } from './values.js';
 export type { AttributeDef, EntityTypeDef } from './ir.js';
+export type { ValueType } from './types.js';

@@ -15,7 +15,7 @@ import {
 import { EvaluationError } from '../lang/values.js';
 import type { IR } from '../lang/ir.js';
 import type { Entity, PolicySet } from '../types.js';
-import { quoteIdentifier, toSql, type ColumnSql, type SqlClause } from './to-sql.js';
+import { quoteIdentifier, toSql, type ColumnSql, type SqlClause, type SqlDialect } from './to-sql.js';
 
 export interface PlanRequest {
   principal: Entity;
@@ -26,6 +26,8 @@ export interface PlanRequest {
   columns?: Record<string, string>;
   /** For embedders: the SQL expression that reads an attribute (instead of a quoted column name). */
   columnSql?: ColumnSql;
+  /** For embedders: the SQL dialect of `columnSql`'s database (SQLite's by default). */
+  dialect?: SqlDialect;
 }
 
 /** The condition in the ucast shape: `{ operator, field, value }` and `{ operator: 'and'|'or'|'not', value }`. */
@@ -97,7 +99,7 @@ export function planQuery(set: PolicySet, req: PlanRequest, now: number): Plan {
   return plan(
     'conditional',
     toCondition(result),
-    toSql(result, req.columnSql ?? ((field) => quoteIdentifier(req.columns?.[field] ?? field))),
+    toSql(result, req.columnSql ?? ((field) => quoteIdentifier(req.columns?.[field] ?? field)), req.dialect),
   );
 }
 

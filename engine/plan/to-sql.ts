@@ -1,6 +1,7 @@
-// A residual condition → a parameterized SQLite WHERE clause. Values are always `?` parameters, never
-// text; column names are quoted identifiers. Conventions for the caller's table: times are epoch
-// milliseconds, booleans 0/1, lists JSON arrays, required attributes NOT NULL.
+// A residual condition → a parameterized WHERE clause, in SQLite's dialect unless the caller names another.
+// Values are always parameters, never text; column names are quoted identifiers. Conventions for the
+// caller's table: times are epoch milliseconds, booleans 0/1 (parameters are 1/0), lists JSON arrays,
+// required attributes NOT NULL.
 import type { Residual } from '../lang/partial-evaluate.js';
 import type { ValueType } from '../lang/types.js';
 
@@ -28,8 +29,27 @@ function param(v: unknown): string | number {
  */
 export type ColumnSql = (field: string, type: ValueType, presence: boolean) => string;
 
-export function toSql(r: Residual, column: ColumnSql): SqlClause {
+/** What differs between SQL databases in a plan's clause, beyond how columns are read (ColumnSql). */
+export interface SqlDialect {
+  /** The placeholder of the `n`th parameter, from 1. */
+  param(n: number): string;
+  /** A condition, never NULL: the JSON list `list` (a column's SQL) holds the parameter `param`, a `base`. */
+  contains(list: string, param: string, base: ValueType['base']): string;
+}
+
+/** SQLite: `?` placeholders, lists read with json_each. */
+export const SQLITE_DIALECT: SqlDialect = {
+  param: () => '?',
+  contains: (list, p) => `EXISTS (SELECT 1 FROM json_each(${list}) WHERE json_each.value = ${p})`,
+};
+
+export function toSql(r: Residual, column: ColumnSql, dialect: SqlDialect = SQLITE_DIALECT): SqlClause {
   const params: (string | number)[] = [];
+  /** Adds a parameter; its placeholder. */
+  const add = (v: unknown) => {
+    params.push(param(v));
+    return dialect.param(params.length);
+  };
   const col = (field: string, type: ValueType) => column(field, type, false);
   const walk = (x: Residual): string => {
     switch (x.operator) {
@@ -41,19 +61,18 @@ export function toSql(r: Residual, column: ColumnSql): SqlClause {
       case 'in': {
         const values = x.value as unknown[];
         if (values.length === 0) return '1 = 0';
-        params.push(...values.map(param));
-        return `${col(x.field, x.type)} IN (${values.map(() => '?').join(', ')})`;
+        return `${col(x.field, x.type)} IN (${values.map(add).join(', ')})`;
       }
       case 'contains':
-        params.push(param(x.value));
-        return `EXISTS (SELECT 1 FROM json_each(${col(x.field, x.type)}) WHERE json_each.value = ?)`;
+        return dialect.contains(col(x.field, x.type), add(x.value), x.type.base);
       case 'exists':
         return `${column(x.field, x.type, true)} IS NOT NULL`;
       case 'unsupported':
         throw new Error(x.reason);
-      default:
-        params.push(param(x.value));
-        return `${col(x.field, x.type)} ${OPS[x.operator]} ?`;
+      default: {
+        const column = col(x.field, x.type);
+        return `${column} ${OPS[x.operator]} ${add(x.value)}`;
+      }
     }
   };
   return { where: walk(r), params };

@@ -60,6 +60,10 @@ export function resolvePrincipal(
         new Denied(loggedAs(), engine.reject(REASONS.unknown, first!)),
       );
     }
+    // A store whose cache can no longer be trusted (out of reach too long) checks no key: a deny that says so.
+    const unchecked = keys.uncheckable();
+    if (unchecked !== undefined)
+      return new Denied(loggedAs(), engine.reject(unchecked, { code: 'credential-unchecked', message: unchecked }));
     const principal = keys.resolve(credential);
     if (!principal)
       return new Denied(

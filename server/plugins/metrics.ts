@@ -28,6 +28,7 @@ export class Metrics {
     log: { stats: DecisionLogStats; queueDepth: number; readonly shipBacklog?: number },
     threads?: { status: { running: number; loaded: number } },
     watcher?: { mode: WatchMode },
+    store?: { status(): { up: boolean } },
   ) {
     // Node's defaults under their standard names (process_*, nodejs_*), which dashboards expect.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
@@ -128,6 +129,12 @@ export class Metrics {
         () => threads.status.loaded,
       );
     }
+    if (store)
+      gauge(
+        'fleetguard_store_up',
+        '1 while the store is reachable (a shared store: its cache kept current), 0 while it is not (see /health).',
+        () => (store.status().up ? 1 : 0),
+      );
     counter(
       'fleetguard_decision_log_blocked_total',
       'Requests that wrote the decision log synchronously because the queue was full.',

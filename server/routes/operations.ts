@@ -16,6 +16,7 @@ export const operationsRoutes: FastifyPluginCallback<AppDeps> = (app, deps, done
     ...(watcher?.mode === 'polling' ? { watchError: watcher.error } : {}),
     decisionLog: { queueDepth: decisionLog.queueDepth, ...decisionLog.stats },
     decisionThreads: pool ? pool.status : null,
+    store: deps.store?.status() ?? null,
   }));
 
   app.get('/ready', async (_request, reply) => {

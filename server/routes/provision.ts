@@ -2,8 +2,8 @@
 // The wire format, the rate limits and the answers are here; the decision (the policy's `register` on
 // the key's fleet with the key's attributes from the store and the client's address, one store operation
 // with the device's creation) is the decision service's.
-import rateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyPluginCallback } from 'fastify';
 import type { z } from 'zod';
 import type { Decision } from '../../engine/index.js';
 import { bodyRoute, bodySchema } from '../body/body-schema.js';
@@ -14,6 +14,7 @@ import { requestLog, type Log } from '../log.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { ProvisionRequest } from '../schemas.js';
 import { keyIdOf } from '../store/key-store.js';
+import type { KeyStore } from '../store/stores.js';
 
 type Body = z.infer<typeof ProvisionRequest>;
 
@@ -24,35 +25,27 @@ export interface ProvisionRoutesOptions {
   clock: () => number;
   /** Attempts a minute per client address and per key. */
   perMinute: number;
+  /** Where attempts are counted (the key store: shared by every sidecar on a shared store). */
+  attempts: Pick<KeyStore, 'countAttempt'>;
 }
 
 const provisionBody = bodyRoute(bodySchema(ProvisionRequest));
 
 export const provisionRoutes: FastifyPluginCallback<ProvisionRoutesOptions> = (app, options, done) => {
-  const { decisions, metrics, log, clock, perMinute } = options;
+  const { decisions, metrics, log, clock, perMinute, attempts } = options;
 
-  // The plugin's counters, called from the handler: its route hooks mark a request after the first
-  // limit, so a second limit on the same route never counted anything.
-  app.register(rateLimit, { global: false });
+  // Attempts are counted by the key store: in PostgreSQL for every sidecar on it, in this process on
+  // SQLite. An IPv6 client is its /64 (one host usually holds a whole /64). Only attempts that present
+  // the key's secret count against the key: whoever merely knows a key id (it is in logs and listings)
+  // cannot exhaust the key's limit.
+  const WINDOW_MS = 60_000;
+  /** Counts the attempt; the seconds to wait when it is over the limit, else undefined. */
+  const exceeded = async (name: string) => {
+    const w = await attempts.countAttempt(name, WINDOW_MS);
+    return w.count > perMinute ? Math.max(1, Math.ceil(w.resetInMs / 1000)) : undefined;
+  };
 
   app.register((scope, _options, registered) => {
-    const window = { max: perMinute, timeWindow: 60_000 };
-    // An IPv6 client is its /64 (the plugin's own default): one host usually holds a whole /64.
-    const perAddress = scope.createRateLimit({
-      ...window,
-      keyGenerator: (request) => `address:${normalizeIP(request.ip)}`,
-    });
-    // Only attempts that present the key's secret count against the key: whoever merely knows a key id
-    // (it is in logs and listings) cannot exhaust the key's limit.
-    const perKey = scope.createRateLimit({
-      ...window,
-      keyGenerator: (request) => `key:${keyIdOf((request.body as Body).provisioningKey)}`,
-    });
-    const exceeded = async (limit: typeof perAddress, request: FastifyRequest) => {
-      const state = await limit(request);
-      return state.isAllowed || !state.isExceeded ? undefined : state.ttlInSeconds;
-    };
-
     scope.post<{ Body: Body }>('/v1/provision', provisionBody, async (request, reply) => {
       const engine = decisions.serving();
       const { provisioningKey, deviceId, metadata } = request.body;
@@ -81,12 +74,12 @@ export const provisionRoutes: FastifyPluginCallback<ProvisionRoutesOptions> = (a
           .send({ error: { code: 'denied', message: PROVISIONING_DENIED }, decisionId: decision.decisionId });
       };
 
-      const addressWait = await exceeded(perAddress, request);
+      const addressWait = await exceeded(`address:${normalizeIP(request.ip)}`);
       if (addressWait !== undefined) return rateLimited(addressWait, 'address');
       // The secret is checked here; the key's attributes are read once, under the store's lock.
       const key = decisions.checkProvisioningKey(engine, provisioningKey, context);
       if ('invalid' in key) return denied(key.invalid, 'provisioning with an invalid key');
-      const keyWait = await exceeded(perKey, request);
+      const keyWait = await exceeded(`key:${key.subject}`);
       if (keyWait !== undefined) return rateLimited(keyWait, 'key');
 
       const result = await decisions.register(engine, provisioningKey, key.subject, deviceId, metadata, context);

@@ -13,7 +13,7 @@
 import { realpathSync } from 'node:fs';
 import { storedValue, type CheckedEntity } from '../../engine/entities/index.js';
 import type { EntityTypeDef } from '../../engine/lang/index.js';
-import type { ColumnSql, SqlClause } from '../../engine/plan/index.js';
+import { SQLITE_DIALECT, type ColumnSql, type SqlClause } from '../../engine/plan/index.js';
 import type { Db } from './database.js';
 import { PackOwnedError, type EntityStore } from './stores.js';
 
@@ -51,6 +51,7 @@ export function packScope(dir: string): string {
 const nameOf = (e: { type: string; id: string }) => `${e.type}/${e.id}`;
 
 export class SqliteEntityStore implements EntityStore {
+  readonly sqlDialect = SQLITE_DIALECT;
   /** type → id → attributes (frozen: callers share them), or null when not stored. */
   private readonly cache = new Map<string, Map<string, Readonly<Record<string, unknown>> | null>>();
   private version = -1;

@@ -6,6 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Entity } from '../../engine/index.js';
 import type { Db } from './database.js';
 import type {
+  AttemptWindow,
   EntityStore,
   IssuedKey,
   KeyInfo,
@@ -29,9 +30,9 @@ interface ProvisioningKeyRow {
   revoked: number;
 }
 
-const KEY_FORMAT = /^fg\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+export const KEY_FORMAT = /^fg\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 
-const digestOf = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret).digest();
+export const digestOf = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret).digest();
 
 /** A random id that never starts with `-`, so a command line never reads it as an option. */
 export function newId(): string {
@@ -46,6 +47,8 @@ export function keyIdOf(credential: string): string | undefined {
 
 export class SqliteKeyStore implements KeyStore {
   private readonly stmts;
+  /** name → its window: attempts are counted in this process (the rate limit is per sidecar here). */
+  private readonly attempts = new Map<string, { start: number; count: number }>();
 
   constructor(
     private readonly db: Db,
@@ -60,6 +63,24 @@ export class SqliteKeyStore implements KeyStore {
       device: db.prepare('SELECT id, fleet, organization FROM devices WHERE id = ?'),
       provisioningKey: db.prepare('SELECT * FROM provisioning_keys WHERE id = ?'),
     };
+  }
+
+  /** The file is always at hand: every lookup reads it. */
+  uncheckable(): undefined {
+    return undefined;
+  }
+
+  async countAttempt(name: string, windowMs: number): Promise<AttemptWindow> {
+    const now = this.clock();
+    let w = this.attempts.get(name);
+    if (w === undefined || w.start + windowMs <= now) {
+      // Expired windows go when a new one starts, so the map holds the names of the last window or so.
+      if (this.attempts.size > 10_000)
+        for (const [k, v] of this.attempts) if (v.start + windowMs <= now) this.attempts.delete(k);
+      this.attempts.set(name, (w = { start: now, count: 0 }));
+    }
+    w.count++;
+    return { count: w.count, resetInMs: w.start + windowMs - now };
   }
 
   async issue(kind: KeyKind, subject: string): Promise<IssuedKey> {

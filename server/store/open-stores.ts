@@ -1,22 +1,31 @@
-// The one way the server and the CLI open the stores: from the `db` setting (its one definition and
-// default are in config.ts), for a pack or none. SQLite is the only implementation so far; a shared store
-// is chosen here too when it comes (a URL instead of a file).
+// The one way the server and the CLI open the stores: the SQLite file of the `db` setting, or the shared
+// store of the `store` setting (a postgres:// URL) with the SQLite file kept for the decision log alone.
+// The settings' one definition and defaults are in config.ts.
 import { existsSync } from 'node:fs';
 import { verifyDecisionChain } from '../decision-log/blocks.js';
 import { DecisionLog, queryDecisions } from '../decision-log/decision-log.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteEntityStore } from './entity-store.js';
 import { SqliteKeyStore } from './key-store.js';
-import type { DecisionLogOptions, DecisionReader, DecisionSink, Stores } from './stores.js';
+import { PgStores } from './postgres/pg-stores.js';
+import type { DecisionLogOptions, DecisionReader, DecisionSink, Stores, StoreStatus } from './stores.js';
 
 export interface StoreOptions {
   /** The SQLite file (`:memory:` for a store that lives as long as the process). */
   db: string;
+  /** The shared store's URL (postgres:// or postgresql://): keys and entities there, `db` only for the decision log. */
+  store?: string | undefined;
   /** The pack whose entities.yaml owns entities (`packScope(dir)`); '' or absent for none. */
   pack?: string;
   /** False for commands that only read or change what is there: a missing store is `NoStoreError`. */
   create?: boolean;
   clock?: () => number;
+  /** Shared store: how long credentials are checked from the cache while the store is unreachable (ms). */
+  staleAfterMs?: number;
+  /** Shared store: keep the cache current (a sidecar) rather than load it once (a command). */
+  listen?: boolean;
+  /** Shared store: told when it goes down or comes back. */
+  onStoreState?: (up: boolean, error: string | undefined) => void;
 }
 
 /** The store a command was pointed at does not exist (a mistyped path must not make a new, empty one). */
@@ -51,13 +60,31 @@ export class SqliteStores implements Stores {
     return new DecisionLog(this.db, this.location, options).start();
   }
 
+  status(): StoreStatus {
+    return { kind: 'sqlite', location: this.location, up: true };
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
 }
 
-export function openStores(options: StoreOptions): SqliteStores {
+export function openSqliteStores(options: StoreOptions): SqliteStores {
   const { db: file, create = true } = options;
   if (!create && file !== ':memory:' && !existsSync(file)) throw new NoStoreError(file);
   return new SqliteStores(openDatabase(file), file, options.pack ?? '', options.clock ?? Date.now);
+}
+
+/** The stores `options` name: PostgreSQL for a `store` URL (its schema migrated first), else the SQLite file. */
+export async function openStores(options: StoreOptions): Promise<SqliteStores | PgStores> {
+  if (options.store === undefined) return openSqliteStores(options);
+  return PgStores.open({
+    url: options.store,
+    db: options.db,
+    pack: options.pack ?? '',
+    clock: options.clock ?? Date.now,
+    staleAfterMs: options.staleAfterMs ?? 30_000,
+    listen: options.listen ?? false,
+    ...(options.onStoreState ? { onState: options.onStoreState } : {}),
+  });
 }

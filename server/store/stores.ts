@@ -5,7 +5,7 @@
 import type { Entity } from '../../engine/index.js';
 import type { CheckedEntity } from '../../engine/entities/index.js';
 import type { EntityTypeDef } from '../../engine/lang/index.js';
-import type { ColumnSql, SqlClause } from '../../engine/plan/index.js';
+import type { ColumnSql, SqlClause, SqlDialect } from '../../engine/plan/index.js';
 import type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 import type { DecisionSink } from '../decision-log/sink.js';
 import type { ChainReport } from '../decision-log/chain.js';
@@ -70,7 +70,30 @@ export type ProvisionResult<D> =
   | { outcome: 'conflict'; decision: D }
   | { outcome: 'taken'; decision: D };
 
+/**
+ * The store could not be reached to do what was asked (a shared store's outage): nothing was done.
+ * The HTTP API answers it with 503 `store_unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A counter's window as `countAttempt` leaves it. */
+export interface AttemptWindow {
+  /** Attempts counted in the window so far, this one included. */
+  count: number;
+  /** Milliseconds until the window ends and the count starts again. */
+  resetInMs: number;
+}
+
 export interface KeyStore {
+  /**
+   * Why no key can be checked now, or undefined when keys can be: a store that answers lookups from a
+   * cache says so once the cache has not been confirmed current for longer than it may be trusted.
+   */
+  uncheckable(): string | undefined;
   /** What a key is for, after checking its secret; undefined for any bad key (unknown, revoked, malformed). */
   verify(credential: string): KeyOwner | undefined;
   /** The principal a key stands for, with its attributes from the store; undefined for any bad key. */
@@ -97,6 +120,11 @@ export interface KeyStore {
     metadata: Record<string, unknown> | undefined,
     decide: (principal: Entity) => D,
   ): Promise<ProvisionResult<D>>;
+  /**
+   * Counts one attempt under `name` in a fixed window of `windowMs`: the provisioning rate limit. A
+   * shared store counts for every sidecar on it; SQLite counts in this process (each sidecar its own).
+   */
+  countAttempt(name: string, windowMs: number): Promise<AttemptWindow>;
 }
 
 /** Entities the store was asked to change that a pack's entities.yaml declares: the file owns them. */
@@ -130,6 +158,8 @@ export interface EntityStore {
   ids(type: string, after: string | undefined, count: number): Promise<string[]>;
   /** How a query plan reads this store's entity attributes (the store's SQL dialect). */
   columnSql(def: EntityTypeDef | undefined): ColumnSql;
+  /** The SQL dialect `select` takes plans in (placeholders, list membership). */
+  readonly sqlDialect: SqlDialect;
   /** Ids of the entities of `type` that satisfy a plan built with `columnSql`, in store order, a page of them. */
   select(type: string, sql: SqlClause, page?: { after: string | undefined; count: number }): Promise<string[]>;
   /**
@@ -159,10 +189,26 @@ export interface DecisionReader {
   verify?(expectHead?: string): Promise<ChainReport>;
 }
 
+/** How the store is doing, for `/health` and `fleetguard_store_up`. */
+export interface StoreStatus {
+  kind: 'sqlite' | 'postgres';
+  /** Where it is (a file path, or a URL without its password). */
+  location: string;
+  /** Reachable, and (for a store with a cache) the cache kept current. */
+  up: boolean;
+  /** When `up` last changed (RFC 3339); absent for a store that is always up. */
+  since?: string;
+  /** Until when credentials are checked from the cache while the store is down (RFC 3339). */
+  credentialsCheckedUntil?: string;
+  /** Why it is down. */
+  error?: string;
+}
+
 /** Everything a sidecar or a command keeps, opened together by `openStores`. */
 export interface Stores {
   /** Where they are, for messages (a file path, or a URL without its password). */
   readonly location: string;
+  status(): StoreStatus;
   readonly keys: KeyStore;
   readonly entities: EntityStore;
   readonly decisions: DecisionReader;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEntities } from '../../engine/entities/index.js';
 import { authorize } from '../../engine/index.js';
-import { openStores } from '../../server/store/open-stores.js';
+import { openSqliteStores } from '../../server/store/open-stores.js';
 import { fleetguard } from '../support/cli.js';
 import { writeDecisionLog } from '../support/decision-log-file.js';
 import { REPO_DIR, shippedPolicies } from '../support/policies.js';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   ];
   await writeDecisionLog(db, set, entries, { logRequests: true });
   // A user the store knows, with a role, who decided nothing.
-  const stores = openStores({ db });
+  const stores = openSqliteStores({ db });
   const { entities } = checkEntities(set.schema, [
     { type: 'user', id: 'u-idle', attributes: { memberOf: ['o-idle'] } },
   ]);

@@ -15,6 +15,7 @@ import {
 import type { StoredEntity } from '../../engine/schema/entities-file.js';
 import { PackOwnedError, type Stores } from '../../server/store/stores.js';
 import { REPO_DIR } from '../support/policies.js';
+import { until } from '../support/wait.js';
 
 export interface StoreHarness {
   /**
@@ -54,7 +55,27 @@ const underCap = (principal: Entity) => {
   return { allowed: !a.revoked && (a.maxRegistrations === undefined || a.registrations < a.maxRegistrations) };
 };
 
-export function storeContract(name: string, makeHarness: () => Promise<StoreHarness>): void {
+/** What an implementation does beyond the common contract. */
+export interface StoreTraits {
+  /** `decisions` reads what the store's decision sink wrote (false: a central log that is not there yet). */
+  decisionsReadBack: boolean;
+  /** Attempts counted through one connection are counted on every other (a store shared by sidecars). */
+  attemptsShared: boolean;
+}
+
+/**
+ * A change made through one connection reaches another: at once on SQLite (after `refresh`), within the
+ * time a shared store takes to tell its other sidecars (well under a second; the limit is a hang detector).
+ */
+async function eventually(what: string, ok: () => boolean): Promise<void> {
+  await until(what, ok, 10_000);
+}
+
+export function storeContract(
+  name: string,
+  makeHarness: () => Promise<StoreHarness>,
+  traits: StoreTraits = { decisionsReadBack: true, attemptsShared: false },
+): void {
   describe(`store contract: ${name}`, () => {
     let harness: StoreHarness;
     let stores: Stores;
@@ -80,6 +101,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       it('a key issued for a user verifies and resolves to the stored user; a changed secret does not', async () => {
         await stores.entities.upsert(checked([user('cred-u1', 'manager', 'Sales')]));
         const { id, key } = await stores.keys.issue('user', 'cred-u1');
+        expect(stores.keys.uncheckable()).toBeUndefined();
         expect(key.startsWith(`fg.${id}.`)).toBe(true);
         expect(stores.keys.verify(key)).toEqual({ kind: 'user', subject: 'cred-u1' });
         expect(stores.keys.resolve(key)).toEqual({
@@ -103,11 +125,16 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         const other = await harness.open();
         try {
           const { id, key } = await stores.keys.issue('user', 'cred-u1');
-          expect(other.keys.verify(key)).toBeDefined();
+          await eventually('the new key on the other connection', () => {
+            other.entities.refresh();
+            return other.keys.verify(key) !== undefined;
+          });
           expect(await stores.keys.revokeKey(id)).toBe(true);
           expect(stores.keys.verify(key)).toBeUndefined();
-          other.entities.refresh();
-          expect(other.keys.verify(key)).toBeUndefined();
+          await eventually('the revocation on the other connection', () => {
+            other.entities.refresh();
+            return other.keys.verify(key) === undefined;
+          });
           expect(await stores.keys.revokeKey('no-such-key-id')).toBe(false);
           expect((await stores.keys.listKeys()).find((k) => k.id === id)?.revoked).toBe(true);
         } finally {
@@ -249,7 +276,10 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         const other = await harness.open();
         try {
           await other.entities.upsert(checked([user('e-1', 'manager', 'Sales')]));
-          stores.entities.refresh();
+          await eventually('the change made on the other connection', () => {
+            stores.entities.refresh();
+            return stores.entities.attributes('user', 'e-1')?.role === 'manager';
+          });
           expect(stores.entities.attributes('user', 'e-1')).toEqual({ role: 'manager', department: 'Sales' });
         } finally {
           await other.close();
@@ -284,6 +314,7 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
             action: 'view',
             resourceType: 'record',
             columnSql: stores.entities.columnSql(SEARCH.schema.resources.get('record')),
+            dialect: stores.entities.sqlDialect,
           },
           Date.now(),
         );
@@ -314,7 +345,10 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
           );
           expect(report).toEqual({ loaded: 2, overStore: ['user/pk-shared'], inKeyStore: [] });
           expect(packA.entities.attributes('user', 'pk-shared')).toEqual({ role: 'manager', department: 'Legal' });
-          packB.entities.refresh();
+          await eventually("the store's own entity on another pack's connection", () => {
+            packB.entities.refresh();
+            return packB.entities.has('user', 'pk-shared');
+          });
           expect(packB.entities.attributes('user', 'pk-shared')).toEqual({ role: 'employee', department: 'Sales' });
           expect(packB.entities.has('user', 'pk-a-only')).toBe(false);
           expect((await packB.entities.ids('user', 'pk-', 10)).includes('pk-a-only')).toBe(false);
@@ -355,7 +389,47 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
-    describe('decision sink', () => {
+    describe('attempt counters', () => {
+      it('count attempts by name in a window, and say when it ends', async () => {
+        const windowMs = 600_000;
+        // A window's end as a call sees it: calls in one window see the same end (within the test's run).
+        const endOf = (w: { resetInMs: number }) => Date.now() + w.resetInMs;
+        // Counts that cross a window's end start again and prove nothing: then the case runs again.
+        for (let tries = 0; ; tries++) {
+          const name = `key:contract-${tries}`;
+          const counts = [];
+          for (let i = 0; i < 3; i++) counts.push(await stores.keys.countAttempt(name, windowMs));
+          expect((await stores.keys.countAttempt(`${name}-other`, windowMs)).count).toBe(1);
+          const other = await harness.open();
+          let there;
+          try {
+            there = await other.keys.countAttempt(name, windowMs);
+          } finally {
+            await other.close();
+          }
+          const ends = [...counts, there].map(endOf);
+          if (Math.max(...ends) - Math.min(...ends) > windowMs / 2 && tries < 2) continue;
+          expect(counts.map((c) => c.count)).toEqual([1, 2, 3]);
+          for (const c of counts) {
+            expect(c.resetInMs).toBeGreaterThan(0);
+            expect(c.resetInMs).toBeLessThanOrEqual(windowMs);
+          }
+          expect(there.count).toBe(traits.attemptsShared ? 4 : 1);
+          return;
+        }
+      });
+
+      it('start again when the window ends', async () => {
+        const first = await stores.keys.countAttempt('address:contract-short', 200);
+        await until(
+          'a new window',
+          async () => (await stores.keys.countAttempt('address:contract-short', 200)).count === 1,
+        );
+        expect(first.count).toBe(1);
+      });
+    });
+
+    describe.skipIf(!traits.decisionsReadBack)('decision sink', () => {
       it('appends, drains and reads back every decision with its filters', async () => {
         const sink = stores.openDecisionSink({
           flushMs: 50,

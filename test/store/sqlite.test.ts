@@ -31,16 +31,16 @@ storeContract('SQLite', async () => {
 });
 
 describe('openStores on SQLite', () => {
-  it('refuses a missing file when told not to create one, and creates nothing', () => {
+  it('refuses a missing file when told not to create one, and creates nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleetguard-store-'));
     try {
       const missing = join(dir, 'sub', 'missing.db');
-      expect(() => openStores({ db: missing, create: false })).toThrow(NoStoreError);
-      expect(() => openStores({ db: missing, create: false })).toThrow(`no database at ${missing}`);
-      const made = openStores({ db: missing });
-      void made.close();
-      const again = openStores({ db: missing, create: false });
-      void again.close();
+      await expect(openStores({ db: missing, create: false })).rejects.toThrow(NoStoreError);
+      await expect(openStores({ db: missing, create: false })).rejects.toThrow(`no database at ${missing}`);
+      const made = await openStores({ db: missing });
+      await made.close();
+      const again = await openStores({ db: missing, create: false });
+      await again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 // A decision log file made by the sidecar's own sink: each request decided by a policy set at a chosen time,
 // as `fleetguard serve` would log it (with the request itself when `logRequests`).
 import { authorize, type AuthorizeRequest, type PolicySet } from '../../engine/index.js';
-import { openStores } from '../../server/store/open-stores.js';
+import { openSqliteStores } from '../../server/store/open-stores.js';
 
 export async function writeDecisionLog(
   file: string,
@@ -9,7 +9,7 @@ export async function writeDecisionLog(
   entries: { request: AuthorizeRequest; time: number }[],
   options: { logRequests: boolean },
 ): Promise<void> {
-  const stores = openStores({ db: file });
+  const stores = openSqliteStores({ db: file });
   let now = 0;
   const sink = stores.openDecisionSink({
     flushMs: 50,

@@ -30,9 +30,21 @@ export interface PoolOptions {
   applicationName?: string;
 }
 
+/**
+ * bigint (int8) as a JavaScript number: the store's bigints are epoch milliseconds and counts, all far
+ * below 2^53 (pg's default is a string, to be safe for any int8).
+ */
+export const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? (text: string) => Number(text)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
 export function createPool(url: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
     connectionString: url,
+    types: PG_TYPES,
     max: options.max ?? 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
     idleTimeoutMillis: 30_000,

@@ -40,6 +40,90 @@ export const MIGRATIONS: readonly string[] = [
      started_at timestamptz NOT NULL,
      last_seen timestamptz NOT NULL
    );`,
+  // 4: the key store and the entities (server/store/postgres/pg-key-store.ts, pg-entity-store.ts), as in
+  //    SQLite: secrets only as salted SHA-256 digests; an entity owned by a pack (`scope`, its directory)
+  //    or by the store (''). Ids compare byte by byte (COLLATE "C"), as SQLite's do, so pages and plans
+  //    list them in the same order on both stores. Times are epoch milliseconds.
+  `CREATE TABLE devices (
+     id text COLLATE "C" PRIMARY KEY,
+     fleet text NOT NULL,
+     organization text NOT NULL,
+     metadata jsonb,
+     provisioned_by text,
+     created_at bigint NOT NULL
+   );
+   CREATE INDEX devices_fleet ON devices (fleet);
+   CREATE TABLE provisioning_keys (
+     id text COLLATE "C" PRIMARY KEY,
+     fleet text NOT NULL,
+     organization text NOT NULL,
+     expires_at bigint NOT NULL,
+     allowed_cidrs jsonb NOT NULL,
+     max_registrations integer,
+     registrations integer NOT NULL DEFAULT 0,
+     single_use boolean NOT NULL DEFAULT false,
+     revoked boolean NOT NULL DEFAULT false,
+     created_at bigint NOT NULL
+   );
+   CREATE TABLE credentials (
+     id text COLLATE "C" PRIMARY KEY,
+     kind text NOT NULL CHECK (kind IN ('device', 'provisioning_key', 'user')),
+     subject text NOT NULL,
+     salt bytea NOT NULL,
+     digest bytea NOT NULL,
+     revoked boolean NOT NULL DEFAULT false,
+     created_at bigint NOT NULL
+   );
+   CREATE INDEX credentials_subject ON credentials (kind, subject);
+   CREATE TABLE entities (
+     type text NOT NULL,
+     id text COLLATE "C" NOT NULL,
+     scope text NOT NULL,
+     attributes jsonb NOT NULL,
+     updated_at bigint NOT NULL,
+     PRIMARY KEY (type, id, scope)
+   );`,
+  // 5: change notifications. Every sidecar mirrors the tables of migration 4 in memory (its decisions
+  //    never wait on a round trip) and LISTENs on fleetguard_changes: a trigger announces each changed row
+  //    by its key, delivered when the writing transaction commits, whoever wrote it (a sidecar, the CLI,
+  //    plain SQL). A key too long for a notification, or a TRUNCATE, asks for a full resync.
+  `CREATE FUNCTION fleetguard_announce(payload text) RETURNS void LANGUAGE sql AS $$
+     SELECT pg_notify('fleetguard_changes', CASE WHEN octet_length(payload) > 7900 THEN '["resync"]' ELSE payload END)
+   $$;
+   CREATE FUNCTION fleetguard_announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'TRUNCATE' THEN
+       PERFORM fleetguard_announce('["resync"]');
+     ELSIF TG_TABLE_NAME = 'entities' THEN
+       IF TG_OP <> 'INSERT' THEN PERFORM fleetguard_announce(json_build_array('entities', OLD.type, OLD.id, OLD.scope)::text); END IF;
+       IF TG_OP <> 'DELETE' THEN PERFORM fleetguard_announce(json_build_array('entities', NEW.type, NEW.id, NEW.scope)::text); END IF;
+     ELSE
+       IF TG_OP <> 'INSERT' THEN PERFORM fleetguard_announce(json_build_array(TG_TABLE_NAME, OLD.id)::text); END IF;
+       IF TG_OP <> 'DELETE' THEN PERFORM fleetguard_announce(json_build_array(TG_TABLE_NAME, NEW.id)::text); END IF;
+     END IF;
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER devices_announce AFTER INSERT OR UPDATE OR DELETE ON devices
+     FOR EACH ROW EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER provisioning_keys_announce AFTER INSERT OR UPDATE OR DELETE ON provisioning_keys
+     FOR EACH ROW EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER credentials_announce AFTER INSERT OR UPDATE OR DELETE ON credentials
+     FOR EACH ROW EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER entities_announce AFTER INSERT OR UPDATE OR DELETE ON entities
+     FOR EACH ROW EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER devices_truncate AFTER TRUNCATE ON devices FOR EACH STATEMENT EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER provisioning_keys_truncate AFTER TRUNCATE ON provisioning_keys
+     FOR EACH STATEMENT EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER credentials_truncate AFTER TRUNCATE ON credentials FOR EACH STATEMENT EXECUTE FUNCTION fleetguard_announce_change();
+   CREATE TRIGGER entities_truncate AFTER TRUNCATE ON entities FOR EACH STATEMENT EXECUTE FUNCTION fleetguard_announce_change();`,
+  // 6: the provisioning rate limit's counters, shared by every sidecar: attempts by name (`key:<id>`,
+  //    `address:<ip>`) in fixed windows starting at multiples of the window (epoch milliseconds).
+  `CREATE TABLE provision_attempts (
+     name text NOT NULL,
+     window_start bigint NOT NULL,
+     attempts integer NOT NULL,
+     PRIMARY KEY (name, window_start)
+   );`,
 ];
 
 /** The advisory lock's key: any constant no other application on the database uses ("fleetgrd"). */
