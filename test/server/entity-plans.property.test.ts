@@ -1,46 +1,113 @@
 // Query plans over the entity store (AuthZEN resource search): entities are checked against the schema
 // and stored normalized, and the SQL over their stored JSON selects exactly the stored resources the
 // engine allows: every attribute type, defaults, optional attributes, and times sent as RFC 3339 text or
-// as epoch milliseconds.
+// as epoch milliseconds. On SQLite and on PostgreSQL (each in its own dialect).
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEntities } from '../../engine/entities/check-entities.js';
 import { authorize, planQuery, type Entity, type PolicySet } from '../../engine/index.js';
 import { openDatabase } from '../../server/store/database.js';
-import { entityColumns, SqliteEntityStore } from '../../server/store/entity-store.js';
+import { SqliteEntityStore } from '../../server/store/entity-store.js';
+import { createPool, type Pool } from '../../server/store/postgres/connection.js';
+import { migrate } from '../../server/store/postgres/migrations.js';
+import { StoreMirror } from '../../server/store/postgres/mirror.js';
+import { PgEntityStore } from '../../server/store/postgres/pg-entity-store.js';
+import type { EntityStore } from '../../server/store/stores.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
 import { ACTIONS, contextArb, NOW, principalArb, resourceArb, RESOURCE_TYPES } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { policyArb, randomRequestArb } from '../support/random-policies.js';
 import { depth } from '../support/depth.js';
 
+/** Where the plans run: an entity store, emptied before each case. */
+interface Backend {
+  name: string;
+  /** Runs per property, as a share of SQLite's (a PostgreSQL case costs a few round trips). */
+  share: number;
+  available: boolean;
+  open(): Promise<void>;
+  fresh(): Promise<EntityStore>;
+  close(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let db: ReturnType<typeof openDatabase> | undefined;
+  return {
+    name: 'SQLite',
+    share: 1,
+    available: true,
+    open: async () => {},
+    fresh: async () => {
+      db?.close();
+      db = openDatabase(':memory:');
+      return new SqliteEntityStore(db, () => NOW);
+    },
+    close: async () => {
+      db?.close();
+    },
+  };
+}
+
+/** One database for the file; each case empties the entities table. */
+function postgresBackend(): Backend {
+  let database: TestDatabase | undefined;
+  let pool: Pool | undefined;
+  let mirror: StoreMirror | undefined;
+  return {
+    name: 'PostgreSQL',
+    share: 0.25,
+    available: postgresAvailable,
+    open: async () => {
+      database = await createTestDatabase('plans');
+      pool = createPool(database.url, { max: 2 });
+      await migrate(pool);
+      mirror = new StoreMirror(pool, database.url, { pack: '', clock: () => NOW, listen: false });
+    },
+    fresh: async () => {
+      await pool!.query('TRUNCATE entities');
+      return new PgEntityStore(pool!, mirror!, () => NOW);
+    },
+    close: async () => {
+      await pool?.end();
+      await database?.drop();
+    },
+  };
+}
+
 /** Stores `rows` through the schema check (which must pass) and returns the store. */
 async function storeOf(
+  backend: Backend,
   set: PolicySet,
   rows: Entity[],
-): Promise<{ store: SqliteEntityStore; stored: Entity[]; close(): void }> {
-  const db = openDatabase(':memory:');
-  const store = new SqliteEntityStore(db, () => NOW);
+): Promise<{ store: EntityStore; stored: Entity[] }> {
+  const store = await backend.fresh();
   const { entities, problems } = checkEntities(
     set.schema,
     rows.map((r) => ({ type: r.type, id: r.id, attributes: r.attributes ?? {} })),
   );
   expect(problems).toEqual([]);
   await store.upsert(entities!);
-  return { store, stored: entities!, close: () => db.close() };
+  return { store, stored: entities! };
 }
 
 /** The SQL path and the engine agree: exactly, or (for a partial plan) SQL returns a subset. */
 async function expectParity(
+  backend: Backend,
   set: PolicySet,
   req: { principal: Entity; action: string; context: Record<string, unknown> },
   type: string,
   rows: Entity[],
   exact: boolean | 'unless-partial',
 ) {
-  const { store, stored, close } = await storeOf(set, rows);
+  const { store, stored } = await storeOf(backend, set, rows);
   const plan = planQuery(
     set,
-    { ...req, resourceType: type, columnSql: entityColumns(set.schema.resources.get(type)) },
+    {
+      ...req,
+      resourceType: type,
+      columnSql: store.columnSql(set.schema.resources.get(type)),
+      dialect: store.sqlDialect,
+    },
     NOW,
   );
   if (exact === true) expect(plan.partial).toBeUndefined();
@@ -55,56 +122,68 @@ async function expectParity(
   expect(allowedOf(stored)).toEqual(allowed);
   if (plan.partial) expect(allowed).toEqual(expect.arrayContaining(selected));
   else expect(selected).toEqual(allowed);
-  close();
 }
 
-describe('plans over the entity store', () => {
-  it('agree with the engine on the shipped policies (times included)', async () => {
-    const set = shippedPolicies();
-    await fc.assert(
-      fc.asyncProperty(
-        principalArb.chain((p) =>
-          fc.record({
-            principal: fc.constant(p),
-            action: fc.constantFrom(...ACTIONS),
-            type: fc.constantFrom(...RESOURCE_TYPES),
-            context: contextArb.map((c) => ({ ip: '10.1.2.3', ...c })),
-            rows: fc.uniqueArray(resourceArb(p), { selector: (r) => `${r.type}/${r.id}`, maxLength: 12 }),
-          }),
+describe.each([sqliteBackend(), postgresBackend()])('plans over the entity store on $name', (backend) => {
+  const runs = (n: number) => Math.max(5, Math.round(n * backend.share));
+  beforeAll(() => (backend.available ? backend.open() : undefined));
+  afterAll(() => (backend.available ? backend.close() : undefined));
+  if (!backend.available) it.skip('needs PostgreSQL', () => {});
+  else {
+    it('agree with the engine on the shipped policies (times included)', async () => {
+      const set = shippedPolicies();
+      await fc.assert(
+        fc.asyncProperty(
+          principalArb.chain((p) =>
+            fc.record({
+              principal: fc.constant(p),
+              action: fc.constantFrom(...ACTIONS),
+              type: fc.constantFrom(...RESOURCE_TYPES),
+              context: contextArb.map((c) => ({ ip: '10.1.2.3', ...c })),
+              rows: fc.uniqueArray(resourceArb(p), { selector: (r) => `${r.type}/${r.id}`, maxLength: 12 }),
+            }),
+          ),
+          ({ principal, action, type, context, rows }) =>
+            expectParity(backend, set, { principal, action, context }, type, rows, true),
         ),
-        ({ principal, action, type, context, rows }) =>
-          expectParity(set, { principal, action, context }, type, rows, true),
-      ),
-      { numRuns: depth(200, 2000) },
-    );
-  });
+        { numRuns: runs(depth(200, 2000)) },
+      );
+    });
 
-  it('agree with the engine on random policies (lists and booleans included)', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        policyArb,
-        randomRequestArb,
-        fc.array(
-          randomRequestArb.map((r) => r.resource),
-          { maxLength: 8 },
+    it('agree with the engine on random policies (lists and booleans included)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          policyArb,
+          randomRequestArb,
+          fc.array(
+            randomRequestArb.map((r) => r.resource),
+            { maxLength: 8 },
+          ),
+          (set, req, resources) => {
+            const rows = resources.map((r, i) => ({ ...r, id: `${r.id}-${i}` }));
+            return expectParity(
+              backend,
+              set,
+              { ...req, context: req.context! },
+              req.resource.type,
+              rows,
+              'unless-partial',
+            );
+          },
         ),
-        (set, req, resources) => {
-          const rows = resources.map((r, i) => ({ ...r, id: `${r.id}-${i}` }));
-          return expectParity(set, { ...req, context: req.context! }, req.resource.type, rows, 'unless-partial');
-        },
-      ),
-      { numRuns: depth(100, 1000) },
-    );
-  });
+        { numRuns: runs(depth(100, 1000)) },
+      );
+    });
 
-  it('agree with the engine on every attribute type, defaults, and both forms of time', async () => {
-    await fc.assert(
-      fc.asyncProperty(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
-        expectParity(set, { principal, action: 'a', context: { time } }, 'r', rows, 'unless-partial'),
-      ),
-      { numRuns: depth(150, 1500) },
-    );
-  });
+    it('agree with the engine on every attribute type, defaults, and both forms of time', async () => {
+      await fc.assert(
+        fc.asyncProperty(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
+          expectParity(backend, set, { principal, action: 'a', context: { time } }, 'r', rows, 'unless-partial'),
+        ),
+        { numRuns: runs(depth(150, 1500)) },
+      );
+    });
+  }
 });
 
 describe('what the entity store accepts', () => {

@@ -401,7 +401,7 @@ export function storeContract(
           for (let i = 0; i < 3; i++) counts.push(await stores.keys.countAttempt(name, windowMs));
           expect((await stores.keys.countAttempt(`${name}-other`, windowMs)).count).toBe(1);
           const other = await harness.open();
-          let there;
+          let there: { count: number; resetInMs: number };
           try {
             there = await other.keys.countAttempt(name, windowMs);
           } finally {
