@@ -23,18 +23,27 @@ export function addDbOption(command: CliCommand): CliCommand {
  * Runs `work` on the stores at `--store` (PostgreSQL) or else `--db` (their variables, or the default), and
  * closes them. `create: false` for commands that only read or change what is there: a mistyped path is
  * an error, not a new empty database. `pack`: the pack (`packScope`) whose entities.yaml owns entities
- * the store must not change.
+ * the store must not change. `lookups`: the command uses the stores' synchronous lookups (`has`, `verify`…).
+ * `fileOnly`: the command names a SQLite file of its own (`docs --log`): `FLEETGUARD_STORE` does not apply.
  */
 export async function withStores(
   values: StoreFlags,
-  options: { create: boolean; pack?: string; fileOnly?: boolean },
+  options: { create: boolean; pack?: string; lookups?: boolean; fileOnly?: boolean },
   work: (stores: Stores) => void | Promise<void>,
 ): Promise<number> {
   const db = resolveSetting('db', values.db, process.env);
   const store = options.fileOnly ? undefined : resolveSetting('store', values.store, process.env);
   let stores: Stores;
   try {
-    stores = await openStores({ db, store, create: options.create, ...(options.pack ? { pack: options.pack } : {}) });
+    stores = await openStores({
+      db,
+      store,
+      create: options.create,
+      // A shared store's cache is loaded only for a command that looks things up: on a large store,
+      // loading every key would make a revocation wait.
+      cache: options.lookups ? 'loaded' : 'none',
+      ...(options.pack ? { pack: options.pack } : {}),
+    });
   } catch (e) {
     if (e instanceof NoStoreError) throw new UsageError(`${e.message} (${flagOf('db')} FILE or ${envOf('db')})`);
     if (e instanceof StoreUnavailableError) throw new UsageError(e.message);

@@ -89,7 +89,7 @@ export async function startServer(
       store: config.store,
       pack: packScope(config.policies),
       staleAfterMs: config.storeStaleAfter * 1000,
-      listen: true,
+      cache: 'kept',
       onStoreState: (up, error) =>
         up
           ? log.info({ store: redactUrl(config.store!) }, 'store reachable: cache loaded, kept current')

@@ -75,7 +75,7 @@ export function define(command: CliCommand): void {
   sub('create-token', 'issue an API token for an imported user; prints { "id", "token" }')
     .argument('<USER_ID>')
     .run((id: string, values: StoreFlags) =>
-      withStores(values, { create: false }, async ({ keys, entities }) => {
+      withStores(values, { create: false, lookups: true }, async ({ keys, entities }) => {
         if (!entities.has('user', id)) throw new UsageError(`no user ${id}; import it first`);
         const { id: tokenId, key } = await keys.issue('user', id);
         out(JSON.stringify({ id: tokenId, token: key }));

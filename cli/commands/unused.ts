@@ -98,7 +98,7 @@ async function run(values: Options): Promise<number> {
   const since = parseSince(values.since, now);
   let report: UsageReport | undefined;
   let truncated: string[] = [];
-  await withStores(values, { create: false, pack: packScope(dir) }, async (stores) => {
+  await withStores(values, { create: false, pack: packScope(dir), lookups: true }, async (stores) => {
     const input = await readUsageInput(stores, set, { since, until: now });
     truncated = input.truncated;
     report = analyzeUsage(set, input.decisions, input.principals, {

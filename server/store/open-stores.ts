@@ -22,8 +22,11 @@ export interface StoreOptions {
   clock?: () => number;
   /** Shared store: how long credentials are checked from the cache while the store is unreachable (ms). */
   staleAfterMs?: number;
-  /** Shared store: keep the cache current (a sidecar) rather than load it once (a command). */
-  listen?: boolean;
+  /**
+   * Shared store: its cache of keys and entities kept current (`kept`: a sidecar), loaded once (`loaded`,
+   * the default: a command that looks things up), or not loaded (`none`: a command that only writes or lists).
+   */
+  cache?: 'kept' | 'loaded' | 'none';
   /** Shared store: told when it goes down or comes back. */
   onStoreState?: (up: boolean, error: string | undefined) => void;
 }
@@ -84,7 +87,7 @@ export async function openStores(options: StoreOptions): Promise<SqliteStores | 
     pack: options.pack ?? '',
     clock: options.clock ?? Date.now,
     staleAfterMs: options.staleAfterMs ?? 30_000,
-    listen: options.listen ?? false,
+    cache: options.cache ?? 'loaded',
     ...(options.onStoreState ? { onState: options.onStoreState } : {}),
   });
 }

@@ -61,7 +61,7 @@ function postgresBackend(): Backend {
       database = await createTestDatabase('plans');
       pool = createPool(database.url, { max: 2 });
       await migrate(pool);
-      mirror = new StoreMirror(pool, database.url, { pack: '', clock: () => NOW, listen: false });
+      mirror = new StoreMirror(pool, database.url, { pack: '', clock: () => NOW, cache: 'none' });
     },
     fresh: async () => {
       await pool!.query('TRUNCATE entities');

@@ -39,7 +39,7 @@ describe.skipIf(!postgresAvailable)('PostgreSQL stores', () => {
       const dir = mkdtempSync(join(tmpdir(), 'fleetguard-pg-'));
       return {
         open: async ({ pack } = {}) =>
-          openStores({ db: join(dir, 'log.db'), store: db.url, listen: true, ...(pack ? { pack } : {}) }),
+          openStores({ db: join(dir, 'log.db'), store: db.url, cache: 'kept', ...(pack ? { pack } : {}) }),
         dump: () => dumpDatabase(db.url),
         dispose: async () => {
           await db.drop();

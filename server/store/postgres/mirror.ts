@@ -114,8 +114,11 @@ export interface MirrorOptions {
   heartbeatMs?: number;
   /** How long an answer may take before the connection counts as lost. */
   heartbeatTimeoutMs?: number;
-  /** Keep the mirror current (a sidecar) or load it once (a command). */
-  listen: boolean;
+  /**
+   * `kept`: loaded and kept current (a sidecar); `loaded`: loaded once (a command that looks things up);
+   * `none`: never loaded (a command that only writes or lists: a lookup is a mistake and throws).
+   */
+  cache: 'kept' | 'loaded' | 'none';
   /** Told when the mirror goes down or comes back. */
   onState?: (up: boolean, error: string | undefined) => void;
 }
@@ -164,15 +167,21 @@ export class StoreMirror {
     return this.lastError;
   }
 
-  /** Loads everything; a sidecar also starts listening. Rejects when the store cannot be reached. */
+  /** Loads everything (and keeps it current: `kept`). Rejects when the store cannot be reached. */
   async start(): Promise<void> {
-    if (this.options.listen) {
+    if (this.options.cache === 'kept') {
       await this.connect();
       this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 1000);
       this.heartbeatTimer.unref();
-    } else {
+    } else if (this.options.cache === 'loaded') {
       await this.enqueue(() => this.resync());
     }
+  }
+
+  /** The tables, for a lookup: a mirror opened without its cache has none to answer from. */
+  private get loaded(): Tables {
+    if (this.options.cache === 'none') throw new Error('the store was opened without its cache: nothing to look up');
+    return this.tables;
   }
 
   async close(): Promise<void> {
@@ -186,34 +195,35 @@ export class StoreMirror {
   }
 
   credential(id: string): CredentialRow | undefined {
-    return this.tables.credentials.get(id);
+    return this.loaded.credentials.get(id);
   }
 
   device(id: string): Attributes | undefined {
-    return this.tables.devices.get(id);
+    return this.loaded.devices.get(id);
   }
 
   provisioningKey(id: string): ProvisioningKeyRow | undefined {
-    return this.tables.provisioningKeys.get(id)?.row;
+    return this.loaded.provisioningKeys.get(id)?.row;
   }
 
   /** An entity's attributes as the engine sees them: the key store's devices and keys first, the pack's over the store's. */
   attributes(type: string, id: string): Attributes | undefined {
+    const t = this.loaded;
     if (type === 'device') {
-      const d = this.tables.devices.get(id);
+      const d = t.devices.get(id);
       if (d) return d;
     } else if (type === 'provisioning_key') {
-      const k = this.tables.provisioningKeys.get(id);
+      const k = t.provisioningKeys.get(id);
       if (k) return k.attributes;
     }
-    const e = this.tables.entities.get(type)?.get(id);
+    const e = t.entities.get(type)?.get(id);
     return e?.pack ?? e?.own;
   }
 
   /** The pack's entities as mirrored: type → id → attributes. */
   packEntities(): Map<string, Attributes> {
     const out = new Map<string, Attributes>();
-    for (const [type, ofType] of this.tables.entities)
+    for (const [type, ofType] of this.loaded.entities)
       for (const [id, e] of ofType) if (e.pack) out.set(JSON.stringify([type, id]), e.pack);
     return out;
   }

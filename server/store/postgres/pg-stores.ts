@@ -20,8 +20,8 @@ export interface PgStoreOptions {
   clock: () => number;
   /** Credentials are checked from the mirror this long after it was last known current. */
   staleAfterMs: number;
-  /** A sidecar keeps its mirror current; a command loads it once. */
-  listen: boolean;
+  /** A sidecar keeps its mirror current (`kept`); a command loads it once or not at all. */
+  cache: 'kept' | 'loaded' | 'none';
   onState?: (up: boolean, error: string | undefined) => void;
 }
 
@@ -50,7 +50,7 @@ export class PgStores implements Stores {
     const mirror = new StoreMirror(pool, options.url, {
       pack: options.pack,
       clock: options.clock,
-      listen: options.listen,
+      cache: options.cache,
       onState: options.onState,
     });
     try {
