@@ -52,6 +52,8 @@ interface Run {
   p99: number;
   errors: number;
   non2xx: number;
+  /** The server process's CPU (all its threads) per request served, in µs, where measured. */
+  cpuUs?: number;
 }
 
 const WARMUP_SECONDS = 2;
@@ -87,6 +89,24 @@ async function run(
 async function load(name: string, url: string, bodies: string[]): Promise<Run> {
   await run(name, url, bodies, WARMUP_SECONDS);
   return run(name, url, bodies, SECONDS);
+}
+
+/** The sidecar's `process_cpu_seconds_total` (every thread of the process). */
+async function cpuSeconds(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)![1]);
+}
+
+/**
+ * `load`, with the sidecar's CPU per request: on a machine others share, requests/s drifts with their
+ * load, while the CPU a request costs the server drifts much less.
+ */
+async function loadWithCpu(name: string, base: string, path: string, bodies: string[]): Promise<Run> {
+  await run(name, base + path, bodies, WARMUP_SECONDS);
+  const before = await cpuSeconds(base);
+  const measured = await run(name, base + path, bodies, SECONDS);
+  const cpu = (await cpuSeconds(base)) - before;
+  return { ...measured, cpuUs: (cpu * 1e6) / (measured.rps * SECONDS) };
 }
 
 const requests = generateRequests(1000, 7);
@@ -301,23 +321,25 @@ if (wanted('shadow')) {
     pairs.push(
       await pair(
         'shadow-single',
-        () => load('/v1/authorize, no shadow candidate', `${plain!.url}/v1/authorize`, singles),
-        () => load('/v1/authorize, shadow candidate loaded', `${shadowed!.url}/v1/authorize`, singles),
+        () => loadWithCpu('/v1/authorize, no shadow candidate', plain!.url, '/v1/authorize', singles),
+        () => loadWithCpu('/v1/authorize, shadow candidate loaded', shadowed!.url, '/v1/authorize', singles),
       ),
     );
     pairs.push(
       await pair(
         'shadow-batch',
         () =>
-          load(
+          loadWithCpu(
             '/v1/authorize/batch, 100 per request, no shadow candidate',
-            `${plain!.url}/v1/authorize/batch`,
+            plain!.url,
+            '/v1/authorize/batch',
             batches,
           ),
         () =>
-          load(
+          loadWithCpu(
             '/v1/authorize/batch, 100 per request, shadow candidate loaded',
-            `${shadowed!.url}/v1/authorize/batch`,
+            shadowed!.url,
+            '/v1/authorize/batch',
             batches,
           ),
       ),
@@ -358,6 +380,11 @@ const pct = (p: Pair) =>
   `${fmt(median(ratios(p)) * 100, 1)}% (rounds: ${ratios(p)
     .map((x) => `${fmt(x * 100, 1)}%`)
     .join(', ')})`;
+/** The subject's server CPU a request against the base's: median of the rounds' ratios, and the µs. */
+const cpuPct = (p: Pair) => {
+  const r = p.subject.map((s, i) => s.cpuUs! / p.base[i]!.cpuUs!);
+  return `${fmt(median(r) * 100, 1)}% of it (rounds: ${r.map((x) => `${fmt(x * 100, 1)}%`).join(', ')}; ${fmt(median(p.subject.map((x) => x.cpuUs!)), 1)} µs against ${fmt(median(p.base.map((x) => x.cpuUs!)), 1)} µs)`;
+};
 const summary: Record<string, (p: Pair) => string> = {
   single: (p) =>
     `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
@@ -366,9 +393,9 @@ const summary: Record<string, (p: Pair) => string> = {
   authzen: (p) =>
     `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
   'shadow-single': (p) =>
-    `/v1/authorize with a shadow candidate keeps ${pct(p)} of its requests/s without one (target ≥ 90%); p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
+    `/v1/authorize with a shadow candidate keeps ${pct(p)} of its requests/s without one (target ≥ 90%); server CPU a request ${cpuPct(p)}; p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
   'shadow-batch': (p) =>
-    `/v1/authorize/batch with a shadow candidate keeps ${pct(p)} of its decisions/s without one (target ≥ 90%); p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
+    `/v1/authorize/batch with a shadow candidate keeps ${pct(p)} of its decisions/s without one (target ≥ 90%); server CPU a request ${cpuPct(p)}; p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
   'authzen-defaults': (p) =>
     `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
 };

@@ -145,7 +145,7 @@ export async function startServer(
     watch: config.watch,
     watchDirectory: options.watchDirectory,
     threads: pool,
-    livePrincipalTypes: () => policies.engine?.policySet.schema.principals,
+    liveSet: () => policies.engine?.policySet,
     clock: Date.now,
   });
   if (candidate) shadow.adopt(candidate);

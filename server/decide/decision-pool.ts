@@ -14,19 +14,22 @@ import { Worker } from 'node:worker_threads';
 import type { PolicySet, SourceFile } from '../../engine/index.js';
 import { workerUrl } from '../worker-url.js';
 import type { DecidedBatch } from './decide-batch.js';
-import type { Disagreement } from '../shadow/disagreement.js';
+import type { EncodedDisagreements } from '../shadow/disagreement.js';
 import type { ShadowThreads } from '../shadow/shadow.js';
 
 export type PoolRequest =
   | { kind: 'policies'; sources: SourceFile[]; revision: string }
   /** The shadow candidate to compare every batch with (server/shadow/), or none. */
   | { kind: 'shadow'; candidate: { sources: SourceFile[]; revision: string } | undefined }
+  /** Answered once every batch sent before it has been compared with the shadow candidate. */
+  | { kind: 'sync'; id: number }
   | { kind: 'batch'; id: number; text: string; revision: string };
 export type PoolReply =
   | { kind: 'loaded'; revision: string | undefined }
-  /** `shadowFollows`: a `shadowed` message with the batch's disagreements comes next. */
-  | { kind: 'decided'; id: number; decided: DecidedBatch; shadowFollows: boolean }
-  | { kind: 'shadowed'; compared: number; disagreements: Disagreement[] }
+  | { kind: 'decided'; id: number; decided: DecidedBatch }
+  /** Disagreements with the shadow candidate, and the decisions compared since the last report. */
+  | { kind: 'shadowed'; compared: number; disagreements: EncodedDisagreements }
+  | { kind: 'synced'; id: number; compared: number }
   | { kind: 'shadow-failed'; revision: string }
   /** Why a thread left a batch to the request thread: another revision, a key to resolve, a 400. */
   | { kind: 'undecided'; id: number; why: 'revision' | 'key store' | 'refused' };
@@ -39,7 +42,7 @@ export interface DecisionPoolOptions {
   /** Runs a thread's replacement once its delay is over (by default a timer; tests run it when they choose). */
   scheduleRestart?: (restart: () => void, delayMs: number) => void;
   /** Disagreements a thread found between a batch's decisions and the shadow candidate's. */
-  onShadowed?: (disagreements: Disagreement[], compared: number) => void;
+  onShadowed?: (disagreements: EncodedDisagreements | undefined, compared: number) => void;
 }
 
 const afterDelay = (restart: () => void, delayMs: number) => setTimeout(restart, delayMs).unref();
@@ -49,8 +52,8 @@ interface Thread {
   /** Holds the last policy set posted to it (it compiled to the same revision). */
   loaded: boolean;
   pending: Map<number, (decided: DecidedBatch | undefined) => void>;
-  /** Batches answered whose shadow comparison has not come back yet. */
-  shadowPending: number;
+  /** `sync` messages not yet answered. */
+  syncs: Map<number, () => void>;
 }
 
 /** A thread that stops is replaced after this delay, doubled on each failure in a row (up to a minute). */
@@ -66,7 +69,7 @@ export class DecisionPool implements ShadowThreads {
   private restartMs = FIRST_RESTART_MS;
   /** The shadow candidate, for threads started later. */
   private shadow: PolicySet | undefined;
-  private shadowWaiters: (() => void)[] = [];
+  private nextSync = 0;
 
   constructor(private readonly options: DecisionPoolOptions) {}
 
@@ -106,12 +109,16 @@ export class DecisionPool implements ShadowThreads {
     const worker = new Worker(workerUrl(new URL('./decision-worker.js', import.meta.url)), {
       workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests },
     });
-    const thread: Thread = { worker, loaded: false, pending: new Map(), shadowPending: 0 };
+    const thread: Thread = { worker, loaded: false, pending: new Map(), syncs: new Map() };
     worker.on('message', (m: PoolReply) => {
       if (m.kind === 'shadowed') {
-        thread.shadowPending--;
         this.options.onShadowed?.(m.disagreements, m.compared);
-        this.shadowSettled();
+        return;
+      }
+      if (m.kind === 'synced') {
+        if (m.compared > 0) this.options.onShadowed?.(undefined, m.compared);
+        thread.syncs.get(m.id)?.();
+        thread.syncs.delete(m.id);
         return;
       }
       if (m.kind === 'shadow-failed') {
@@ -129,7 +136,6 @@ export class DecisionPool implements ShadowThreads {
           );
         return;
       }
-      if (m.kind === 'decided' && m.shadowFollows) thread.shadowPending++;
       const resolve = thread.pending.get(m.id);
       thread.pending.delete(m.id);
       resolve?.(m.kind === 'decided' ? m.decided : undefined);
@@ -139,8 +145,8 @@ export class DecisionPool implements ShadowThreads {
       this.threads = this.threads.filter((t) => t !== thread);
       for (const resolve of thread.pending.values()) resolve(undefined);
       thread.pending.clear();
-      thread.shadowPending = 0; // those comparisons are lost with the thread
-      this.shadowSettled();
+      for (const resolve of thread.syncs.values()) resolve(); // its comparisons are lost with it
+      thread.syncs.clear();
       if (this.closing) return;
       this.options.warn('a decision thread stopped; the request thread decides batches until it is replaced', {
         why,
@@ -167,14 +173,18 @@ export class DecisionPool implements ShadowThreads {
     for (const t of this.threads) t.worker.postMessage(message);
   }
 
-  shadowIdle(): Promise<void> {
-    if (this.threads.every((t) => t.shadowPending === 0)) return Promise.resolve();
-    return new Promise((resolve) => this.shadowWaiters.push(resolve));
-  }
-
-  private shadowSettled(): void {
-    if (this.shadowWaiters.length > 0 && this.threads.every((t) => t.shadowPending === 0))
-      this.shadowWaiters.splice(0).forEach((resolve) => resolve());
+  /** Messages are handled in order: a thread answers `sync` once the batches sent before it are compared. */
+  async shadowIdle(): Promise<void> {
+    await Promise.all(
+      this.threads.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            const id = this.nextSync++;
+            t.syncs.set(id, resolve);
+            t.worker.postMessage({ kind: 'sync', id } satisfies PoolRequest);
+          }),
+      ),
+    );
   }
 
   /** Threads running, and how many of them hold the policy set last posted (the others decide nothing). */

@@ -16,7 +16,8 @@ import {
   type PolicySet,
   type SourceFile,
 } from '../../engine/index.js';
-import { compareBatch } from '../shadow/disagreement.js';
+import { compareBatch, encodeDisagreements } from '../shadow/disagreement.js';
+import { type ChangedScope, changedScope } from '../shadow/changed-scope.js';
 import { BatchRequest } from '../../api/authorize.js';
 import { bodySchema } from '../body/body-schema.js';
 import { decideBatch } from './decide-batch.js';
@@ -27,8 +28,12 @@ const { batchLimit, logRequests } = workerData as { batchLimit: number; logReque
 const body = bodySchema(BatchRequest(batchLimit));
 const newDecisionId = decisionIdGenerator();
 let engine: Engine | undefined;
-/** The shadow candidate, if any. */
+/** The shadow candidate, if any, and the buckets where it differs from the live set. */
 let shadow: PolicySet | undefined;
+let scope: ChangedScope | undefined;
+const rescope = () => {
+  scope = shadow && engine && changedScope(engine.policySet, shadow);
+};
 
 function compile(sources: SourceFile[], revision: string): PolicySet | undefined {
   try {
@@ -44,6 +49,8 @@ const observed: { batch?: { requests: AuthorizeRequest[]; decisions: Decision[];
 const observe = (requests: AuthorizeRequest[], decisions: Decision[], time: number) => {
   observed.batch = { requests, decisions, time };
 };
+/** Decisions compared and not yet reported. */
+let compared = 0;
 const takeObserved = () => {
   const { batch } = observed;
   observed.batch = undefined;
@@ -55,6 +62,7 @@ port.on('message', (m: PoolRequest) => {
   if (m.kind === 'policies') {
     const set = compile(m.sources, m.revision);
     engine = set && createEngine(set, { clock: Date.now, newDecisionId });
+    rescope();
     port.postMessage({ kind: 'loaded', revision: engine?.revision } satisfies PoolReply);
     return;
   }
@@ -62,13 +70,28 @@ port.on('message', (m: PoolRequest) => {
     shadow = m.candidate && compile(m.candidate.sources, m.candidate.revision);
     if (m.candidate && !shadow)
       port.postMessage({ kind: 'shadow-failed', revision: m.candidate.revision } satisfies PoolReply);
+    rescope();
+    return;
+  }
+  if (m.kind === 'sync') {
+    port.postMessage({ kind: 'synced', id: m.id, compared } satisfies PoolReply);
+    compared = 0;
     return;
   }
   port.postMessage(...reply(m.id, m.text, m.revision));
   const batch = takeObserved(); // set by decideBatch through `observe` when the thread decided the batch
   if (shadow && batch) {
-    const disagreements = compareBatch(shadow, batch.requests, batch.decisions, batch.time);
-    port.postMessage({ kind: 'shadowed', compared: batch.requests.length, disagreements } satisfies PoolReply);
+    const disagreements = compareBatch(shadow, batch.requests, batch.decisions, batch.time, scope);
+    compared += batch.requests.length;
+    // Only disagreements cost a message (the count rides along, or on the next `sync`).
+    if (disagreements.length > 0) {
+      port.postMessage({
+        kind: 'shadowed',
+        compared,
+        disagreements: encodeDisagreements(disagreements),
+      } satisfies PoolReply);
+      compared = 0;
+    }
   }
 });
 
@@ -86,7 +109,7 @@ function reply(id: number, text: string, revision: string): [PoolReply, ArrayBuf
     });
     if ('needsKeyStore' in decided) return [{ kind: 'undecided', id, why: 'key store' }];
     if ('refused' in decided) return [{ kind: 'undecided', id, why: 'refused' }];
-    return [{ kind: 'decided', id, decided, shadowFollows: shadow !== undefined }, transferList(decided.log)];
+    return [{ kind: 'decided', id, decided }, transferList(decided.log)];
   } catch {
     return [{ kind: 'undecided', id, why: 'refused' }]; // a 400, which the request thread words
   }

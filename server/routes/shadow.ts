@@ -31,7 +31,7 @@ export const shadowRoutes: FastifyPluginCallback<AppDeps> = (app, deps, done) =>
       const count = examples === undefined ? 3 : Number(examples);
       if (!Number.isInteger(count) || count < 0 || count > MAX_EXAMPLES)
         throw new HttpError('invalid_request', `examples: an integer from 0 to ${MAX_EXAMPLES}`, 'examples');
-      await shadow.store.drain(); // what was found so far is in the summary (comparisons still queued are not awaited)
+      await shadow.drain(); // every decision made before this request is in the summary
       const summary = await shadow.store.summarize({ ...(from === undefined ? {} : { since: from }), examples: count });
       return {
         candidate: shadow.status ?? null,

@@ -10,6 +10,7 @@ import {
   type PolicySet,
   type RuleRef,
 } from '../../engine/index.js';
+import { type ChangedScope, mayDiffer } from './changed-scope.js';
 
 /** `widened`: the candidate allows what the live set denies; `narrowed`: the converse. */
 export type Direction = 'widened' | 'narrowed';
@@ -72,16 +73,51 @@ export function compareDecision(
   };
 }
 
-/** The disagreements among decisions made together (a batch), all at `time`. */
+/**
+ * Disagreements as a decision thread hands them over: already JSON (the elements of an array, joined by
+ * commas), so the request thread neither copies objects across nor serializes them; with what the
+ * metric counts and the block's time span.
+ */
+export interface EncodedDisagreements {
+  json: string;
+  count: number;
+  first: number;
+  last: number;
+  /** `[direction, principal type]` of each, in order. */
+  labels: [Direction, string][];
+}
+
+export function encodeDisagreements(found: readonly Disagreement[]): EncodedDisagreements {
+  let first = found[0]!.time;
+  let last = first;
+  const labels: [Direction, string][] = [];
+  const parts: string[] = [];
+  for (const d of found) {
+    if (d.time < first) first = d.time;
+    if (d.time > last) last = d.time;
+    labels.push([d.direction, d.principal.type]);
+    parts.push(JSON.stringify(d));
+  }
+  return { json: parts.join(','), count: found.length, first, last, labels };
+}
+
+/**
+ * The disagreements among decisions made together (a batch), all at `time`; only requests `scope` says the
+ * candidate may decide otherwise are decided again (changed-scope.ts; undefined: every request).
+ */
 export function compareBatch(
   candidate: PolicySet,
   requests: readonly AuthorizeRequest[],
   decisions: readonly Decision[],
   time: number,
+  scope: ChangedScope | undefined,
 ): Disagreement[] {
   const found: Disagreement[] = [];
   for (let i = 0; i < requests.length; i++) {
-    const d = compareDecision(candidate, requests[i]!, decisions[i]!, time);
+    const r = requests[i]!;
+    const live = decisions[i]!;
+    if (!mayDiffer(scope, live.policyRevision, r.principal.type, r.action, r.resource.type)) continue;
+    const d = compareDecision(candidate, r, live, time);
     if (d) found.push(d);
   }
   return found;

@@ -16,7 +16,7 @@ export function registerShadowMetrics(registry: Registry, shadow: Shadow, store:
   });
   new Counter({
     name: 'fleetguard_shadow_compared_total',
-    help: 'Decisions the shadow candidate decided again.',
+    help: 'Decisions checked against the shadow candidate (decided again where its rules differ from the live set).',
     registers: [registry],
     collect() {
       this.reset();

@@ -1,7 +1,7 @@
 // Where shadow disagreements are kept and how they are read back, behind an interface in the manner of
 // server/store/stores.ts: the sidecar appends (never waiting on I/O), `fleetguard shadow-report` and
 // `GET /v1/admin/shadow` summarize. SQLite implements it (sqlite-shadow-store.ts).
-import type { Direction, Disagreement } from './disagreement.js';
+import type { Direction, Disagreement, EncodedDisagreements } from './disagreement.js';
 
 export interface ShadowQuery {
   /** Only disagreements at or after this time (epoch ms). */
@@ -52,6 +52,8 @@ export interface ShadowStoreStats {
 export interface ShadowStore {
   /** Queues disagreements to be written; never throws, never waits on I/O. */
   append(disagreements: readonly Disagreement[]): void;
+  /** The same, already encoded (by a decision thread). */
+  appendEncoded(encoded: EncodedDisagreements): void;
   readonly queueDepth: number;
   readonly stats: ShadowStoreStats;
   /** Resolves once everything appended so far is written. */

@@ -7,13 +7,17 @@
 // written; batches decided on a decision thread are decided again there, after the thread has posted the
 // response (decide/decision-worker.ts), and only disagreements come back. Measured in bench/README.md.
 //
+// Only requests in the buckets where the candidate's rules differ from the live set's are decided again
+// (changed-scope.ts); a candidate with another schema is asked about every request.
+//
 // The candidate is a policy directory compiled and reloaded as the live one is (PolicyHolder, PolicyWatcher):
 // a candidate that does not compile is refused, and the last good one stays.
 import type { AuthorizeRequest, Decision, PolicySet } from '../../engine/index.js';
 import type { Log } from '../log.js';
 import { PolicyHolder, type ReloadStatus } from '../plugins/policy-holder.js';
 import { PolicyWatcher, type WatchDirectory } from '../plugins/policy-watcher.js';
-import { compareDecision, type Direction, type Disagreement } from './disagreement.js';
+import { compareDecision, type Direction, type Disagreement, type EncodedDisagreements } from './disagreement.js';
+import { type ChangedScope, changedScope, mayDiffer } from './changed-scope.js';
 import type { ShadowStore } from './shadow-store.js';
 import type { DecisionRecorder } from '../decide/recorders.js';
 
@@ -32,8 +36,11 @@ export interface ShadowOptions {
   watch: boolean;
   watchDirectory?: WatchDirectory;
   threads?: ShadowThreads | undefined;
-  /** The principal types the live set declares: the metric's label is one of them, a candidate's, or `unknown`. */
-  livePrincipalTypes: () => ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined;
+  /**
+   * The live set being served: where the candidate differs from it (changed-scope.ts), and the principal
+   * types the metric's label may take (its, the candidate's, or `unknown`).
+   */
+  liveSet: () => PolicySet | undefined;
   clock: () => number;
 }
 
@@ -187,9 +194,11 @@ export class Shadow {
   };
 
   /** What a decision thread found comparing `compared` decisions. */
-  fromThread(disagreements: readonly Disagreement[], compared: number): void {
+  fromThread(encoded: EncodedDisagreements | undefined, compared: number): void {
     this.compared += compared;
-    this.record(disagreements);
+    if (encoded === undefined) return;
+    for (const [direction, type] of encoded.labels) this.count(direction, type);
+    this.options.store.appendEncoded(encoded);
   }
 
   private schedule(): void {
@@ -205,9 +214,13 @@ export class Shadow {
     this.decisions = [];
     this.times = [];
     if (set !== undefined) {
+      const scope = this.scopeFor(set);
       let found: Disagreement[] | undefined;
       for (let i = 0; i < requests.length; i++) {
-        const d = compareDecision(set, requests[i]!, decisions[i]!, times[i]!);
+        const r = requests[i]!;
+        const live = decisions[i]!;
+        if (!mayDiffer(scope, live.policyRevision, r.principal.type, r.action, r.resource.type)) continue;
+        const d = compareDecision(set, r, live, times[i]!);
         if (d) (found ??= []).push(d);
       }
       this.compared += requests.length;
@@ -216,17 +229,32 @@ export class Shadow {
     this.idle.splice(0).forEach((resolve) => resolve());
   };
 
+  private scoped: { live: string; candidate: string; scope: ChangedScope | undefined } | undefined;
+
+  /** Where `candidate` differs from the live set (recomputed when either changes). */
+  private scopeFor(candidate: PolicySet): ChangedScope | undefined {
+    const live = this.options.liveSet();
+    if (live === undefined) return undefined;
+    const s = this.scoped;
+    if (s?.live !== live.revision || s.candidate !== candidate.revision)
+      this.scoped = { live: live.revision, candidate: candidate.revision, scope: changedScope(live, candidate) };
+    return this.scoped!.scope;
+  }
+
   private record(disagreements: readonly Disagreement[]): void {
     if (disagreements.length === 0) return;
-    const live = this.options.livePrincipalTypes();
-    const candidate = this.set?.schema.principals;
-    for (const d of disagreements) {
-      const type = d.principal.type;
-      const label = live?.has(type) || candidate?.has(type) ? type : UNKNOWN_PRINCIPAL_TYPE;
-      const key = `${d.direction}\0${label}`;
-      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    }
+    for (const d of disagreements) this.count(d.direction, d.principal.type);
     this.options.store.append(disagreements);
+  }
+
+  /** One disagreement in the metric, under a principal type the live or the candidate schema declares, else `unknown`. */
+  private count(direction: Direction, type: string): void {
+    const label =
+      this.options.liveSet()?.schema.principals.has(type) || this.set?.schema.principals.has(type)
+        ? type
+        : UNKNOWN_PRINCIPAL_TYPE;
+    const key = `${direction}\0${label}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
   /** The counts as the metric's series. */

@@ -1,7 +1,7 @@
 // Numbered schema migrations; `PRAGMA user_version` records how many have run. Append, never edit.
 // A migration is SQL, or a function for one whose SQL depends on what the file holds.
 import { addDecisionChain, DECISION_LOG_DDL } from '../decision-log/blocks.js';
-import { SHADOW_DDL } from '../shadow/sqlite-shadow-store.js';
+import { SHADOW_BLOCKS_DDL, SHADOW_DDL } from '../shadow/sqlite-shadow-store.js';
 import type { Db } from './database.js';
 
 export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
@@ -76,4 +76,7 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
   // 6: the decision log's hash chain: each block's hash and the one before it, and where the chain starts
   //    (its id, made here, and what retention removed); the blocks so far are chained as they stand.
   addDecisionChain,
+  // 7: shadow disagreements written a block at a time (one JSON array a flush), the table of 5 becoming a
+  //    view over the blocks (sqlite-shadow-store.ts).
+  SHADOW_BLOCKS_DDL,
 ];

@@ -78,12 +78,14 @@ function expected(candidateSet: PolicySet, r: AuthorizeRequest): 'widened' | 'na
   return a === b ? undefined : b ? 'widened' : 'narrowed';
 }
 
+/** A row of the `shadow_disagreements` view, as the sqlite3 command would read it. */
 interface Row {
   decision_id: string;
   direction: string;
-  live: string;
-  candidate: string;
-  request: string;
+  principal_type: string;
+  action: string;
+  resource_type: string;
+  data: string;
 }
 
 /** Sends the requests (singles, one batch), checks every answer is the live set's, returns decision id → request. */
@@ -113,7 +115,7 @@ async function checkReported(
 ): Promise<number> {
   await server.shadow.drain();
   const rows = server.db
-    .prepare('SELECT decision_id, direction, live, candidate, request FROM shadow_disagreements')
+    .prepare('SELECT decision_id, direction, principal_type, action, resource_type, data FROM shadow_disagreements')
     .all() as Row[];
   const reported = new Map(rows.filter((row) => ids.has(row.decision_id)).map((row) => [row.decision_id, row]));
   let disagreements = 0;
@@ -124,15 +126,21 @@ async function checkReported(
     if (!row) continue;
     disagreements++;
     const now = Date.parse(r.context!.time as string);
-    expect(JSON.parse(row.request)).toEqual({
+    expect([row.principal_type, row.action, row.resource_type]).toEqual([r.principal.type, r.action, r.resource.type]);
+    const data = JSON.parse(row.data);
+    expect(data).toMatchObject({
+      decisionId: id,
       principal: r.principal,
       action: r.action,
       resource: r.resource,
       context: r.context,
+      liveRevision: live.revision,
+      candidateRevision: candidateSet.revision,
     });
-    expect(JSON.parse(row.live).matched).toEqual(authorize(live, r, now, id).matched);
-    expect(JSON.parse(row.candidate).matched).toEqual(authorize(candidateSet, r, now, id).matched);
-    expect(JSON.parse(row.candidate).outcome).toBe(want === 'widened' ? 'allow' : 'deny');
+    expect(data.live.matched).toEqual(authorize(live, r, now, id).matched);
+    expect(data.candidate.matched).toEqual(authorize(candidateSet, r, now, id).matched);
+    expect(data.live.outcome).toBe(want === 'widened' ? 'deny' : 'allow');
+    expect(data.candidate.outcome).toBe(want === 'widened' ? 'allow' : 'deny');
   }
   expect(reported.size).toBe(disagreements);
   return disagreements;
