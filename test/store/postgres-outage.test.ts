@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { StartupError } from '../../server/main.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/wait.js';
@@ -43,7 +44,20 @@ describe.skipIf(!postgresAvailable)('a PostgreSQL outage', () => {
     resource: { type: 'release', id: 'r-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
   };
 
+  it('a sidecar that cannot reach the store at start does not start, and says which store without its password', async () => {
+    proxy.cut();
+    try {
+      const start = startTestServer({ store: throughProxy(db.url, proxy).replace('postgres@', 'postgres:s3cret@') });
+      await expect(start).rejects.toThrow(StartupError);
+      await expect(start).rejects.toThrow(/postgres:\*\*\*@127\.0\.0\.1:\d+\/\w+: the store is unreachable: /);
+      await expect(start).rejects.not.toThrow(/s3cret/);
+    } finally {
+      proxy.restore();
+    }
+  });
+
   it('fails closed, keeps deciding what it can, and comes back by itself', async () => {
+    await until('the store up (after the test before cut it)', async () => (await health()).up === true, 30_000);
     const created = await server.post(
       '/v1/admin/provisioning-keys',
       { fleet: 'f-1', organization: 'o-1', expiresAt: '2099-01-01T00:00:00Z' },

@@ -2,7 +2,14 @@
 // database, mirrored in each (mirror.ts); the decision log stays the sidecar's SQLite file (`--db`), the
 // spool a shipper sends to the central log (shipping-sink.ts), which `decisions` reads (central-log.ts).
 import { openDatabase, type Db } from '../database.js';
-import type { DecisionLogOptions, DecisionReader, DecisionSink, Stores, StoreStatus } from '../stores.js';
+import {
+  StoreUnavailableError,
+  type DecisionLogOptions,
+  type DecisionReader,
+  type DecisionSink,
+  type Stores,
+  type StoreStatus,
+} from '../stores.js';
 import { PgDecisionReader } from './central-log.js';
 import { ShippingDecisionSink } from './shipping-sink.js';
 import { createPool, redactUrl, type Pool } from './connection.js';
@@ -59,6 +66,9 @@ export class PgStores implements Stores {
     } catch (e) {
       await mirror.close();
       await pool.end().catch(() => {});
+      // Which store, without its password: the operator may run several.
+      if (e instanceof StoreUnavailableError)
+        throw new StoreUnavailableError(`${redactUrl(options.url)}: ${e.message}`, { cause: e });
       throw e;
     }
     return new PgStores(pool, mirror, options);
