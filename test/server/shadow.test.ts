@@ -241,6 +241,35 @@ describe('shadow evaluation', () => {
     });
   }
 
+  it('reloads the candidate when its files change, on the request thread and the decision threads; a broken edit keeps the last good one', async () => {
+    const dir = candidate('devices.yaml', (t) => `${t}\n# the same rules\n`);
+    const server = await startTestServer({ shadowPolicies: dir, watch: true, decisionThreads: 2 });
+    try {
+      await until('decision threads holding the policies', () => server.pool!.status.loaded === 2);
+      const roles = join(dir, 'fleet-roles.yaml');
+      writeFileSync(
+        roles,
+        readFileSync(roles, 'utf8').replace(
+          'resources: [device, release, build_log]\n    when: resource.fleet in principal.observerOf',
+          'resources: [device, release, build_log, fleet_variable]\n    when: resource.fleet in principal.observerOf',
+        ),
+      );
+      const widened = setOf(dir);
+      await until('the widened candidate', () => server.shadow.status?.revision === widened.revision);
+      // A single request and a batch (compared on a decision thread): both see the new candidate.
+      const twice = [observerReadsVariable, observerReadsVariable];
+      expect(await checkReported(server, widened, await send(server, twice))).toBe(2);
+
+      writeFileSync(join(dir, 'broken.yaml'), 'rules:\n  - id: x\n    effect: allow\n');
+      await until('the failed reload', () => server.shadow.status?.lastReload?.ok === false);
+      expect(server.shadow.status!.revision).toBe(widened.revision);
+      expect(server.shadow.status!.lastReload!.errors![0]).toMatch(/^broken\.yaml:\d+:\d+: /);
+      expect(await checkReported(server, widened, await send(server, twice))).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("refuses a candidate that does not compile, at start and through the admin API, and the answers stay the live set's", async () => {
     const broken = candidate('devices.yaml', (t) =>
       t.replace('when: resource.fleet == principal.fleet', 'when: resource.fleeet == principal.fleet'),
