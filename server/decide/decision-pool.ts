@@ -54,6 +54,8 @@ interface Thread {
   pending: Map<number, (decided: DecidedBatch | undefined) => void>;
   /** `sync` messages not yet answered. */
   syncs: Map<number, () => void>;
+  /** Sent a batch since its last `sync`: only such a thread can have comparisons to wait for. */
+  unsynced: boolean;
 }
 
 /** A thread that stops is replaced after this delay, doubled on each failure in a row (up to a minute). */
@@ -109,7 +111,7 @@ export class DecisionPool implements ShadowThreads {
     const worker = new Worker(workerUrl(new URL('./decision-worker.js', import.meta.url)), {
       workerData: { batchLimit: this.options.batchLimit, logRequests: this.options.logRequests },
     });
-    const thread: Thread = { worker, loaded: false, pending: new Map(), syncs: new Map() };
+    const thread: Thread = { worker, loaded: false, pending: new Map(), syncs: new Map(), unsynced: false };
     worker.on('message', (m: PoolReply) => {
       if (m.kind === 'shadowed') {
         this.options.onShadowed?.(m.disagreements, m.compared);
@@ -173,17 +175,24 @@ export class DecisionPool implements ShadowThreads {
     for (const t of this.threads) t.worker.postMessage(message);
   }
 
-  /** Messages are handled in order: a thread answers `sync` once the batches sent before it are compared. */
+  /**
+   * Messages are handled in order: a thread answers `sync` once the batches sent before it are compared.
+   * A thread sent no batch since its last `sync` is not asked (one still starting would answer only once
+   * it has compiled the policies).
+   */
   async shadowIdle(): Promise<void> {
     await Promise.all(
-      this.threads.map(
-        (t) =>
-          new Promise<void>((resolve) => {
-            const id = this.nextSync++;
-            t.syncs.set(id, resolve);
-            t.worker.postMessage({ kind: 'sync', id } satisfies PoolRequest);
-          }),
-      ),
+      this.threads
+        .filter((t) => t.unsynced)
+        .map(
+          (t) =>
+            new Promise<void>((resolve) => {
+              t.unsynced = false;
+              const id = this.nextSync++;
+              t.syncs.set(id, resolve);
+              t.worker.postMessage({ kind: 'sync', id } satisfies PoolRequest);
+            }),
+        ),
     );
   }
 
@@ -210,6 +219,7 @@ export class DecisionPool implements ShadowThreads {
     const thread = best;
     return new Promise((resolve) => {
       thread.pending.set(id, resolve);
+      thread.unsynced = true;
       thread.worker.postMessage({ kind: 'batch', id, text, revision } satisfies PoolRequest);
     });
   }
