@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { parseTime } from '../../engine/lang/index.js';
-import type { ChainReport } from '../../server/store/stores.js';
+import { ExpectHeadError } from '../../server/decision-log/chain.js';
+import type { ChainReport, ExpectedHead } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, withStores } from '../database-option.js';
 import { EXIT, out, UsageError } from '../io.js';
@@ -18,7 +19,7 @@ interface Options {
   json?: boolean;
   ndjson?: boolean;
   verify?: boolean;
-  expectHead?: string;
+  expectHead?: string[];
 }
 
 const QUERY_OPTIONS = ['principal', 'resource', 'outcome', 'since', 'until', 'limit', 'ndjson'];
@@ -42,9 +43,9 @@ export function define(command: CliCommand): void {
     )
     .addOption(
       new Option(
-        '--expect-head <HASH>',
-        'with --verify: a head hash kept elsewhere (printed by an earlier --verify, or the sidecar log\'s "decision log head" lines) that must still be in the chain',
-      ),
+        '--expect-head <[CHAIN:]HASH>',
+        'with --verify: a head hash kept elsewhere (printed by an earlier --verify, or the sidecar log\'s "decision log head" lines) that must still be in the chain; CHAIN:HASH for a log of several chains (a central store); repeatable, one a chain',
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
     )
     .run(run);
 }
@@ -102,18 +103,39 @@ async function run(values: Options, command: CliCommand): Promise<number> {
 async function verify(values: Options, command: CliCommand): Promise<number> {
   const given = QUERY_OPTIONS.filter((name) => command.getOptionValueSource(name) === 'cli');
   if (given.length > 0) throw new UsageError(`--verify checks the whole log: it takes no --${given[0]}`);
-  const expectHead = values.expectHead?.toLowerCase();
-  if (expectHead !== undefined && !/^[0-9a-f]{64}$/.test(expectHead))
-    throw new UsageError('--expect-head takes a SHA-256 hash: 64 hexadecimal digits');
-  let report: ChainReport | undefined;
+  const expected = (values.expectHead ?? []).map(expectedHead);
+  let reports: ChainReport[] = [];
   await withStores(values, { create: false }, async ({ decisions, location }) => {
     if (!decisions.verify) throw new UsageError(`the decision log at ${location} holds no hash chain to verify`);
-    report = await decisions.verify(expectHead);
+    try {
+      reports = await decisions.verify(expected);
+    } catch (e) {
+      if (e instanceof ExpectHeadError) throw new UsageError(`--expect-head: ${e.message}`);
+      throw e;
+    }
   });
-  const r = report!;
-  if (values.json) out(JSON.stringify(r, null, 2));
-  else out(r.broken ? `broken: ${r.broken.message}; ${verified(r)} before it` : `ok: ${verified(r)}; ${where(r)}`);
-  return r.broken ? EXIT.found : EXIT.ok;
+  if (values.json) out(JSON.stringify(reports, null, 2));
+  else if (reports.length === 0) out('ok: the log holds no chain yet');
+  else
+    out(
+      reports
+        .map((r) =>
+          r.broken
+            ? `broken: chain ${r.chainId}: ${r.broken.message}; ${verified(r)} before it`
+            : `ok: ${verified(r)}; ${where(r)}`,
+        )
+        .join('\n'),
+    );
+  return reports.some((r) => r.broken) ? EXIT.found : EXIT.ok;
+}
+
+/** `--expect-head HASH` or `CHAIN:HASH`. */
+function expectedHead(value: string): ExpectedHead {
+  const colon = value.lastIndexOf(':');
+  const hash = value.slice(colon + 1).toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hash))
+    throw new UsageError('--expect-head takes a SHA-256 hash (64 hexadecimal digits), or CHAIN:HASH');
+  return colon < 0 ? { hash } : { chainId: value.slice(0, colon), hash };
 }
 
 function verified(r: ChainReport): string {

@@ -15,8 +15,11 @@ import {
   type ChainedBlock,
   type ChainReport,
   contentHash,
+  type ExpectedHead,
   GENESIS,
+  headsByChain,
   linkHash,
+  missingChain,
   verifyChain,
 } from './chain.js';
 import { mayHold } from './id-filter.js';
@@ -111,7 +114,8 @@ function chainedBlocks(db: Db) {
   );
 }
 
-function readAnchor(db: Db): ChainAnchor {
+/** Where the log's chain starts (`decision_chain`). */
+export function readAnchor(db: Db): ChainAnchor {
   const row = db
     .prepare(
       `SELECT chain_id AS chainId, start_seq AS startSeq, start_hash AS startHash, dropped_blocks AS droppedBlocks,
@@ -127,6 +131,17 @@ export function verifyDecisionChain(db: Db, expectHead?: string): ChainReport {
   return db.transaction(() =>
     verifyChain(readAnchor(db), chainedBlocks(db).iterate() as Iterable<ChainedBlock>, expectHead),
   )();
+}
+
+/**
+ * DecisionReader.verify of a file, which holds one chain: the report on it, and on any other chain an
+ * expected head names (a chain the file does not hold).
+ */
+export function verifyDecisionChains(db: Db, expected: readonly ExpectedHead[] = []): ChainReport[] {
+  const heads = headsByChain([readAnchor(db).chainId], expected);
+  const report = verifyDecisionChain(db, heads.get(readAnchor(db).chainId));
+  heads.delete(report.chainId);
+  return [report, ...[...heads].map(([chainId, hash]) => missingChain(chainId, hash))];
 }
 
 /** The chain's head as it stands: the last block's hash and the seq after it (where the chain starts when no block is kept). */
@@ -239,10 +254,15 @@ export interface StoredBlock {
   firstSeq: number;
   rows: number;
   baseTime: number;
+  firstTime: number;
+  lastTime: number;
   /** JSON array of the names the rows' codes index. */
   names: string;
   /** JSON array of the rows. */
   data: string;
+  ids: Uint8Array | null;
+  prevHash: Uint8Array | null;
+  hash: Uint8Array | null;
 }
 
 /** The blocks holding rows at or after `seq`, oldest first, until they hold `maxRows` rows (at least one block). */
@@ -251,7 +271,8 @@ export function readBlocksFrom(db: Db, seq: number, maxRows: number): StoredBloc
   let rows = 0;
   const all = db
     .prepare(
-      `SELECT first_seq AS firstSeq, rows, base_time AS baseTime, names, data FROM decision_blocks
+      `SELECT first_seq AS firstSeq, rows, base_time AS baseTime, first_time AS firstTime, last_time AS lastTime,
+         names, data, ids, prev_hash AS prevHash, hash FROM decision_blocks
        WHERE first_seq + rows > ? ORDER BY first_seq`,
     )
     .iterate(seq) as IterableIterator<StoredBlock>;
@@ -261,6 +282,26 @@ export function readBlocksFrom(db: Db, seq: number, maxRows: number): StoredBloc
     if (rows >= maxRows) break;
   }
   return blocks;
+}
+
+/**
+ * The log's chain as a copy of it starting at the block `firstSeq` starts (a central copy whose first
+ * shipment began there): its start is that block's seq and previous hash, and what comes before it, removed
+ * by retention or never copied, counts as dropped.
+ */
+export function anchorAt(db: Db, block: Pick<StoredBlock, 'firstSeq' | 'prevHash'>): ChainAnchor {
+  const anchor = readAnchor(db);
+  const [blocks, decisions] = db
+    .prepare('SELECT count(*), coalesce(sum(rows), 0) FROM decision_blocks WHERE first_seq < ?')
+    .raw()
+    .get(block.firstSeq) as [number, number];
+  return {
+    chainId: anchor.chainId,
+    startSeq: block.firstSeq,
+    startHash: block.prevHash ?? GENESIS,
+    droppedBlocks: anchor.droppedBlocks + blocks,
+    droppedDecisions: anchor.droppedDecisions + decisions,
+  };
 }
 
 /** The seq the next decision written will have (where the chain starts when no block is kept: 1 for a new log). */

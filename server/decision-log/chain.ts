@@ -99,7 +99,7 @@ export interface ChainBreak {
   seq: number;
   /** Its place among the stored blocks (1 for the first). */
   position: number;
-  kind: 'modified' | 'missing-before' | 'unhashed' | 'head-not-found';
+  kind: 'modified' | 'missing-before' | 'unhashed' | 'head-not-found' | 'rows-differ' | 'no-chain';
   message: string;
 }
 
@@ -125,58 +125,157 @@ export interface ChainReport {
  * anchor's start hash.
  */
 export function verifyChain(anchor: ChainAnchor, blocks: Iterable<ChainedBlock>, expectHead?: string): ChainReport {
-  let prev: Uint8Array = anchor.startHash;
-  let seq = anchor.startSeq;
-  let verified = 0;
-  let decisions = 0;
-  let headSeen = expectHead !== undefined && hex(anchor.startHash) === expectHead;
-  const report = (broken?: ChainBreak): ChainReport => ({
-    chainId: anchor.chainId,
-    blocks: verified,
-    decisions,
-    startSeq: anchor.startSeq,
-    droppedBlocks: anchor.droppedBlocks,
-    droppedDecisions: anchor.droppedDecisions,
-    head: hex(prev),
-    nextSeq: seq,
-    ...(broken ? { broken } : {}),
-  });
-  for (const b of blocks) {
-    const broken = (kind: ChainBreak['kind'], why: string): ChainReport =>
-      report({
+  const verifier = new ChainVerifier(anchor, expectHead);
+  for (const b of blocks) if (!verifier.add(b)) break;
+  return verifier.report();
+}
+
+/**
+ * verifyChain a block at a time, for blocks read a page at a time (the central log): `add` each block in
+ * `first_seq` order until it returns false (the chain is broken there), then `report`.
+ */
+export class ChainVerifier {
+  private prev: Uint8Array;
+  private seq: number;
+  private verified = 0;
+  private decisions = 0;
+  private headSeen: boolean;
+  private broken: ChainBreak | undefined;
+
+  constructor(
+    private readonly anchor: ChainAnchor,
+    private readonly expectHead?: string,
+  ) {
+    this.prev = anchor.startHash;
+    this.seq = anchor.startSeq;
+    this.headSeen = expectHead !== undefined && hex(anchor.startHash) === expectHead;
+  }
+
+  /** The seq the next block must start at (after the last block verified). */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Checks the next block; false once the chain is broken (at this block or before). `also`: a check made
+   * elsewhere on a block that verified (the central log's rows against it): the reason it fails, if it does.
+   */
+  add(b: ChainedBlock, also?: () => string | undefined): boolean {
+    if (this.broken) return false;
+    const broken = (kind: ChainBreak['kind'], why: string): false => {
+      const at = this.verified + 1;
+      this.broken = {
         seq: b.firstSeq,
-        position: verified + 1,
+        position: at,
         kind,
-        message: `block ${b.firstSeq} (decisions ${b.firstSeq}–${b.firstSeq + b.rows - 1}, block ${verified + 1} of the log): ${why}`,
-      });
+        message: `block ${b.firstSeq} (decisions ${b.firstSeq}–${b.firstSeq + b.rows - 1}, block ${at} of the log): ${why}`,
+      };
+      return false;
+    };
     if (b.hash === null || b.prevHash === null) return broken('unhashed', 'it has no hash');
-    if (!equal(blockHash(anchor.chainId, b), b.hash))
+    if (!equal(blockHash(this.anchor.chainId, b), b.hash))
       return broken('modified', 'its content does not match its hash: it was modified, or moved from another place');
-    if (!equal(b.prevHash, prev) || b.firstSeq !== seq) {
+    if (!equal(b.prevHash, this.prev) || b.firstSeq !== this.seq) {
       const before =
-        verified === 0
-          ? `the chain starts at decision ${anchor.startSeq} after hash ${short(anchor.startHash)}`
-          : `the block before it ends at decision ${seq - 1} with hash ${short(prev)}`;
+        this.verified === 0
+          ? `the chain starts at decision ${this.anchor.startSeq} after hash ${short(this.anchor.startHash)}`
+          : `the block before it ends at decision ${this.seq - 1} with hash ${short(this.prev)}`;
       return broken(
         'missing-before',
         `it does not follow on from what precedes it (${before}): a block before it was removed, or blocks were reordered`,
       );
     }
-    prev = b.hash;
-    seq = b.firstSeq + b.rows;
-    verified++;
-    decisions += b.rows;
-    if (!headSeen && expectHead !== undefined && hex(b.hash) === expectHead) headSeen = true;
+    const why = also?.();
+    if (why !== undefined) return broken('rows-differ', why);
+    this.prev = b.hash;
+    this.seq = b.firstSeq + b.rows;
+    this.verified++;
+    this.decisions += b.rows;
+    if (!this.headSeen && this.expectHead !== undefined && hex(b.hash) === this.expectHead) this.headSeen = true;
+    return true;
   }
-  if (expectHead !== undefined && !headSeen) {
-    return report({
-      seq,
-      position: verified + 1,
-      kind: 'head-not-found',
-      message: `no block of the chain has the expected head ${expectHead}: blocks were removed from the end, or the log was rewritten from some block on (or retention removed that block: the chain now starts at decision ${anchor.startSeq})`,
-    });
+
+  /** Breaks the chain after the blocks verified so far, for a check made elsewhere (the central log's rows). */
+  failAfter(kind: ChainBreak['kind'], message: string): void {
+    this.broken ??= { seq: this.seq, position: this.verified + 1, kind, message };
   }
-  return report();
+
+  report(): ChainReport {
+    const base = {
+      chainId: this.anchor.chainId,
+      blocks: this.verified,
+      decisions: this.decisions,
+      startSeq: this.anchor.startSeq,
+      droppedBlocks: this.anchor.droppedBlocks,
+      droppedDecisions: this.anchor.droppedDecisions,
+      head: hex(this.prev),
+      nextSeq: this.seq,
+    };
+    if (this.broken) return { ...base, broken: this.broken };
+    if (this.expectHead !== undefined && !this.headSeen) {
+      return {
+        ...base,
+        broken: {
+          seq: this.seq,
+          position: this.verified + 1,
+          kind: 'head-not-found',
+          message: `no block of the chain has the expected head ${this.expectHead}: blocks were removed from the end, or the log was rewritten from some block on (or retention removed that block: the chain now starts at decision ${this.anchor.startSeq})`,
+        },
+      };
+    }
+    return base;
+  }
+}
+
+/** A head kept elsewhere (`--expect-head`) that must be in a chain: the one named, or the log's only chain. */
+export interface ExpectedHead {
+  chainId?: string;
+  /** 64 lowercase hexadecimal digits. */
+  hash: string;
+}
+
+/** `--expect-head` that cannot be applied to the chains there are (a hash without a chain, and several chains). */
+export class ExpectHeadError extends Error {}
+
+/**
+ * Which head each chain must hold: a hash that names no chain goes to the log's only chain. The chains
+ * named that are not among `chainIds` are still in the map: a chain removed whole must not pass.
+ */
+export function headsByChain(chainIds: readonly string[], expected: readonly ExpectedHead[]): Map<string, string> {
+  const heads = new Map<string, string>();
+  for (const e of expected) {
+    let chainId = e.chainId;
+    if (chainId === undefined) {
+      if (chainIds.length !== 1)
+        throw new ExpectHeadError(
+          `the log holds ${chainIds.length} chains: say which one the head is of (--expect-head CHAIN:HASH)`,
+        );
+      chainId = chainIds[0]!;
+    }
+    if (heads.has(chainId)) throw new ExpectHeadError(`one expected head a chain: ${chainId} has two`);
+    heads.set(chainId, e.hash);
+  }
+  return heads;
+}
+
+/** The report on a chain expected (by a head kept for it) that the log does not hold. */
+export function missingChain(chainId: string, hash: string): ChainReport {
+  return {
+    chainId,
+    blocks: 0,
+    decisions: 0,
+    startSeq: 0,
+    droppedBlocks: 0,
+    droppedDecisions: 0,
+    head: '',
+    nextSeq: 0,
+    broken: {
+      seq: 0,
+      position: 1,
+      kind: 'no-chain',
+      message: `the log holds no chain ${chainId}, whose head ${hash} was expected: the whole chain was removed`,
+    },
+  };
 }
 
 function short(hash: Uint8Array): string {

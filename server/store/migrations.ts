@@ -79,4 +79,7 @@ export const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
   // 7: shadow disagreements written a block at a time (one JSON array a flush), the table of 5 becoming a
   //    view over the blocks (sqlite-shadow-store.ts).
   SHADOW_BLOCKS_DDL,
+  // 8: the ship cursor's own random log id goes: the central log names this file's log by its chain's id
+  //    (`decision_chain.chain_id`), which the hashes bind its blocks to.
+  'ALTER TABLE decision_log_ship DROP COLUMN log_id;',
 ];

@@ -2,7 +2,7 @@
 // store of the `store` setting (a postgres:// URL) with the SQLite file kept for the decision log alone.
 // The settings' one definition and defaults are in config.ts.
 import { existsSync } from 'node:fs';
-import { verifyDecisionChain } from '../decision-log/blocks.js';
+import { verifyDecisionChains } from '../decision-log/blocks.js';
 import { DecisionLog, queryDecisions } from '../decision-log/decision-log.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteEntityStore } from './entity-store.js';
@@ -54,7 +54,7 @@ export class SqliteStores implements Stores {
     this.keys = new SqliteKeyStore(db, clock, this.entities);
     this.decisions = {
       query: async (q) => queryDecisions(db, q),
-      verify: async (expectHead) => verifyDecisionChain(db, expectHead),
+      verify: async (expected) => verifyDecisionChains(db, expected),
     };
   }
 

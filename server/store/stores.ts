@@ -8,11 +8,11 @@ import type { EntityTypeDef } from '../../engine/lang/index.js';
 import type { ColumnSql, SqlClause, SqlDialect } from '../../engine/plan/index.js';
 import type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 import type { DecisionSink } from '../decision-log/sink.js';
-import type { ChainReport } from '../decision-log/chain.js';
+import type { ChainReport, ExpectedHead } from '../decision-log/chain.js';
 
 export type { DecisionLogOptions, DecisionQuery, LoggedDecision } from '../decision-log/decision-log.js';
 export type { DecisionSink } from '../decision-log/sink.js';
-export type { ChainReport } from '../decision-log/chain.js';
+export type { ChainReport, ExpectedHead } from '../decision-log/chain.js';
 
 export type KeyKind = 'device' | 'provisioning_key' | 'user';
 
@@ -181,12 +181,12 @@ export interface DecisionReader {
   /** Decisions matching `q`, oldest first, at most `q.limit` (1000 by default). */
   query(q: DecisionQuery): Promise<LoggedDecision[]>;
   /**
-   * Checks the log's hash chain from where it starts (decision-log/chain.ts): the report names the first
-   * block modified, removed or reordered. `expectHead`: a head hash kept elsewhere that must still be in the
-   * chain. Absent where the log cannot be verified: the central log holds rows, not the blocks the chain
-   * is over (docs/architecture.md, "Decision log integrity").
+   * Checks the log's hash chains from where they start (decision-log/chain.ts): a report a chain (one for
+   * a sidecar's file, one a sidecar's file shipped to a central log), each naming the first block modified,
+   * removed or reordered. `expected`: head hashes kept elsewhere that must still be in their chains.
+   * Throws ExpectHeadError for a head that names no chain when the log holds several.
    */
-  verify?(expectHead?: string): Promise<ChainReport>;
+  verify?(expected?: readonly ExpectedHead[]): Promise<ChainReport[]>;
 }
 
 /** How the store is doing, for `/health` and `fleetguard_store_up`. */

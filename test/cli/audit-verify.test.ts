@@ -58,9 +58,27 @@ describe('fleetguard audit --verify', () => {
     expect(r.stdout).toMatch(
       /^ok: 3 block\(s\), 30 decision\(s\) verified; chain [0-9a-f-]{36} starts at decision 21 \(retention removed 20 decision\(s\) before it\); head [0-9a-f]{64} \(next decision 51\)\n$/,
     );
-    const json = JSON.parse(fleetguard(['audit', '--verify', '--json', '--db', file]).stdout);
+    const [json, ...others] = JSON.parse(fleetguard(['audit', '--verify', '--json', '--db', file]).stdout);
+    expect(others).toEqual([]);
     expect(json).toMatchObject({ blocks: 3, decisions: 30, startSeq: 21, droppedBlocks: 2, droppedDecisions: 20 });
     expect(fleetguard(['audit', '--verify', '--db', file, '--expect-head', json.head.toUpperCase()]).status).toBe(0);
+    const named = `${json.chainId}:${json.head}`;
+    expect(fleetguard(['audit', '--verify', '--db', file, '--expect-head', named]).status).toBe(0);
+    // A head kept for a chain the log does not hold: that chain was removed whole.
+    const other = fleetguard([
+      'audit',
+      '--verify',
+      '--db',
+      file,
+      '--expect-head',
+      named,
+      '--expect-head',
+      `x:${json.head}`,
+    ]);
+    expect(other.status).toBe(1);
+    expect(other.stdout.split('\n')[1]).toMatch(
+      /^broken: chain x: the log holds no chain x, whose head [0-9a-f]{64} was expected/,
+    );
   });
 
   it('exits 1 naming the first block modified, removed or reordered', () => {
@@ -71,7 +89,7 @@ describe('fleetguard audit --verify', () => {
     const r = fleetguard(['audit', '--verify', '--db', modified]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(
-      /^broken: block 31 \(decisions 31–40, block 2 of the log\): its content does not match its hash: .*; 1 block\(s\), 10 decision\(s\) verified before it\n$/,
+      /^broken: chain [0-9a-f-]{36}: block 31 \(decisions 31–40, block 2 of the log\): its content does not match its hash: .*; 1 block\(s\), 10 decision\(s\) verified before it\n$/,
     );
 
     const removed = copy('removed.db');
@@ -80,11 +98,13 @@ describe('fleetguard audit --verify', () => {
     db2.close();
     const r2 = fleetguard(['audit', '--verify', '--db', removed]);
     expect(r2.status).toBe(1);
-    expect(r2.stdout).toMatch(/^broken: block 41 .*a block before it was removed, or blocks were reordered/);
+    expect(r2.stdout).toMatch(
+      /^broken: chain [0-9a-f-]{36}: block 41 .*a block before it was removed, or blocks were reordered/,
+    );
   });
 
   it('with --expect-head, exits 1 when the head kept is no longer in the chain (the last block removed)', () => {
-    const head = JSON.parse(fleetguard(['audit', '--verify', '--json', '--db', file]).stdout).head as string;
+    const head = JSON.parse(fleetguard(['audit', '--verify', '--json', '--db', file]).stdout)[0].head as string;
     const truncated = copy('truncated.db');
     const db = new Database(truncated);
     db.exec('DELETE FROM decision_blocks WHERE first_seq = 41');
@@ -100,6 +120,10 @@ describe('fleetguard audit --verify', () => {
       [['--verify', '--db', join(tmp, 'missing.db')], /^fleetguard audit: no database at /],
       [['--verify', '--db', file, '--expect-head', 'abc'], /--expect-head takes a SHA-256 hash/],
       [['--db', file, '--expect-head', 'a'.repeat(64)], /--expect-head goes with --verify/],
+      [
+        ['--verify', '--db', file, '--expect-head', 'a'.repeat(64), '--expect-head', 'b'.repeat(64)],
+        /--expect-head: one expected head a chain/,
+      ],
       [['--verify', '--db', file, '--principal', 'd-1'], /--verify checks the whole log: it takes no --principal/],
     ] as const) {
       const r = fleetguard(['audit', ...args]);

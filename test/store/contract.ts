@@ -482,11 +482,13 @@ export function storeContract(
         // Where the log can be verified, its hash chain holds what was written, and a head kept from it.
         const verify = stores.decisions.verify?.bind(stores.decisions);
         if (verify) {
-          const chain = await verify();
-          expect(chain.broken).toBeUndefined();
-          expect(chain.decisions).toBeGreaterThanOrEqual(200);
-          expect((await verify(chain.head)).broken).toBeUndefined();
-          expect((await verify('1'.padStart(64, '0'))).broken?.kind).toBe('head-not-found');
+          const [chain, ...others] = await verify();
+          expect(others).toEqual([]);
+          expect(chain!.broken).toBeUndefined();
+          expect(chain!.decisions).toBeGreaterThanOrEqual(200);
+          expect((await verify([{ hash: chain!.head }]))[0]!.broken).toBeUndefined();
+          expect((await verify([{ chainId: chain!.chainId, hash: chain!.head }]))[0]!.broken).toBeUndefined();
+          expect((await verify([{ hash: '1'.padStart(64, '0') }]))[0]!.broken?.kind).toBe('head-not-found');
         }
       });
     });

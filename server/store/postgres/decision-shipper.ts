@@ -5,7 +5,7 @@
 // keeps one copy. While PostgreSQL is unreachable nothing advances and the backlog grows in the local
 // file (retention keeps unshipped blocks: DecisionLogOptions.keepFrom); when it is back, the backlog
 // ships, a batch at a time without waiting between batches.
-import { nextSeq, readBlocksFrom } from '../../decision-log/blocks.js';
+import { anchorAt, nextSeq, readAnchor, readBlocksFrom } from '../../decision-log/blocks.js';
 import { advanceShipCursor, readShipCursor, type ShipCursor } from '../../decision-log/ship-cursor.js';
 import type { Db } from '../database.js';
 import { insertBlocks } from './central-log.js';
@@ -40,6 +40,8 @@ export interface ShipperStats {
 
 export class DecisionShipper {
   private readonly cursor: ShipCursor;
+  /** The log's chain id: its name in the central log. */
+  readonly logId: string;
   private readonly options: ShipperOptions;
   readonly stats: ShipperStats = { shipped: 0, failures: 0, up: true };
   private running: Promise<void> | undefined;
@@ -54,11 +56,7 @@ export class DecisionShipper {
   ) {
     this.options = { ...SHIPPER_DEFAULTS, ...options };
     this.cursor = readShipCursor(db);
-  }
-
-  /** This log's id in the central log. */
-  get logId(): string {
-    return this.cursor.logId;
+    this.logId = readAnchor(db).chainId;
   }
 
   /** The seq of the first decision not yet shipped: retention keeps it and everything after. */
@@ -85,7 +83,7 @@ export class DecisionShipper {
     if (blocks.length === 0) return 0;
     const last = blocks[blocks.length - 1]!;
     const end = last.firstSeq + last.rows;
-    this.stats.shipped += await insertBlocks(this.pool, this.cursor.logId, blocks);
+    this.stats.shipped += await insertBlocks(this.pool, anchorAt(this.db, blocks[0]!), blocks);
     if (!this.db.open) return 0; // closed while shipping (close's deadline passed): ships again next start
     advanceShipCursor(this.db, end);
     const rows = end - this.cursor.shippedTo;

@@ -124,6 +124,33 @@ export const MIGRATIONS: readonly string[] = [
      attempts integer NOT NULL,
      PRIMARY KEY (name, window_start)
    );`,
+  // 7: the central log verifiable (central-chain.ts): each chain's blocks as stored in the sidecar's file,
+  //    the columns decision-log/chain.ts hashes, names and data as their exact text (never jsonb, which
+  //    rewrites it), keyed by (chain_id, first_seq) as decision_log is by the decision id; and where each
+  //    chain's central copy starts (its first shipment's first block: what came before it counts as
+  //    dropped). decision_log.log_id is the chain id.
+  `CREATE TABLE decision_log_chains (
+     chain_id text PRIMARY KEY,
+     start_seq bigint NOT NULL,
+     start_hash bytea NOT NULL,
+     dropped_blocks bigint NOT NULL,
+     dropped_decisions bigint NOT NULL
+   );
+   CREATE TABLE decision_log_blocks (
+     chain_id text NOT NULL,
+     first_seq bigint NOT NULL,
+     rows integer NOT NULL,
+     base_time bigint NOT NULL,
+     first_time bigint NOT NULL,
+     last_time bigint NOT NULL,
+     names text NOT NULL,
+     data text NOT NULL,
+     ids bytea,
+     prev_hash bytea,
+     hash bytea,
+     PRIMARY KEY (chain_id, first_seq)
+   );
+   CREATE INDEX decision_log_chain_seq ON decision_log (log_id, seq);`,
 ];
 
 /** The advisory lock's key: any constant no other application on the database uses ("fleetgrd"). */

@@ -48,7 +48,10 @@ export class PgStores implements Stores {
     this.keys = new PgKeyStore(pool, mirror, options.clock, options.staleAfterMs);
     this.entities = new PgEntityStore(pool, mirror, options.clock, options.pack);
     const central = new PgDecisionReader(pool);
-    this.decisions = { query: (q) => reaching(() => central.query(q)) };
+    this.decisions = {
+      query: (q) => reaching(() => central.query(q)),
+      verify: (expected) => reaching(() => central.verify(expected)),
+    };
   }
 
   /** Migrates the schema (under the advisory lock) and loads the mirror; rejects when the store is unreachable. */
