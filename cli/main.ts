@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   },
   serve: { summary: 'run the sidecar', load: () => import('./commands/serve.js') },
   audit: { summary: 'query the decision log', load: () => import('./commands/audit.js') },
+  sidecars: {
+    summary: 'the sidecars on a shared store and the policy revision each serves',
+    load: () => import('./commands/sidecars.js'),
+  },
   'shadow-report': {
     summary: 'what a shadow candidate (serve --shadow-policies) decided otherwise, from the database',
     load: () => import('./commands/shadow-report.js'),

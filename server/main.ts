@@ -26,6 +26,8 @@ import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
 import { readAdminTokenFile } from './admin-token-file.js';
 import { LocalSidecarList, sidecarSelf } from './sidecar-list.js';
+import { PgStores } from './store/postgres/pg-stores.js';
+import { PgSidecarRegistry } from './store/postgres/sidecar-registry.js';
 import { loadCandidate, Shadow } from './shadow/shadow.js';
 import { SqliteShadowStore } from './shadow/sqlite-shadow-store.js';
 import { registerShadowMetrics } from './shadow/shadow-metrics.js';
@@ -154,7 +156,11 @@ export async function startServer(
     : undefined;
   const metrics = new Metrics(policies, decisionLog, pool, watcher, stores);
   const self = sidecarSelf(''); // its address once it listens
-  const sidecars = new LocalSidecarList(self, () => policies.engine?.revision ?? '');
+  const revision = () => policies.engine?.revision ?? '';
+  // On a shared store every sidecar registers there, so each lists them all; on its own file, itself.
+  const registry =
+    stores instanceof PgStores ? new PgSidecarRegistry(stores.pool, self, revision, { warn }) : undefined;
+  const sidecars = registry ?? new LocalSidecarList(self, revision);
   registerShadowMetrics(metrics.registry, shadow, shadowStore);
   const app = buildApp({
     config,
@@ -179,6 +185,7 @@ export async function startServer(
       return;
     }
     pool?.load(policies.serving().policySet); // before any later batch is sent
+    void registry?.beat(); // the registry shows the new revision now, not at the next heartbeat
     loadPackEntities(config.policies, entities, policies.serving().policySet.schema, warn).then(
       (packed) => {
         if (packed.errors.length > 0)
@@ -202,6 +209,7 @@ export async function startServer(
   }
 
   self.address = address;
+  registry?.start();
   pool?.start(policies.serving().policySet);
 
   let closing: Promise<void> | undefined;
@@ -219,7 +227,8 @@ export async function startServer(
       await shadow.drain();
       await pool?.close();
       await shadowStore.close();
-      await decisionLog.close(); // writes everything still queued
+      await decisionLog.close(); // writes everything still queued, ships what it can
+      await registry?.close();
       await stores.close();
     })());
   return { app, log, stores, db, policies, watcher, decisionLog, keys, entities, pool, shadow, address, close };

@@ -1,5 +1,5 @@
 // Which revision is served where: sidecars register in the shared store and list each other; a sidecar on
-// its own SQLite file lists itself. The rollout across real sidecar processes is in test/server/many-sidecars.
+// its own SQLite file lists itself. The rollout across real sidecar processes is in test/store/central-log-sidecars.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sidecarSelf } from '../../server/sidecar-list.js';
 import { createPool, type Pool } from '../../server/store/postgres/connection.js';
