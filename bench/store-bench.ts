@@ -330,7 +330,7 @@ async function credentials(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetguard-store-bench-'));
   try {
     await withDatabase('credentials', async (url) => {
-      const common = ['--admin-token', ADMIN_TOKEN, '--provision-rate-limit', '100000000', '--log-level', 'warn'];
+      const common = ['--admin-token', ADMIN_TOKEN, '--provision-rate-limit', '100000000'];
       const sqlite = await startSidecar(join(dir, 'sqlite.db'), ...common);
       const postgres = await startSidecar(join(dir, 'pg.db'), '--store', url, ...common);
       try {
