@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decisionIdGenerator, type AuthorizeRequest, type Decision } from '../engine/index.js';
+import { decisionIdGenerator } from '../engine/index.js';
 import { openDatabase } from '../server/store/database.js';
 import { LogBatchBuilder, type LogBatch } from '../server/decision-log/batch.js';
 import { encodeBlocks } from '../server/decision-log/block.js';
@@ -16,6 +16,7 @@ import { contentHash, GENESIS, linkHash } from '../server/decision-log/chain.js'
 import { queryDecisions } from '../server/decision-log/decision-log.js';
 import { NUMBERS_PER_ROW, SLOT } from '../server/decision-log/row.js';
 import { fmtInt, median } from './measure.js';
+import { logWorkloadDecision } from './workload.js';
 
 const ROWS = Number(process.env.LOG_BENCH_ROWS ?? 400_000);
 const PER_BATCH = 1000;
@@ -28,21 +29,8 @@ function batches(): LogBatch[] {
   const out: LogBatch[] = [];
   const builder = new LogBatchBuilder(PER_BATCH);
   for (let i = 0; i < ROWS; i++) {
-    const device = `d-${(i * 7919) % 1_000_000}`;
-    const request: AuthorizeRequest = {
-      principal: { type: 'device', id: device },
-      action: i % 3 ? 'read' : 'update',
-      resource: { type: 'device', id: i % 2 ? device : `d-${(i * 104729) % 1_000_000}` },
-    };
-    const allowed = i % 2 === 1;
-    const decision: Decision = {
-      allowed,
-      decision: allowed ? 'allow' : 'deny',
-      decisionId: newId(),
-      matched: allowed ? [{ policy: 'devices.yaml', rule: 'device-reads-self', effect: 'allow' }] : [],
-      policyRevision: 'sha256:0123456789abcdef',
-    };
-    builder.push(decision, request, T0 + Math.floor(i / 40), 3 + ((i * 37) % 1000) / 100, false);
+    const { decision, request, offsetMs, latencyUs } = logWorkloadDecision(i, newId());
+    builder.push(decision, request, T0 + offsetMs, latencyUs, false);
     if (builder.rows === PER_BATCH) out.push(builder.take());
   }
   if (builder.rows > 0) out.push(builder.take());

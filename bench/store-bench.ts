@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { decisionIdGenerator, type AuthorizeRequest, type Decision } from '../engine/index.js';
+import { decisionIdGenerator } from '../engine/index.js';
 import { LogBatchBuilder } from '../server/decision-log/batch.js';
 import { BlockWriter } from '../server/decision-log/blocks.js';
 import { openDatabase } from '../server/store/database.js';
@@ -24,7 +24,7 @@ import { createPool } from '../server/store/postgres/connection.js';
 import { migrate } from '../server/store/postgres/migrations.js';
 import { DecisionShipper } from '../server/store/postgres/decision-shipper.js';
 import { fmt, fmtInt, median, percentile } from './measure.js';
-import { generateRequests } from './workload.js';
+import { generateRequests, logWorkloadDecision } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_URL = process.env.FLEETGUARD_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -132,21 +132,8 @@ function writeLocalLog(file: string, rows: number): ReturnType<typeof openDataba
   const t0 = Date.parse('2026-11-24T00:00:00Z');
   let builder = new LogBatchBuilder(10_000);
   for (let i = 0; i < rows; i++) {
-    const device = `d-${(i * 7919) % 1_000_000}`;
-    const request: AuthorizeRequest = {
-      principal: { type: 'device', id: device },
-      action: i % 3 ? 'read' : 'update',
-      resource: { type: 'device', id: i % 2 ? device : `d-${(i * 104729) % 1_000_000}` },
-    };
-    const allowed = i % 2 === 1;
-    const decision: Decision = {
-      allowed,
-      decision: allowed ? 'allow' : 'deny',
-      decisionId: newId(),
-      matched: allowed ? [{ policy: 'devices.yaml', rule: 'device-reads-self', effect: 'allow' }] : [],
-      policyRevision: 'sha256:0123456789abcdef',
-    };
-    builder.push(decision, request, t0 + Math.floor(i / 40), 3 + ((i * 37) % 1000) / 100, false);
+    const { decision, request, offsetMs, latencyUs } = logWorkloadDecision(i, newId());
+    builder.push(decision, request, t0 + offsetMs, latencyUs, false);
     if (builder.rows === 10_000) {
       writer.append([builder.take()]);
       builder = new LogBatchBuilder(10_000);

@@ -1,7 +1,7 @@
 // The 1M-device workload: 10,000 fleets × 100 devices in 1,000 organizations, 1,000 users with random
 // roles, provisioning keys, support agents and services, and a seeded stream of requests of which about
 // half are allowed (cross-fleet attempts included).
-import type { AuthorizeRequest, Entity } from '../engine/index.js';
+import type { AuthorizeRequest, Decision, Entity } from '../engine/index.js';
 import { seededRandom } from '../engine/verify/seeded-random.js';
 
 export const FLEETS = 10_000;
@@ -192,4 +192,29 @@ export function handWritten(req: AuthorizeRequest, now: number): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The i-th decision of a decision log like a sidecar's (random devices of a 1M-device fleet, half allowed),
+ * for the log and store benches: the decision, its request, its time from the log's start and its latency.
+ */
+export function logWorkloadDecision(
+  i: number,
+  decisionId: string,
+): { decision: Decision; request: AuthorizeRequest; offsetMs: number; latencyUs: number } {
+  const device = `d-${(i * 7919) % 1_000_000}`;
+  const request: AuthorizeRequest = {
+    principal: { type: 'device', id: device },
+    action: i % 3 ? 'read' : 'update',
+    resource: { type: 'device', id: i % 2 ? device : `d-${(i * 104729) % 1_000_000}` },
+  };
+  const allowed = i % 2 === 1;
+  const decision: Decision = {
+    allowed,
+    decision: allowed ? 'allow' : 'deny',
+    decisionId,
+    matched: allowed ? [{ policy: 'devices.yaml', rule: 'device-reads-self', effect: 'allow' }] : [],
+    policyRevision: 'sha256:0123456789abcdef',
+  };
+  return { decision, request, offsetMs: Math.floor(i / 40), latencyUs: 3 + ((i * 37) % 1000) / 100 };
 }

@@ -1,6 +1,7 @@
 // Every decision of a time window through the store's DecisionReader, a page at a time (oldest first), so a
 // command reads a long log without the reader returning it in one answer. Pages follow time: the next page
 // starts at the last time seen, and the decisions of that millisecond already read are skipped.
+import type { UsageDecision } from '../engine/usage/index.js';
 import type { DecisionReader, LoggedDecision } from '../server/store/stores.js';
 
 const PAGE = 10_000;
@@ -39,4 +40,18 @@ export async function* decisionsIn(
       limit = page;
     }
   }
+}
+
+/** A logged decision as the usage analysis reads it. */
+export function usageDecisionOf(d: LoggedDecision): UsageDecision {
+  return {
+    time: Date.parse(d.time),
+    principalType: d.principalType,
+    principalId: d.principalId,
+    action: d.action,
+    resourceType: d.resourceType,
+    outcome: d.outcome,
+    matched: d.matched,
+    policyRevision: d.policyRevision,
+  };
 }

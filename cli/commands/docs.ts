@@ -7,7 +7,7 @@ import { verifyInvariants } from '../../engine/verify/index.js';
 import type { PolicySet } from '../../engine/index.js';
 import type { CliCommand } from '../command.js';
 import { withStores } from '../database-option.js';
-import { decisionsIn } from '../decision-pages.js';
+import { decisionsIn, usageDecisionOf } from '../decision-pages.js';
 import { EXIT, out, UsageError } from '../io.js';
 
 const DAY = 86_400_000;
@@ -39,17 +39,7 @@ async function run(dir: string, values: { out: string; log?: string }): Promise<
 async function usageOf(set: PolicySet, file: string): Promise<UsageReport> {
   const decisions: UsageDecision[] = [];
   await withStores({ db: file }, { create: false, fileOnly: true }, async (stores) => {
-    for await (const d of decisionsIn(stores.decisions, {}))
-      decisions.push({
-        time: Date.parse(d.time),
-        principalType: d.principalType,
-        principalId: d.principalId,
-        action: d.action,
-        resourceType: d.resourceType,
-        outcome: d.outcome,
-        matched: d.matched,
-        policyRevision: d.policyRevision,
-      });
+    for await (const d of decisionsIn(stores.decisions, {})) decisions.push(usageDecisionOf(d));
   });
   const first = decisions.length ? decisions[0]!.time : Date.now();
   const last = decisions.length ? decisions[decisions.length - 1]!.time : first;

@@ -7,7 +7,7 @@ import { packScope } from '../../server/store/entity-store.js';
 import type { Stores } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, withStores } from '../database-option.js';
-import { decisionsIn } from '../decision-pages.js';
+import { decisionsIn, usageDecisionOf } from '../decision-pages.js';
 import { EXIT, out } from '../io.js';
 import { parseSince, SINCE_HELP } from '../since-option.js';
 
@@ -51,16 +51,7 @@ export async function readUsageInput(
   const decisions: UsageDecision[] = [];
   const fromRequests = new Map<string, KnownPrincipal>();
   for await (const d of decisionsIn(stores.decisions, window)) {
-    decisions.push({
-      time: Date.parse(d.time),
-      principalType: d.principalType,
-      principalId: d.principalId,
-      action: d.action,
-      resourceType: d.resourceType,
-      outcome: d.outcome,
-      matched: d.matched,
-      policyRevision: d.policyRevision,
-    });
+    decisions.push(usageDecisionOf(d));
     const principal = (d.request as { principal?: Entity } | undefined)?.principal;
     if (principal && typeof principal.type === 'string' && set.schema.principals.has(principal.type))
       fromRequests.set(`${principal.type}\0${principal.id}`, { principal, source: 'request' });
