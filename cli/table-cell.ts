@@ -20,3 +20,15 @@ function unicodeEscape(c: string): string {
   for (let i = 0; i < c.length; i++) escaped += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
   return escaped;
 }
+
+/** A header and rows of raw text as aligned lines: every cell through `tableCell`, columns two spaces apart. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const cells = rows.map((row) => row.map(tableCell));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: readonly string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map(line)];
+}

@@ -5,7 +5,7 @@ import type { ChainReport, ExpectedHead } from '../../server/store/stores.js';
 import type { CliCommand } from '../command.js';
 import { addDbOption, withStores } from '../database-option.js';
 import { EXIT, out, UsageError } from '../io.js';
-import { tableCell } from '../table-cell.js';
+import { renderTable } from '../table-cell.js';
 
 interface Options {
   db?: string;
@@ -78,24 +78,16 @@ async function run(values: Options, command: CliCommand): Promise<number> {
       if (rows.length > 0) out(rows.map((r) => JSON.stringify(r)).join('\n'));
     } else {
       const header = ['time', 'outcome', 'principal', 'action', 'resource', 'matched', 'revision'];
-      const table = rows.map((r) =>
-        [
-          r.time,
-          r.outcome,
-          `${r.principalType}:${r.principalId}`,
-          r.action,
-          `${r.resourceType}:${r.resourceId}`,
-          r.matched.join(',') || '-',
-          r.policyRevision,
-        ].map(tableCell),
-      );
-      const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-      const line = (cells: string[]) =>
-        cells
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd();
-      out([line(header), ...table.map(line), `${rows.length} decision(s)`].join('\n'));
+      const table = rows.map((r) => [
+        r.time,
+        r.outcome,
+        `${r.principalType}:${r.principalId}`,
+        r.action,
+        `${r.resourceType}:${r.resourceId}`,
+        r.matched.join(',') || '-',
+        r.policyRevision,
+      ]);
+      out([...renderTable(header, table), `${rows.length} decision(s)`].join('\n'));
     }
   });
 }

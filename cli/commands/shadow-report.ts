@@ -10,7 +10,7 @@ import { NoStoreError, openSqliteStores } from '../../server/store/open-stores.j
 import type { CliCommand } from '../command.js';
 import { addDbOption } from '../database-option.js';
 import { EXIT, out, UsageError } from '../io.js';
-import { tableCell } from '../table-cell.js';
+import { renderTable, tableCell } from '../table-cell.js';
 
 interface Options {
   db?: string;
@@ -60,18 +60,17 @@ export function renderSummary(s: ShadowSummary): string {
   for (const c of s.candidates) lines.push(`candidate ${c.revision}: ${c.count}, from ${c.first} to ${c.last}`);
   if (s.groups.length === 0) return lines.join('\n');
   const header = ['direction', 'principal', 'action', 'resource', 'count', 'first', 'last', 'candidate'];
-  const rows = s.groups.map((g) =>
-    [g.direction, g.principalType, g.action, g.resourceType, String(g.count), g.first, g.last, g.candidateRevision].map(
-      tableCell,
-    ),
-  );
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  lines.push('', line(header), ...rows.map(line));
+  const rows = s.groups.map((g) => [
+    g.direction,
+    g.principalType,
+    g.action,
+    g.resourceType,
+    String(g.count),
+    g.first,
+    g.last,
+    g.candidateRevision,
+  ]);
+  lines.push('', ...renderTable(header, rows));
   const shown = s.groups.filter((g) => g.examples.length > 0);
   if (shown.length > 0) lines.push('', 'first examples:');
   for (const g of shown) {

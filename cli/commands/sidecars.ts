@@ -6,7 +6,7 @@ import { createPool, isPostgresUrl, redactUrl } from '../../server/store/postgre
 import { PgSidecarList } from '../../server/store/postgres/sidecar-registry.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';
-import { tableCell } from '../table-cell.js';
+import { renderTable } from '../table-cell.js';
 
 export function define(command: CliCommand): void {
   const store = helpOf('store');
@@ -35,20 +35,20 @@ async function run(values: { store?: string; json?: boolean }): Promise<number> 
     return EXIT.ok;
   }
   const header = ['id', 'host', 'address', 'revision', 'started', 'last seen', 'state'];
-  const rows = sidecars.map((s) =>
-    [s.id, s.host, s.address, s.policyRevision, s.startedAt, s.lastSeen, s.stale ? 'stale' : 'up'].map(tableCell),
-  );
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
+  const rows = sidecars.map((s) => [
+    s.id,
+    s.host,
+    s.address,
+    s.policyRevision,
+    s.startedAt,
+    s.lastSeen,
+    s.stale ? 'stale' : 'up',
+  ]);
   const revisions = new Set(sidecars.filter((s) => !s.stale).map((s) => s.policyRevision));
   const summary =
     revisions.size <= 1
       ? `${sidecars.length} sidecar(s)${revisions.size === 1 ? ', all serving one revision' : ''}`
       : `${sidecars.length} sidecar(s), serving ${revisions.size} revisions`;
-  out([line(header), ...rows.map(line), summary].join('\n'));
+  out([...renderTable(header, rows), summary].join('\n'));
   return EXIT.ok;
 }
