@@ -188,6 +188,21 @@ describe('fleetguard check', () => {
     expect(r.stdout).toMatch(/allow org-admin-resources \(organization-roles\.yaml:\d+\): MATCHED/);
   });
 
+  it('prints an answer of megabytes whole into a pipe before it exits', () => {
+    // Output to a pipe is written asynchronously: a process that exits at once cuts it at the pipe's buffer.
+    const request = {
+      principal: { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
+      action: 'read',
+      resource: { type: 'release', id: 'r-1', attributes: { fleet: 'f-1', organization: 'o-1' } },
+    };
+    const r = fleetguard(['check', '--policies', POLICIES_DIR, '--request', '-'], {
+      input: JSON.stringify({ requests: Array(20_000).fill(request) }),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(1_000_000);
+    expect(JSON.parse(r.stdout).results).toHaveLength(20_000);
+  });
+
   it('rejects a malformed request with exit 2', () => {
     const r = fleetguard(['check', '--policies', 'policies', '--request', '-'], { input: '{"principal": "alice"}' });
     expect(r.status).toBe(2);

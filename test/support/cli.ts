@@ -22,6 +22,7 @@ export function fleetguard(
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
     timeout: 300_000,
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -35,7 +36,13 @@ export function fleetguardAsync(
     execFile(
       process.execPath,
       [join(REPO_DIR, 'bin/fleetguard.js'), ...args],
-      { cwd: options.cwd ?? REPO_DIR, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: 300_000 },
+      {
+        cwd: options.cwd ?? REPO_DIR,
+        env: { ...process.env, ...options.env },
+        encoding: 'utf8',
+        timeout: 300_000,
+        maxBuffer: 256 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ status, stdout, stderr });
