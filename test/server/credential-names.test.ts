@@ -20,6 +20,11 @@ async function keysOf(s: TestServer): Promise<Record<string, string>> {
   const device = await s.post('/v1/provision', { provisioningKey: created.body.key, deviceId: 'names-1' });
   await s.post('/v1/admin/users', { users: [{ id: 'names-user', developerOf: ['f-n'] }] }, admin);
   const token = await s.post('/v1/admin/users/names-user/tokens', {}, admin);
+  // Each step must have worked: a key left undefined would be sent as `{ principal: {} }` and fail later
+  // with a message that hides which step it was.
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  expect(device.status, JSON.stringify(device.body)).toBe(201);
+  expect(token.status, JSON.stringify(token.body)).toBe(201);
   const id = created.body.key.split('.')[1];
   return {
     device: device.body.deviceKey,
