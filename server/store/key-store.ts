@@ -40,6 +40,37 @@ export function newId(): string {
   return id.startsWith('-') ? `k${id.slice(1)}` : id;
 }
 
+/** A new key's secret, as shown once (`fg.<id>.<secret>`), and what is stored of it: a salt and the digest. */
+export function newSecret(id: string): { key: string; salt: Buffer; digest: Buffer } {
+  const secret = randomBytes(32).toString('base64url');
+  const salt = randomBytes(16);
+  return { key: `fg.${id}.${secret}`, salt, digest: digestOf(salt, secret) };
+}
+
+/** A stored key's row as every store reads it. */
+export interface CredentialRow {
+  kind: KeyKind;
+  subject: string;
+  salt: Buffer;
+  digest: Buffer;
+  revoked: number | boolean;
+}
+
+/**
+ * Who a key stands for: the owner of its row when the key is well formed, its secret matches (compared in
+ * constant time) and it is not revoked; undefined otherwise, whichever it was. `row` looks the id up.
+ */
+export function verifyCredential(
+  credential: string,
+  row: (id: string) => CredentialRow | undefined,
+): KeyOwner | undefined {
+  const m = KEY_FORMAT.exec(credential);
+  if (!m) return undefined;
+  const r = row(m[1]!);
+  if (!r || !timingSafeEqual(digestOf(r.salt, m[2]!), r.digest) || r.revoked) return undefined;
+  return { kind: r.kind, subject: r.subject };
+}
+
 /** Key id of a well-formed key (safe to log), or undefined. */
 export function keyIdOf(credential: string): string | undefined {
   return KEY_FORMAT.exec(credential)?.[1];
@@ -88,20 +119,13 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   private issueNow(kind: KeyKind, subject: string, id = newId()): IssuedKey {
-    const secret = randomBytes(32).toString('base64url');
-    const salt = randomBytes(16);
-    this.stmts.insertCredential.run(id, kind, subject, salt, digestOf(salt, secret), this.clock());
-    return { id, key: `fg.${id}.${secret}` };
+    const { key, salt, digest } = newSecret(id);
+    this.stmts.insertCredential.run(id, kind, subject, salt, digest, this.clock());
+    return { id, key };
   }
 
   verify(credential: string): KeyOwner | undefined {
-    const m = KEY_FORMAT.exec(credential);
-    if (!m) return undefined;
-    const row = this.stmts.credential.get(m[1]) as
-      | { kind: KeyKind; subject: string; salt: Buffer; digest: Buffer; revoked: number }
-      | undefined;
-    if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
-    return { kind: row.kind, subject: row.subject };
+    return verifyCredential(credential, (id) => this.stmts.credential.get(id) as CredentialRow | undefined);
   }
 
   resolve(credential: string): Entity | undefined {

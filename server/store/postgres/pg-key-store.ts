@@ -2,9 +2,8 @@
 // SQLite's (`fg.<id>.<secret>`, salted SHA-256 digests only, compared in constant time). Lookups read the
 // sidecar's mirror (mirror.ts); every write is one transaction, after which the mirror reads the rows it
 // changed, so the next request sees it here and, once announced, on every other sidecar.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Entity } from '../../../engine/index.js';
-import { digestOf, KEY_FORMAT, newId } from '../key-store.js';
+import { newId, newSecret, verifyCredential } from '../key-store.js';
 import type {
   AttemptWindow,
   IssuedKey,
@@ -71,11 +70,7 @@ export class PgKeyStore implements KeyStore {
   }
 
   verify(credential: string): KeyOwner | undefined {
-    const m = KEY_FORMAT.exec(credential);
-    if (!m) return undefined;
-    const row = this.mirror.credential(m[1]!);
-    if (!row || !timingSafeEqual(digestOf(row.salt, m[2]!), row.digest) || row.revoked) return undefined;
-    return { kind: row.kind, subject: row.subject };
+    return verifyCredential(credential, (id) => this.mirror.credential(id));
   }
 
   resolve(credential: string): Entity | undefined {
@@ -99,13 +94,12 @@ export class PgKeyStore implements KeyStore {
 
   /** Writes a new key's row on `client` (inside the caller's transaction). */
   private async insertKey(client: PoolClient, kind: KeyKind, subject: string, id = newId()): Promise<IssuedKey> {
-    const secret = randomBytes(32).toString('base64url');
-    const salt = randomBytes(16);
+    const { key, salt, digest } = newSecret(id);
     await client.query(
       'INSERT INTO credentials (id, kind, subject, salt, digest, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [id, kind, subject, salt, digestOf(salt, secret), this.clock()],
+      [id, kind, subject, salt, digest, this.clock()],
     );
-    return { id, key: `fg.${id}.${secret}` };
+    return { id, key };
   }
 
   /** The mirror reads what a write changed before the write returns. */
