@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDecisionThreads } from '../server/config.js';
 import { fmt, fmtInt } from './measure.js';
+import { listeningUrl } from './measure.js';
 import { generateRequests } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,15 +25,7 @@ async function startProcess(args: string[]): Promise<{ url: string; stop: () => 
   const t0 = performance.now();
   const [command, ...argv] = PIN ? ['taskset', '-c', '1', process.execPath, ...args] : [process.execPath, ...args];
   const child = spawn(command!, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('fleetguard sidecar listening'));
-      if (line) resolve(JSON.parse(line).address);
-    });
-    child.on('exit', () => reject(new Error(`exited:\n${out}`)));
-  });
+  const url = await listeningUrl(child);
   const startupMs = performance.now() - t0;
   return {
     url,

@@ -102,3 +102,16 @@ export function measureInterleaved(
     };
   });
 }
+
+/** The address a sidecar started as a child process says it listens on (its first JSON log line saying so). */
+export function listeningUrl(child: import('node:child_process').ChildProcess): Promise<string> {
+  let out = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes('fleetguard sidecar listening'));
+      if (line) resolve(JSON.parse(line).address);
+    });
+    child.on('exit', () => reject(new Error(`exited:\n${out}`)));
+  });
+}

@@ -24,6 +24,7 @@ import { createPool } from '../server/store/postgres/connection.js';
 import { migrate } from '../server/store/postgres/migrations.js';
 import { DecisionShipper } from '../server/store/postgres/decision-shipper.js';
 import { fmt, fmtInt, median, percentile } from './measure.js';
+import { listeningUrl } from './measure.js';
 import { generateRequests, logWorkloadDecision } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -71,15 +72,7 @@ async function startSidecar(db: string, ...flags: string[]): Promise<Sidecar> {
     [join(ROOT, 'bin/fleetguard.js'), 'serve', '--port', '0', '--db', db, '--no-watch', ...flags],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('fleetguard sidecar listening'));
-      if (line) resolve(JSON.parse(line).address);
-    });
-    child.on('exit', () => reject(new Error(`exited:\n${out}`)));
-  });
+  const url = await listeningUrl(child);
   return {
     url,
     pid: child.pid!,
