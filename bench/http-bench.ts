@@ -1,7 +1,7 @@
 // HTTP benchmark on loopback: the sidecar (`fleetguard serve`, decision logging on) and a baseline
 // server, each in its own process, loaded by autocannon from this process. Every run is bounded in
-// time. Results go to bench/README.md by hand. BENCH_ONLY=single,batch,authzen,mixed,shadow picks the
-// comparisons; BENCH_ROUNDS and BENCH_SECONDS size them; BENCH_PIN=1 pins the servers (all their
+// time. Results go to bench/README.md by hand. BENCH_ONLY=single,batch,authzen,mixed,shadow,shadow-schema
+// picks the comparisons; BENCH_ROUNDS and BENCH_SECONDS size them; BENCH_PIN=1 pins the servers (all their
 // threads) to core 1 and the load generator to core 0, which measures a server's CPU per request.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
@@ -308,19 +308,32 @@ if (wanted('authzen')) {
     ),
   );
 }
-let shadowRecorded: { compared: number; written: number; notCompared: number; notWritten: number } | undefined;
-if (wanted('shadow')) {
-  await withServers([sidecarServer, shadowServer], async ([plain, shadowed]) => {
+// The worst case for the shadow: the same candidate with its schema file changed (a comment added), so
+// that changed-scope.ts cannot narrow it down and every request is decided again.
+const candidateSchemaDir = join(dir, 'candidate-schema');
+cpSync(candidateDir, candidateSchemaDir, { recursive: true });
+writeFileSync(
+  join(candidateSchemaDir, 'schema.yaml'),
+  `${readFileSync(join(candidateSchemaDir, 'schema.yaml'), 'utf8')}\n# changed: every request is compared\n`,
+);
+const shadowSchemaServer = () =>
+  serve('shadow-schema', '--shadow-policies', candidateSchemaDir, '--admin-token', SHADOW_TOKEN);
+
+type ShadowRecording = { compared: number; written: number; notCompared: number; notWritten: number };
+const shadowRecorded: { name: string; recording: ShadowRecording }[] = [];
+async function shadowPairs(name: 'shadow' | 'shadow-schema', start: () => Promise<Server>): Promise<void> {
+  const what = name === 'shadow' ? 'shadow candidate loaded' : 'shadow candidate with another schema';
+  await withServers([sidecarServer, start], async ([plain, shadowed]) => {
     pairs.push(
       await pair(
-        'shadow-single',
+        `${name}-single`,
         () => loadWithCpu('/v1/authorize, no shadow candidate', plain!.url, '/v1/authorize', singles),
-        () => loadWithCpu('/v1/authorize, shadow candidate loaded', shadowed!.url, '/v1/authorize', singles),
+        () => loadWithCpu(`/v1/authorize, ${what}`, shadowed!.url, '/v1/authorize', singles),
       ),
     );
     pairs.push(
       await pair(
-        'shadow-batch',
+        `${name}-batch`,
         () =>
           loadWithCpu(
             '/v1/authorize/batch, 100 per request, no shadow candidate',
@@ -329,20 +342,17 @@ if (wanted('shadow')) {
             batches,
           ),
         () =>
-          loadWithCpu(
-            '/v1/authorize/batch, 100 per request, shadow candidate loaded',
-            shadowed!.url,
-            '/v1/authorize/batch',
-            batches,
-          ),
+          loadWithCpu(`/v1/authorize/batch, 100 per request, ${what}`, shadowed!.url, '/v1/authorize/batch', batches),
       ),
     );
     const summary = await fetch(`${shadowed!.url}/v1/admin/shadow?examples=0`, {
       headers: { authorization: `Bearer ${SHADOW_TOKEN}` },
     });
-    shadowRecorded = ((await summary.json()) as { recording: typeof shadowRecorded }).recording;
+    shadowRecorded.push({ name, recording: ((await summary.json()) as { recording: ShadowRecording }).recording });
   });
 }
+if (wanted('shadow')) await shadowPairs('shadow', shadowServer);
+if (wanted('shadow-schema')) await shadowPairs('shadow-schema', shadowSchemaServer);
 const mixes: Mixed[] = [];
 if (wanted('mixed')) {
   mixes.push(await withServers([sidecarInlineServer], ([s]) => mixed('--decision-threads 0', s!.url)));
@@ -378,6 +388,8 @@ const cpuPct = (p: Pair) => {
   const r = p.subject.map((s, i) => s.cpuUs! / p.base[i]!.cpuUs!);
   return `${fmt(median(r) * 100, 1)}% of it (rounds: ${r.map((x) => `${fmt(x * 100, 1)}%`).join(', ')}; ${fmt(median(p.subject.map((x) => x.cpuUs!)), 1)} µs against ${fmt(median(p.base.map((x) => x.cpuUs!)), 1)} µs)`;
 };
+const shadowLine = (what: string, unit: string, p: Pair) =>
+  `${what} keeps ${pct(p)} of its ${unit} without one (target ≥ 90%); server CPU a request ${cpuPct(p)}; p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`;
 const summary: Record<string, (p: Pair) => string> = {
   single: (p) =>
     `/v1/authorize keeps ${pct(p)} of the bare route's requests/s (target ≥ 85%); p99 ${median(p.subject.map((r) => r.p99))} ms (target ≤ 5 ms)`,
@@ -385,18 +397,20 @@ const summary: Record<string, (p: Pair) => string> = {
     `batch: ${fmtInt(median(p.subject.map((r) => r.rps)) * 100)} decisions/s, ${pct(p)} of the parse-only ceiling (${fmtInt(median(p.base.map((r) => r.rps)) * 100)}/s; target ≥ 85%)`,
   authzen: (p) =>
     `AuthZEN evaluations keep ${pct(p)} of the native batch's decisions/s, both on the request thread (target ≥ 90%)`,
-  'shadow-single': (p) =>
-    `/v1/authorize with a shadow candidate keeps ${pct(p)} of its requests/s without one (target ≥ 90%); server CPU a request ${cpuPct(p)}; p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
-  'shadow-batch': (p) =>
-    `/v1/authorize/batch with a shadow candidate keeps ${pct(p)} of its decisions/s without one (target ≥ 90%); server CPU a request ${cpuPct(p)}; p99 ${median(p.subject.map((r) => r.p99))} ms against ${median(p.base.map((r) => r.p99))} ms`,
+  'shadow-single': (p) => shadowLine('/v1/authorize with a shadow candidate', 'requests/s', p),
+  'shadow-batch': (p) => shadowLine('/v1/authorize/batch with a shadow candidate', 'decisions/s', p),
+  'shadow-schema-single': (p) =>
+    shadowLine('/v1/authorize with a candidate of another schema (every request compared)', 'requests/s', p),
+  'shadow-schema-batch': (p) =>
+    shadowLine('/v1/authorize/batch with a candidate of another schema (every request compared)', 'decisions/s', p),
   'authzen-defaults': (p) =>
     `with default settings (native batches on decision threads, AuthZEN on the request thread): ${pct(p)}`,
 };
 console.log('');
 for (const p of pairs) console.log(summary[p.label]!(p));
-if (shadowRecorded)
+for (const { name, recording: r } of shadowRecorded)
   console.log(
-    `shadow: ${fmtInt(shadowRecorded.compared)} decisions compared, ${fmtInt(shadowRecorded.written)} disagreements written, ${fmtInt(shadowRecorded.notCompared)} not compared, ${fmtInt(shadowRecorded.notWritten)} not written`,
+    `${name}: ${fmtInt(r.compared)} decisions compared, ${fmtInt(r.written)} disagreements written, ${fmtInt(r.notCompared)} not compared, ${fmtInt(r.notWritten)} not written`,
   );
 console.log('');
 if (mixes.length > 0) {
