@@ -140,6 +140,7 @@ export async function startServer(
     retentionDays: config.logRetentionDays,
     clock: Date.now,
     warn,
+    write: (sql, params) => decisionLog.runBeside(sql, params),
   }).start();
   const shadow = new Shadow({
     store: shadowStore,

@@ -13,6 +13,7 @@ import { BlockWriter, chainHead, decisionsSql, dropDecisionsBefore } from './blo
 import { hex } from './chain.js';
 import { readRow, type LoggedDecision } from './row.js';
 import type { DecisionSink } from './sink.js';
+import type { Beside } from './writer-thread.js';
 import { decisionConditions, DEFAULT_LIMIT, type DecisionQuery } from './decision-query.js';
 
 export type { LoggedDecision } from './row.js';
@@ -80,6 +81,9 @@ export class DecisionLog implements DecisionSink {
   private lastHead: string | undefined;
   private worker: Worker | undefined;
   private idle: (() => void)[] = [];
+  /** Statements sent to the writer thread (runBeside) and not yet answered, by id. */
+  private beside = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private besideIds = 0;
   private closed: Promise<void> | undefined;
   readonly stats: DecisionLogStats = { written: 0, dropped: 0, writeErrors: 0, blockedFlushes: 0 };
   private readonly inline: BlockWriter;
@@ -96,17 +100,26 @@ export class DecisionLog implements DecisionSink {
         workerData: { file, blockRows: options.blockRows },
       });
       this.worker.unref();
-      this.worker.on('message', (m: { written?: number; error?: string; queued?: number }) => {
-        if (m.written !== undefined) {
-          this.inflight -= m.written;
-          this.stats.written += m.written;
-          if (this.inflight === 0) this.idle.splice(0).forEach((resolve) => resolve());
-        }
-        if (m.error !== undefined) {
-          this.stats.writeErrors++;
-          this.options.warn('decision log write failed; retrying', { error: m.error, queued: m.queued });
-        }
-      });
+      this.worker.on(
+        'message',
+        (m: { written?: number; error?: string; queued?: number; besideDone?: number; besideError?: string }) => {
+          if (m.besideDone !== undefined) {
+            const waiting = this.beside.get(m.besideDone);
+            this.beside.delete(m.besideDone);
+            if (m.besideError === undefined) waiting?.resolve();
+            else waiting?.reject(new Error(m.besideError));
+          }
+          if (m.written !== undefined) {
+            this.inflight -= m.written;
+            this.stats.written += m.written;
+            if (this.inflight === 0) this.idle.splice(0).forEach((resolve) => resolve());
+          }
+          if (m.error !== undefined) {
+            this.stats.writeErrors++;
+            this.options.warn('decision log write failed; retrying', { error: m.error, queued: m.queued });
+          }
+        },
+      );
       this.worker.on('error', (e) => this.writerLost(e.message));
       this.worker.on('exit', (code) => {
         if (!this.closed) this.writerLost(`the writer thread exited with code ${code}`);
@@ -128,6 +141,8 @@ export class DecisionLog implements DecisionSink {
     });
     this.inflight = 0;
     this.idle.splice(0).forEach((resolve) => resolve());
+    for (const { reject } of this.beside.values()) reject(new Error(`the decision log writer stopped: ${why}`));
+    this.beside.clear();
   }
 
   start(): this {
@@ -238,6 +253,24 @@ export class DecisionLog implements DecisionSink {
       return;
     }
     this.stats.written += rows;
+  }
+
+  runBeside(sql: string, params: unknown[]): Promise<void> {
+    const worker = this.worker;
+    if (!worker || this.closed) {
+      try {
+        this.db.prepare(sql).run(...params);
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    this.flush(); // the rows queued before it go first
+    const id = ++this.besideIds;
+    return new Promise<void>((resolve, reject) => {
+      this.beside.set(id, { resolve, reject });
+      worker.postMessage({ beside: { id, sql, params } satisfies Beside });
+    });
   }
 
   /** Resolves once everything appended so far is in the database. */

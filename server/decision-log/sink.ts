@@ -13,6 +13,12 @@ export interface DecisionSink {
   /** Decisions queued and not yet written. */
   readonly queueDepth: number;
   readonly stats: DecisionLogStats;
+  /**
+   * Runs one write statement on the log's connection, after the rows queued before it, off the request
+   * thread where there is a writer thread: for what is kept in the same file beside the log (shadow
+   * disagreements). Rejects when the statement fails; the caller decides whether to retry.
+   */
+  runBeside(sql: string, params: unknown[]): Promise<void>;
   /** Resolves once everything appended so far is written. */
   drain(): Promise<void>;
   /** Writes everything still queued and stops. */

@@ -1,5 +1,7 @@
 // The decision log's writer thread: receives rows from the request thread and appends them to the
-// log's blocks on its own connection; a failed write is retried, never dropped.
+// log's blocks on its own connection; a failed write is retried, never dropped. It also runs the
+// statements others write to the same file (`beside`: shadow disagreements), so that no write waits on
+// the request thread for this connection's lock; their caller retries those.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { rowsIn, type LogBatch } from './batch.js';
@@ -38,11 +40,31 @@ function drain(): void {
   parentPort!.postMessage({ written: rows });
 }
 
-parentPort!.on('message', (m: { batches?: LogBatch[]; close?: boolean }) => {
+const statements = new Map<string, Database.Statement>();
+/** One statement from the request thread, run after the rows it sent before it. */
+function runBeside({ id, sql, params }: Beside): void {
+  try {
+    let statement = statements.get(sql);
+    if (statement === undefined) statements.set(sql, (statement = db.prepare(sql)));
+    statement.run(...params);
+    parentPort!.postMessage({ besideDone: id });
+  } catch (e) {
+    parentPort!.postMessage({ besideDone: id, besideError: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+export interface Beside {
+  id: number;
+  sql: string;
+  params: unknown[];
+}
+
+parentPort!.on('message', (m: { batches?: LogBatch[]; beside?: Beside; close?: boolean }) => {
   if (m.batches) {
     for (const b of m.batches) queue.push(b);
     drain();
   }
+  if (m.beside) runBeside(m.beside);
   if (m.close) {
     clearTimeout(retry);
     drain();

@@ -1,8 +1,8 @@
 // Shadow disagreements in the sidecar's SQLite file. Every flush interval the disagreements found since
-// the last one are written as one block: one row holding them as a JSON array, one JSON.stringify and
-// one insert on the store's connection (a row per disagreement, with its request and both sides each
-// stringified, cost the batch route several times as much while a widening candidate disagreed on 1.6%
-// of requests: bench/README.md); a decision thread hands its disagreements over already encoded. The view `shadow_disagreements` unfolds the blocks, one row a
+// the last one are written as one block: one row holding them as a JSON array, one insert (a row per
+// disagreement, with its request and both sides each stringified, cost the batch route several times as
+// much: bench/README.md). A decision thread hands its disagreements over already encoded, and the insert
+// runs on the decision log's writer thread. The view `shadow_disagreements` unfolds the blocks, one row a
 // disagreement, for the summary and for anyone with the sqlite3 command. The queue is bounded: beyond it
 // disagreements are dropped and counted (the metric still counts every one), never left to grow the heap.
 import type { Db } from '../store/database.js';
@@ -71,7 +71,15 @@ export interface SqliteShadowStoreOptions {
   retentionDays: number;
   clock: () => number;
   warn: (message: string, details?: Record<string, unknown>) => void;
+  /**
+   * Runs the block's insert. The sidecar passes its decision log's `runBeside`, which runs it on the log's
+   * writer thread: on the request thread an insert waits for that thread's write lock. By default it
+   * runs here, on `db`.
+   */
+  write?: (sql: string, params: unknown[]) => Promise<void>;
 }
+
+const INSERT = 'INSERT INTO shadow_blocks (first_time, last_time, data) VALUES (?, ?, ?)';
 
 const GROUP = 'candidate_revision, direction, principal_type, action, resource_type';
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -83,13 +91,20 @@ export class SqliteShadowStore implements ShadowStore {
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   readonly stats: ShadowStoreStats = { written: 0, dropped: 0, writeErrors: 0 };
-  private readonly insert;
+  private readonly write: (sql: string, params: unknown[]) => Promise<void>;
+  /** Blocks handed to `write` and not yet written (or failed). */
+  private writing = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
     private readonly options: SqliteShadowStoreOptions,
   ) {
-    this.insert = db.prepare('INSERT INTO shadow_blocks (first_time, last_time, data) VALUES (?, ?, ?)');
+    const insert = db.prepare(INSERT);
+    this.write =
+      options.write ??
+      (async (_sql, params) => {
+        insert.run(...params);
+      });
   }
 
   /** Starts the flush and retention timers (a store opened only to read needs neither). */
@@ -125,23 +140,27 @@ export class SqliteShadowStore implements ShadowStore {
     const count = this.queued;
     this.queue = [];
     this.queued = 0;
-    try {
-      let first = chunks[0]!.first;
-      let last = chunks[0]!.last;
-      for (const c of chunks) {
-        if (c.first < first) first = c.first;
-        if (c.last > last) last = c.last;
-      }
-      this.insert.run(first, last, `[${chunks.map((c) => c.json).join(',')}]`);
-      this.stats.written += count;
-    } catch (e) {
-      this.stats.writeErrors++;
-      if (this.queued + count <= this.options.queueMax) {
-        this.queue = chunks.concat(this.queue); // retried on the next flush
-        this.queued += count;
-      } else this.stats.dropped += count;
-      this.options.warn('shadow disagreements could not be written; retrying', { error: (e as Error).message });
+    let first = chunks[0]!.first;
+    let last = chunks[0]!.last;
+    for (const c of chunks) {
+      if (c.first < first) first = c.first;
+      if (c.last > last) last = c.last;
     }
+    const written = this.write(INSERT, [first, last, `[${chunks.map((c) => c.json).join(',')}]`]).then(
+      () => {
+        this.stats.written += count;
+      },
+      (e: Error) => {
+        this.stats.writeErrors++;
+        if (this.queued + count <= this.options.queueMax) {
+          this.queue = chunks.concat(this.queue); // retried on the next flush
+          this.queued += count;
+        } else this.stats.dropped += count;
+        this.options.warn('shadow disagreements could not be written; retrying', { error: e.message });
+      },
+    );
+    this.writing.add(written);
+    void written.finally(() => this.writing.delete(written));
   }
 
   private prune(): void {
@@ -154,8 +173,10 @@ export class SqliteShadowStore implements ShadowStore {
     }
   }
 
+  /** Resolves once every disagreement appended so far is written (or has failed and is queued again). */
   async drain(): Promise<void> {
     this.flush();
+    await Promise.all(this.writing);
   }
 
   async summarize(query: ShadowQuery): Promise<ShadowSummary> {
@@ -165,7 +186,7 @@ export class SqliteShadowStore implements ShadowStore {
   async close(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.pruneTimer);
-    this.flush();
+    await this.drain();
   }
 }
 

@@ -32,6 +32,10 @@ export class ShippingDecisionSink implements DecisionSink {
     this.log.appendBatch(batch);
   }
 
+  runBeside(sql: string, params: unknown[]): Promise<void> {
+    return this.log.runBeside(sql, params);
+  }
+
   get queueDepth(): number {
     return this.log.queueDepth;
   }
