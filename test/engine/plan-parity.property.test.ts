@@ -80,7 +80,7 @@ describe('plans return exactly the rows the engine allows', () => {
           checkParity(set, req.principal, req.action, req.resource.type, req.context!, rows);
         },
       ),
-      { numRuns: depth(200, 2000) },
+      { numRuns: depth(80, 2000) },
     );
   });
 });

@@ -41,7 +41,7 @@ function around(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   );
 }
 
-const RUNS = depth(1000, 10_000);
+const RUNS = depth(400, 10_000);
 
 function agree(schema: z.ZodType, check: (v: unknown) => boolean, values: fc.Arbitrary<unknown>) {
   let accepted = 0;
@@ -184,7 +184,7 @@ describe("the batch route's JSON parser", () => {
   );
 
   it("gives what fastify's default parser gives, and refuses what it refuses", () => {
-    const runs = depth(1500, 15_000);
+    const runs = depth(500, 15_000);
     let refused = 0;
     fc.assert(
       fc.property(bodies, (body) => {
@@ -245,7 +245,7 @@ describe("the batch route's JSON parser", () => {
       return bom ? `\ufeff${text}` : text;
     });
 
-  const depthRuns = depth(200, 2000);
+  const depthRuns = depth(100, 2000);
   it(`refuses exactly the bodies nested deeper than ${MAX_BODY_DEPTH} levels`, () => {
     let deep = 0;
     let shallow = 0;
