@@ -1,6 +1,5 @@
 import { Option } from 'commander';
 import { helpOf, resolveConfig, SETTINGS, type SettingName } from '../../server/config.js';
-import { startServer, StartupError } from '../../server/main.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, err } from '../io.js';
 
@@ -22,6 +21,9 @@ async function run(command: CliCommand): Promise<number> {
   for (const name of NAMES)
     if (command.getOptionValueSource(name) === 'cli') flags[name] = command.getOptionValue(name);
   const config = resolveConfig(flags, process.env);
+  // The server (fastify, the stores, pg) loads only once the settings are good: `--help` and a bad
+  // setting answer without it.
+  const { startServer, StartupError } = await import('../../server/main.js');
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config);
