@@ -2,7 +2,8 @@
 // set passes; a pull request that widens access (its suite updated, so every test passes) exits 1 and its
 // summary names the widened access with the rule and an example, and --allow-widening accepts it; a
 // narrowing passes; a replayed log names the decisions that change and what was not replayable; an example
-// pack; and the mistakes.
+// pack; and the mistakes. Runs whose subject is what ci computes and prints run its main() in this process
+// (fleetguardInProcess); a real process gives exit 0 (--help), 1 (the widening) and 2 (a one-line error).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { writeDecisionLog } from '../support/decision-log-file.js';
 import { REPO_DIR, shippedPolicies } from '../support/policies.js';
 
@@ -61,11 +63,13 @@ beforeAll(() => {
 });
 
 describe('fleetguard ci', () => {
-  it('passes an unchanged set: suites (JUnit), invariants, access unchanged', () => {
+  it('passes an unchanged set: suites (JUnit), invariants, access unchanged', async () => {
     reset();
     const junit = join(tmp, 'junit.xml');
     const summary = join(tmp, 'unchanged.md');
-    const r = fleetguard(['ci', '--base', 'HEAD', '--junit', junit, '--summary', summary], { cwd: repo });
+    const r = await fleetguardInProcess(['ci', '--base', 'HEAD', '--junit', junit, '--summary', summary], {
+      cwd: repo,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^validate: ok, 27 rules in 5 policy files, 5 invariants, revision sha256:/);
@@ -79,7 +83,7 @@ describe('fleetguard ci', () => {
     expect(md).toContain('| rule coverage | 27/27 rules (100%) |');
   });
 
-  it('fails a pull request that widens access, naming the widened access, its rule and an example', () => {
+  it('fails a pull request that widens access, naming the widened access, its rule and an example', async () => {
     reset();
     writeFileSync(join(repo, 'policies/member-fleets.yaml'), MEMBER_READS_FLEETS);
     updateSuite();
@@ -106,12 +110,12 @@ describe('fleetguard ci', () => {
     expect(example.resource.type).toBe('fleet');
     expect(example.principal.attributes.memberOf).toContain(example.resource.attributes.organization);
 
-    const allowed = fleetguard(['ci', '--base', 'HEAD', '--allow-widening'], { cwd: repo });
+    const allowed = await fleetguardInProcess(['ci', '--base', 'HEAD', '--allow-widening'], { cwd: repo });
     expect(allowed.status).toBe(0);
     expect(allowed.stdout.trimEnd().split('\n').at(-1)).toBe('passed (access widened, allowed)');
   });
 
-  it('passes a narrowing, and says so', () => {
+  it('passes a narrowing, and says so', async () => {
     reset();
     const roles = join(repo, 'policies/fleet-roles.yaml');
     writeFileSync(
@@ -124,7 +128,7 @@ describe('fleetguard ci', () => {
     // The pull request drops the suite whose cases said observers read releases.
     rmSync(join(repo, 'policies/tests/fleet-roles.yaml'));
     const summary = join(tmp, 'narrowed.md');
-    const r = fleetguard(['ci', '--base', 'HEAD', '--summary', summary], { cwd: repo });
+    const r = await fleetguardInProcess(['ci', '--base', 'HEAD', '--summary', summary], { cwd: repo });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('diff against HEAD: 0 widened, 1 narrowed');
     expect(r.stdout).toContain('NARROWED user read release: no longer allowed; was allowed by observer-read-content');
@@ -165,7 +169,7 @@ describe('fleetguard ci', () => {
     writeFileSync(join(repo, 'policies/member-fleets.yaml'), MEMBER_READS_FLEETS);
     updateSuite();
     const summary = join(tmp, 'replay.md');
-    const r = fleetguard(['ci', '--replay', db, '--summary', summary], { cwd: repo });
+    const r = await fleetguardInProcess(['ci', '--replay', db, '--summary', summary], { cwd: repo });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('replay: 3 of 5 logged decision(s) replayable (logged with --log-requests), 1 change');
     expect(r.stdout).toMatch(/ {2}FLIP \S+: deny → allow \(user u-member read fleet f-1\)/);
@@ -183,37 +187,37 @@ describe('fleetguard ci', () => {
     const runs = Object.values(workflow.jobs).flatMap((j) => j.steps.flatMap((s) => (s.run ? [s.run] : [])));
     const ci = runs.find((r) => r.startsWith('npx fleetguard ci '))!;
     expect(ci).toBeDefined();
-    const help = fleetguard(['ci', '--help']).stdout;
+    const { status, stdout: help } = fleetguard(['ci', '--help']);
+    expect(status).toBe(0);
     const flags = [...ci.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
     expect(flags).toEqual(expect.arrayContaining(['--base', '--junit', '--summary', '--allow-widening']));
     for (const flag of flags) expect(help, flag).toContain(`${flag} `);
   });
 
-  it('runs on an example pack', () => {
-    const r = fleetguard(['ci', '--policies', 'examples/authzen-cert']);
+  it('runs on an example pack', async () => {
+    const r = await fleetguardInProcess(['ci', '--policies', 'examples/authzen-cert'], { cwd: REPO_DIR });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^verify: PROVED /m);
   });
 
-  it('says what is wrong in one line, exit 2; policies that do not compile are in the summary too', () => {
+  it('says what is wrong in one line, exit 2; policies that do not compile are in the summary too', async () => {
     reset();
     const rev = fleetguard(['ci', '--base', 'no-such-rev'], { cwd: repo });
     expect(rev.status).toBe(2);
     expect(rev.stdout).toBe('');
     expect(rev.stderr).toMatch(/^fleetguard ci: no-such-rev:policies: not in git \(.*\)\n$/);
-    const dir = fleetguard(['ci', '--policies', join(tmp, 'nowhere')]);
+    const dir = await fleetguardInProcess(['ci', '--policies', join(tmp, 'nowhere')]);
     expect(dir.status).toBe(2);
     expect(dir.stderr).toBe(`fleetguard ci: ${join(tmp, 'nowhere')}: no such policy directory\n`);
     writeFileSync(join(repo, 'policies/broken.yaml'), 'rules:\n  - id: broken\n    effect: alow\n');
     const summary = join(tmp, 'broken.md');
-    const broken = fleetguard(['ci', '--summary', summary], { cwd: repo });
+    const broken = await fleetguardInProcess(['ci', '--summary', summary], { cwd: repo });
     expect(broken.status).toBe(2);
     expect(broken.stderr).toMatch(/^broken\.yaml:\d+:\d+: /);
     expect(existsSync(summary)).toBe(true);
     expect(readFileSync(summary, 'utf8')).toMatch(
       /FAILED[\s\S]*the policies do not compile[\s\S]*broken\.yaml:\d+:\d+/,
     );
-    expect(fleetguard(['ci', '--help']).status).toBe(0);
   });
 });

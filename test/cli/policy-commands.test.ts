@@ -1,4 +1,6 @@
-// `fleetguard validate | test | check` as users and CI run them: exit codes, output, JUnit, coverage.
+// `fleetguard validate | test | check` as users and CI run them: exit codes, output, JUnit, coverage. Each
+// command's exit statuses, stdin and output into a pipe are checked on real processes; the runs whose
+// subject is what the command computes and prints run its main() in this process (fleetguardInProcess).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readSuiteSources } from '../../engine/index.js';
 import { runSuites } from '../../engine/testing/run-suites.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { NOW } from '../support/fleet-arbitraries.js';
-import { POLICIES_DIR, shippedPolicies } from '../support/policies.js';
+import { POLICIES_DIR, REPO_DIR, shippedPolicies } from '../support/policies.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,8 +22,8 @@ function copyPolicies(name: string): string {
 }
 
 describe('fleetguard validate', () => {
-  it('accepts the shipped policies', () => {
-    const r = fleetguard(['validate', 'policies']);
+  it('accepts the shipped policies', async () => {
+    const r = await fleetguardInProcess(['validate', POLICIES_DIR]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ok: 27 rules in 5 policy files, 5 invariants, revision sha256:[0-9a-f]{16}/);
   });
@@ -48,8 +51,8 @@ describe('fleetguard validate', () => {
     expect(r.stderr).toContain('hint: did you mean `fleet`?');
   });
 
-  it('exits 2 for a directory that does not exist', () => {
-    expect(fleetguard(['validate', join(tmp, 'nope')]).status).toBe(2);
+  it('exits 2 for a directory that does not exist', async () => {
+    expect((await fleetguardInProcess(['validate', join(tmp, 'nope')])).status).toBe(2);
   });
 });
 
@@ -66,7 +69,7 @@ describe('fleetguard test', () => {
     expect(xml).toContain('<testsuite name="provisioning keys"');
   });
 
-  it('fails on a wrong expectation, naming the case, and records it in JUnit', () => {
+  it('fails on a wrong expectation, naming the case, and records it in JUnit', async () => {
     const dir = copyPolicies('failing');
     const suite = join(dir, 'tests/devices.yaml');
     writeFileSync(
@@ -77,7 +80,7 @@ describe('fleetguard test', () => {
       ),
     );
     const junit = join(tmp, 'failing.xml');
-    const r = fleetguard(['test', dir, '--junit', junit]);
+    const r = await fleetguardInProcess(['test', dir, '--junit', junit]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(
       /FAIL tests\/devices\.yaml:\d+: a device reads and updates itself, and nothing more \[device-a1 update own-device\]: expected deny, got allow by device-read-update-itself/,
@@ -85,30 +88,30 @@ describe('fleetguard test', () => {
     expect(readFileSync(junit, 'utf8')).toMatch(/failures="1"/);
   });
 
-  it('reports rules no test exercised and enforces --min-coverage', () => {
+  it('reports rules no test exercised and enforces --min-coverage', async () => {
     const dir = copyPolicies('coverage');
     rmSync(join(dir, 'tests/support-and-services.yaml'));
-    const ok = fleetguard(['test', dir]);
+    const ok = await fleetguardInProcess(['test', dir]);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain('not exercised: support-read-during-grant (support-and-services.yaml:');
     expect(ok.stdout).toContain('rule coverage: 23/27 rules (85.2%)');
-    const low = fleetguard(['test', dir, '--min-coverage', '90']);
+    const low = await fleetguardInProcess(['test', dir, '--min-coverage', '90']);
     expect(low.status).toBe(1);
     expect(low.stdout).toContain('below --min-coverage 90%');
   });
 
-  it('rejects a suite that refers to something it does not define (exit 2)', () => {
+  it('rejects a suite that refers to something it does not define (exit 2)', async () => {
     const dir = copyPolicies('bad-suite');
     const suite = join(dir, 'tests/devices.yaml');
     writeFileSync(suite, readFileSync(suite, 'utf8').replace('resource: own-fleet\n', 'resource: own-flet\n'));
-    const r = fleetguard(['test', dir]);
+    const r = await fleetguardInProcess(['test', dir]);
     expect(r.status).toBe(2);
     expect(r.stdout).toMatch(
       /tests\/devices\.yaml:\d+:\d+: no resource named `own-flet`.*\n {2}hint: did you mean `own-fleet`\?/,
     );
   });
 
-  it('fails a case that breaks a declared invariant even when the expectation says allow', () => {
+  it('fails a case that breaks a declared invariant even when the expectation says allow', async () => {
     const dir = copyPolicies('leaky');
     writeFileSync(
       join(dir, 'leak.yaml'),
@@ -134,14 +137,14 @@ tests:
     expect: { read: allow }
 `,
     );
-    const r = fleetguard(['test', dir]);
+    const r = await fleetguardInProcess(['test', dir]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('breaks invariant device-fleet-isolation');
   });
 });
 
 describe('fleetguard check', () => {
-  it('answers every case of the shipped suites exactly as they expect (batch file)', () => {
+  it('answers every case of the shipped suites exactly as they expect (batch file)', async () => {
     const set = shippedPolicies();
     const run = runSuites(set, readSuiteSources(POLICIES_DIR), NOW);
     expect(run.cases.length).toBeGreaterThan(300);
@@ -152,7 +155,7 @@ describe('fleetguard check', () => {
     }));
     const file = join(tmp, 'requests.json');
     writeFileSync(file, JSON.stringify({ requests }));
-    const r = fleetguard(['check', '--policies', 'policies', '--request', file]);
+    const r = await fleetguardInProcess(['check', '--policies', POLICIES_DIR, '--request', file]);
     expect(r.status).toBe(0);
     const { results } = JSON.parse(r.stdout) as { results: { decision: string; policyRevision: string }[] };
     expect(results.map((d) => d.decision)).toEqual(run.cases.map((c) => c.expected));
@@ -172,16 +175,16 @@ describe('fleetguard check', () => {
     expect(d.decisionId).toMatch(/^[0-9a-f]{16}-\d+$/);
   });
 
-  it('explains for people: the matched rule and why each other rule did not apply', () => {
+  it('explains for people: the matched rule and why each other rule did not apply', async () => {
     const req = {
       principal: { type: 'user', id: 'u-1', attributes: { adminOf: ['o-1'] } },
       action: 'delete',
       resource: { type: 'fleet', id: 'f-1', attributes: { organization: 'o-1' } },
       context: { mfa: false },
     };
-    const r = fleetguard(['check', '--policies', 'policies', '--request', '-', '--explain'], {
-      input: JSON.stringify(req),
-    });
+    const file = join(tmp, 'explain.json');
+    writeFileSync(file, JSON.stringify(req));
+    const r = await fleetguardInProcess(['check', '--policies', POLICIES_DIR, '--request', file, '--explain']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('DENY: user u-1 → delete → fleet f-1');
     expect(r.stdout).toMatch(/deny {2}destructive-actions-need-mfa \(organization-roles\.yaml:\d+\): MATCHED/);
@@ -212,8 +215,8 @@ describe('fleetguard check', () => {
 
 describe('the example packs', () => {
   for (const pack of ['authzen-todo', 'authzen-gateway', 'authzen-search', 'authzen-cert']) {
-    it(`${pack} validates and passes its own suite with full rule coverage`, () => {
-      const r = fleetguard(['test', `examples/${pack}`, '--min-coverage', '100']);
+    it(`${pack} validates and passes its own suite with full rule coverage`, async () => {
+      const r = await fleetguardInProcess(['test', `examples/${pack}`, '--min-coverage', '100'], { cwd: REPO_DIR });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/rule coverage: (\d+)\/\1 rules \(100%\)/);
