@@ -10,7 +10,7 @@ const release = (fleet: string) => ({ type: 'release', id: `r-${fleet}`, attribu
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ batchLimit: 50, bodyLimit: 64 * 1024 });
+  server = await startTestServer({ batchLimit: 50, bodyLimit: 64 * 1024, decisionThreads: defaultDecisionThreads() });
 });
 afterAll(() => server.stop());
 

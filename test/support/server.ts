@@ -31,6 +31,10 @@ export async function startTestServer(
       adminToken: ADMIN_TOKEN,
       logLevel: 'silent',
       watch: false,
+      // Each decision thread loads the engine and compiles the policies again: the tests about the
+      // threads (decision-pool, shadow, credential-names, …) ask for them; the others decide batches on
+      // the request thread, with the same code (decide-batch.ts).
+      decisionThreads: 0,
       ...overrides,
     },
     {},
