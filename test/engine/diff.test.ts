@@ -1,5 +1,7 @@
 // `fleetguard diff`: widened, narrowed or unchanged, with the rule, the condition and an example that
-// both engines confirm; git revisions; --replay of a decision log.
+// both engines confirm; git revisions; --replay of a decision log. A real process checks the exit status and
+// output of a widening; the other runs of the command run its main() in this process (fleetguardInProcess),
+// without a process's module loading and solver start.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../engine/index.js';
 import { diffPolicies } from '../../engine/diff/diff-policies.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { NOW } from '../support/fleet-arbitraries.js';
-import { POLICIES_DIR, shippedPolicies } from '../support/policies.js';
+import { POLICIES_DIR, REPO_DIR, shippedPolicies } from '../support/policies.js';
 import { startTestServer } from '../support/server.js';
 
 const LEAK =
@@ -77,7 +80,7 @@ describe('fleetguard diff', () => {
     return dir;
   };
 
-  it('exits 1 when access widens, 3 when it only narrows, 0 when unchanged', () => {
+  it('exits 1 when access widens, 3 when it only narrows, 0 when unchanged', async () => {
     const leaky = copy('leaky');
     writeFileSync(join(leaky, 'leak.yaml'), LEAK);
     const widened = fleetguard(['diff', 'policies', leaky]);
@@ -96,24 +99,24 @@ describe('fleetguard diff', () => {
         'resources: [device, build_log]\n    when: resource.fleet in principal.observerOf',
       ),
     );
-    const narrowed = fleetguard(['diff', 'policies', narrower]);
+    const narrowed = await fleetguardInProcess(['diff', 'policies', narrower], { cwd: REPO_DIR });
     expect(narrowed.status).toBe(3);
     expect(narrowed.stdout).toContain(
       'NARROWED user read release: no longer allowed; was allowed by observer-read-content',
     );
 
-    expect(fleetguard(['diff', 'policies', copy('same')]).status).toBe(0);
+    expect((await fleetguardInProcess(['diff', 'policies', copy('same')], { cwd: REPO_DIR })).status).toBe(0);
   });
 
-  it('compares git revisions', () => {
-    const r = fleetguard(['diff', 'HEAD:policies', 'policies', '--json']);
+  it('compares git revisions', async () => {
+    const r = await fleetguardInProcess(['diff', 'HEAD:policies', 'policies', '--json'], { cwd: REPO_DIR });
     expect([0, 1, 3]).toContain(r.status);
     expect(JSON.parse(r.stdout)).toMatchObject({ changes: expect.any(Array), unknown: [] });
-    expect(fleetguard(['diff', 'no-such-rev:policies', 'policies']).status).toBe(2);
+    expect((await fleetguardInProcess(['diff', 'no-such-rev:policies', 'policies'], { cwd: REPO_DIR })).status).toBe(2);
   });
 
   it('--replay re-decides a decision log with NEW and lists the flips', async () => {
-    const server = await startTestServer({ logRequests: true });
+    const server = await startTestServer({ logRequests: true, decisionThreads: 0 });
     const device = { type: 'device', id: 'd-1', attributes: { fleet: 'f-1', organization: 'o-1' } };
     const release = (fleet: string) => ({
       type: 'release',
@@ -133,7 +136,7 @@ describe('fleetguard diff', () => {
     await server.stop();
     const leaky = copy('leaky-replay');
     writeFileSync(join(leaky, 'leak.yaml'), LEAK);
-    const r = fleetguard(['diff', 'policies', leaky, '--replay', db]);
+    const r = await fleetguardInProcess(['diff', 'policies', leaky, '--replay', db], { cwd: REPO_DIR });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('replay: 2 logged decision(s) re-decided, 1 flip(s)');
     expect(r.stdout).toMatch(/FLIP \S+: deny → allow \(device d-1 read release r-f-2\)/);

@@ -1,5 +1,7 @@
 // `fleetguard verify`: the shipped invariants are proved statically; each kind of leak the issue names is
-// caught with a counterexample the engine confirms; the randomized search finds what the solver finds.
+// caught with a counterexample the engine confirms; the randomized search finds what the solver finds. A real
+// process checks the exit status and output of a violation; the other runs of the command run its main() in
+// this process (fleetguardInProcess), without a process's module loading and solver start.
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +10,7 @@ import { authorize } from '../../engine/index.js';
 import { searchCounterexample } from '../../engine/verify/search.js';
 import { verifyInvariants } from '../../engine/verify/verify-invariants.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { NOW } from '../support/fleet-arbitraries.js';
 import { POLICIES_DIR, shippedPolicies } from '../support/policies.js';
 
@@ -104,8 +107,8 @@ describe('fleetguard verify', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-verify-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('prints PROVED lines and exits 0 on the shipped policies', () => {
-    const r = fleetguard(['verify', 'policies']);
+  it('prints PROVED lines and exits 0 on the shipped policies', async () => {
+    const r = await fleetguardInProcess(['verify', POLICIES_DIR]);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       'PROVED device-fleet-isolation',
@@ -116,8 +119,8 @@ describe('fleetguard verify', () => {
     ]);
   });
 
-  it('gives descriptions without the trailing newline of a folded YAML scalar (`>`)', () => {
-    const { results } = JSON.parse(fleetguard(['verify', 'policies', '--json']).stdout) as {
+  it('gives descriptions without the trailing newline of a folded YAML scalar (`>`)', async () => {
+    const { results } = JSON.parse((await fleetguardInProcess(['verify', POLICIES_DIR, '--json'])).stdout) as {
       results: { id: string; description: string }[];
     };
     const folded = results.find((r) => r.id === 'provisioning-key-register-only')!;
@@ -127,7 +130,7 @@ describe('fleetguard verify', () => {
     for (const r of results) expect(r.description).toBe(r.description.trim());
   });
 
-  it('prints VIOLATED with the rule and a counterexample, and exits 1', () => {
+  it('prints VIOLATED with the rule and a counterexample, and exits 1', async () => {
     const dir = join(tmp, 'leaky');
     cpSync(POLICIES_DIR, dir, { recursive: true });
     writeFileSync(
@@ -139,7 +142,7 @@ describe('fleetguard verify', () => {
     expect(r.stdout).toMatch(
       /^VIOLATED device-fleet-isolation: .*\n {2}granted by rule leak at leak\.yaml:2\n {2}counterexample: \{.*"type":"release".*\}$/m,
     );
-    const json = JSON.parse(fleetguard(['verify', dir, '--json']).stdout);
+    const json = JSON.parse((await fleetguardInProcess(['verify', dir, '--json'])).stdout);
     expect(json.results.find((x: { id: string }) => x.id === 'device-fleet-isolation').status).toBe('VIOLATED');
   });
 });
