@@ -1,5 +1,7 @@
 // `fleetguard docs`: the report as a reader sees it, in a real headless browser (Debian's chromium
-// driven by playwright-core), and its Markdown twin.
+// driven by playwright-core, one browser for the file), and its Markdown twin. The reports are written by the
+// command's main() in this process (fleetguardInProcess), without a process's module loading and solver
+// start; a real process checks the command's one-line refusal and its exit status.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../engine/index.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { writeDecisionLog } from '../support/decision-log-file.js';
 import { REPO_DIR, shippedPolicies } from '../support/policies.js';
 import { suiteRequests } from '../support/suite-requests.js';
@@ -22,8 +25,10 @@ const START = Math.floor(Date.now() / DAY) * DAY - 20 * DAY;
 const UNUSED = 'developer-ssh-reboot';
 const BUSY = 'device-read-fleet-content';
 
+let launched: Promise<Browser> | undefined;
+/** The file's one browser, launched when a test first asks for it; each test opens its own page. */
 const launch = () =>
-  chromium.launch({
+  (launched ??= chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--no-sandbox',
@@ -34,11 +39,12 @@ const launch = () =>
       '--disable-component-update',
       '--disable-sync',
     ],
-  });
+  }));
+afterAll(() => launched?.then((b) => b.close()));
 
 describe('fleetguard docs', () => {
-  beforeAll(() => {
-    const r = fleetguard(['docs', 'policies', '--out', out]);
+  beforeAll(async () => {
+    const r = await fleetguardInProcess(['docs', 'policies', '--out', out], { cwd: REPO_DIR });
     expect(r.status).toBe(0);
   });
 
@@ -68,7 +74,6 @@ describe('fleetguard docs', () => {
     beforeAll(async () => {
       browser = await launch();
     });
-    afterAll(() => browser?.close());
 
     it('shows the revision, the proved invariants, the matrix with conditions in words, and each rule with its source', async () => {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -129,7 +134,7 @@ describe('fleetguard docs --log', () => {
       { logRequests: false },
     );
     busyMatches++;
-    const r = fleetguard(['docs', 'policies', '--out', withLog, '--log', db]);
+    const r = await fleetguardInProcess(['docs', 'policies', '--out', withLog, '--log', db], { cwd: REPO_DIR });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -154,7 +159,6 @@ describe('fleetguard docs --log', () => {
     beforeAll(async () => {
       browser = await launch();
     });
-    afterAll(() => browser?.close());
 
     it("shows each rule's matches as a bar chart a day, the unused rule highlighted, and runs no script", async () => {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
