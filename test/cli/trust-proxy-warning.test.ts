@@ -10,9 +10,13 @@ const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-trust-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function startLines(trustProxy: string): Promise<{ level: number; msg: string; trustProxy?: unknown }[]> {
-  const p = await spawnSidecar(['--db', join(tmp, `${trustProxy.length}.db`), '--no-watch'], {
-    FLEETGUARD_TRUST_PROXY: trustProxy,
-  });
+  // No decision threads: they are not what is tested, and each would load the policies again at start.
+  const p = await spawnSidecar(
+    ['--db', join(tmp, `${trustProxy.length}.db`), '--no-watch', '--decision-threads', '0'],
+    {
+      FLEETGUARD_TRUST_PROXY: trustProxy,
+    },
+  );
   p.child.kill('SIGTERM');
   await p.exited;
   return p

@@ -215,7 +215,7 @@ describe('the chain finds any single change and names the first block it breaks'
             db.close();
           },
         ),
-        { numRuns: depth(60, 600) },
+        { numRuns: depth(25, 600) },
       );
     });
   }
@@ -330,7 +330,7 @@ describe('retention removes blocks from the front only, and the chain still veri
           db.close();
         },
       ),
-      { numRuns: depth(100, 1000) },
+      { numRuns: depth(40, 1000) },
     );
   });
 

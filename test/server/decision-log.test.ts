@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { openDatabase } from '../../server/store/database.js';
 import { DECISIONS_VIEW } from '../../server/decision-log/row.js';
 import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/decision-log/decision-log.js';
+import { depth } from '../support/depth.js';
 import { until } from '../support/wait.js';
 
 const req: AuthorizeRequest = {
@@ -271,7 +272,7 @@ describe('what is logged is what is read back', () => {
           db.close();
         },
       ),
-      { numRuns: 200 },
+      { numRuns: depth(80, 200) },
     );
   });
 
@@ -298,7 +299,7 @@ describe('what is logged is what is read back', () => {
         });
         db.close();
       }),
-      { numRuns: 200 },
+      { numRuns: depth(80, 200) },
     );
   });
 
@@ -347,7 +348,7 @@ describe('what is logged is what is read back', () => {
         ).toEqual(expected);
         db.close();
       }),
-      { numRuns: 300 },
+      { numRuns: depth(120, 300) },
     );
   });
 });

@@ -146,7 +146,7 @@ describe.each([sqliteBackend(), postgresBackend()])('plans over the entity store
           ({ principal, action, type, context, rows }) =>
             expectParity(backend, set, { principal, action, context }, type, rows, true),
         ),
-        { numRuns: runs(depth(200, 2000)) },
+        { numRuns: runs(depth(80, 2000)) },
       );
     });
 
@@ -171,7 +171,7 @@ describe.each([sqliteBackend(), postgresBackend()])('plans over the entity store
             );
           },
         ),
-        { numRuns: runs(depth(100, 1000)) },
+        { numRuns: runs(depth(40, 1000)) },
       );
     });
 
@@ -180,7 +180,7 @@ describe.each([sqliteBackend(), postgresBackend()])('plans over the entity store
         fc.asyncProperty(everyTypePolicyArb, everyTypePrincipalArb, timeArb, rowsArb, (set, principal, time, rows) =>
           expectParity(backend, set, { principal, action: 'a', context: { time } }, 'r', rows, 'unless-partial'),
         ),
-        { numRuns: runs(depth(150, 1500)) },
+        { numRuns: runs(depth(60, 1500)) },
       );
     });
   }
