@@ -283,9 +283,19 @@ describe('decision log', () => {
 describe('fleetguard entities import', () => {
   it('loads entities into the store that a sidecar then uses', async () => {
     const { fleetguard } = await import('../support/cli.js');
+    const { fleetguardInProcess } = await import('../support/cli-in-process.js');
     const db = join(server.dir, 'imported.db');
     const pack = join(REPO_DIR, 'examples/authzen-search');
-    const r = fleetguard(['entities', 'import', join(pack, 'entities.yaml'), '--policies', pack, '--db', db]);
+    // What the import stores, from its main() in this process; the refusal (exit 2) from a real one.
+    const r = await fleetguardInProcess([
+      'entities',
+      'import',
+      join(pack, 'entities.yaml'),
+      '--policies',
+      pack,
+      '--db',
+      db,
+    ]);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ imported: 26 });
     const bad = fleetguard(['entities', 'import', join(pack, 'schema.yaml'), '--policies', pack, '--db', db]);

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/store/database.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { POLICIES_DIR } from '../support/policies.js';
 import { depth } from '../support/depth.js';
-import { spawnSidecar } from '../support/process.js';
+import { spawnSidecar, type SidecarProcess } from '../support/process.js';
 import { until } from '../support/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetguard-process-'));
@@ -122,7 +123,7 @@ describe('the sidecar process', () => {
 
   it('--shutdown-timeout bounds a request that never completes, and what was decided is still logged', async () => {
     const db = join(tmp, 'stuck.db');
-    const p = await spawnSidecar(['--db', db, '--shutdown-timeout', '0.5']);
+    const p = await spawnSidecar(['--db', db, '--shutdown-timeout', '0.5', '--decision-threads', '0']);
     for (let i = 0; i < 5; i++)
       expect((await post(p.url, '/v1/authorize/batch', batch(100, 'stuck'))).status).toBe(200);
     const held = holdRequest(p.url, '/v1/authorize/batch', JSON.stringify(batch(10, 'stuck')));
@@ -140,31 +141,50 @@ describe('the sidecar process', () => {
     expect(countLogged(db, 'd-stuck')).toBe(500);
   });
 
+  // One process for SIGHUP, then kill -9 (which ends it): neither is about decision threads.
+  const hupDir = join(tmp, 'policies');
+  let shared: Promise<SidecarProcess> | undefined;
+  const sharedSidecar = () => {
+    if (!shared) {
+      cpSync(POLICIES_DIR, hupDir, { recursive: true });
+      shared = spawnSidecar([
+        '--db',
+        join(tmp, 'kill.db'),
+        '--policies',
+        hupDir,
+        '--no-watch',
+        '--decision-threads',
+        '0',
+      ]);
+    }
+    return shared;
+  };
+  afterAll(async () => {
+    const p = await shared;
+    if (p && p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
+
+  it('SIGHUP reloads the policies', async () => {
+    const p = await sharedSidecar();
+    const before = (await health(p.url)).policyRevision;
+    writeFileSync(join(hupDir, 'extra.yaml'), 'rules: []\n');
+    p.child.kill('SIGHUP');
+    await until('the reload', async () => (await health(p.url)).policyRevision !== before);
+  });
+
   // The writer commits every flush interval on its own (100 ms by default); how soon is the machine's
   // business, so the test waits for the commit it expects, then kills: nothing committed is lost.
   it('kill -9 loses nothing the writer has committed, and the writer commits without being asked', async () => {
     const db = join(tmp, 'kill.db');
-    const p = await spawnSidecar(['--db', db]);
+    const p = await sharedSidecar();
     for (let i = 0; i < 5; i++) expect((await post(p.url, '/v1/authorize/batch', batch(100, 'kill'))).status).toBe(200);
     await until('the writer commits the 500 decisions', async () => (await health(p.url)).decisionLog.written >= 500);
     p.child.kill('SIGKILL');
     expect((await p.exited).signal).toBe('SIGKILL');
     expect(countLogged(db, 'd-kill')).toBe(500);
-  });
-
-  it('SIGHUP reloads the policies', async () => {
-    const dir = join(tmp, 'policies');
-    cpSync(POLICIES_DIR, dir, { recursive: true });
-    const p = await spawnSidecar(['--db', join(tmp, 'hup.db'), '--policies', dir, '--no-watch']);
-    try {
-      const before = (await health(p.url)).policyRevision;
-      writeFileSync(join(dir, 'extra.yaml'), 'rules: []\n');
-      p.child.kill('SIGHUP');
-      await until('the reload', async () => (await health(p.url)).policyRevision !== before);
-    } finally {
-      p.child.kill('SIGTERM');
-      await p.exited;
-    }
   });
 
   it('refuses to start on invalid policies, printing file:line:col (exit 2)', async () => {
@@ -179,9 +199,10 @@ describe('the sidecar process', () => {
     expect(r.stderr).toContain('extra.yaml:5:16: unknown principal type `devise`');
   });
 
-  it('fleetguard audit queries the log by principal, outcome and time, as a table or JSON', () => {
+  // What audit prints, from its main() in this process; exit 2 on a bad time from a real one.
+  it('fleetguard audit queries the log by principal, outcome and time, as a table or JSON', async () => {
     const db = join(tmp, 'term.db');
-    const json = fleetguard([
+    const json = await fleetguardInProcess([
       'audit',
       '--db',
       db,
@@ -205,17 +226,29 @@ describe('the sidecar process', () => {
       resourceType: 'release',
     });
     expect(rows[0].request.principal.id).toBe('d-term');
-    const table = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--outcome', 'allow', '--limit', '3']);
+    const table = await fleetguardInProcess([
+      'audit',
+      '--db',
+      db,
+      '--principal',
+      'd-term',
+      '--outcome',
+      'allow',
+      '--limit',
+      '3',
+    ]);
     expect(table.stdout.split('\n')[0]).toMatch(
       /^time\s+outcome\s+principal\s+action\s+resource\s+matched\s+revision$/,
     );
     expect(table.stdout).toContain('3 decision(s)');
     expect(table.stdout).toMatch(/allow\s+device:d-term\s+read\s+release:r-0\s+device-read-fleet-content/);
-    const ndjson = fleetguard(['audit', '--db', db, '--principal', 'd-term', '--limit', '4', '--ndjson'])
-      .stdout.trim()
+    const ndjson = (
+      await fleetguardInProcess(['audit', '--db', db, '--principal', 'd-term', '--limit', '4', '--ndjson'])
+    ).stdout
+      .trim()
       .split('\n');
     expect(ndjson.map((line) => JSON.parse(line).principalId)).toEqual(['d-term', 'd-term', 'd-term', 'd-term']);
-    const future = fleetguard(['audit', '--db', db, '--since', '2999-01-01T00:00:00Z']);
+    const future = await fleetguardInProcess(['audit', '--db', db, '--since', '2999-01-01T00:00:00Z']);
     expect(future.stdout).toContain('0 decision(s)');
     expect(fleetguard(['audit', '--db', db, '--since', 'yesterday']).status).toBe(2);
   });

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/store/database.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { ACTIONS, RESOURCE_TYPES } from '../support/fleet-arbitraries.js';
+import { depth } from '../support/depth.js';
 import { spawnSidecar } from '../support/process.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
@@ -125,7 +127,7 @@ describe('provisioning', () => {
           });
         },
       ),
-      { numRuns: 200 },
+      { numRuns: depth(60, 200) },
     );
   });
 
@@ -402,7 +404,8 @@ describe('administration', () => {
 describe('several processes sharing one database', () => {
   it('never exceed the cap, and fleetguard keys manages the same store', async () => {
     const db = join(server.dir, 'shared.db');
-    const created = fleetguard([
+    // `fleetguard keys` from its main() in this process, but for one real process (exit 2).
+    const created = await fleetguardInProcess([
       'keys',
       'create-provisioning',
       '--db',
@@ -418,12 +421,17 @@ describe('several processes sharing one database', () => {
     ]);
     expect(created.status).toBe(0);
     const { key, id } = JSON.parse(created.stdout);
+    // Two processes in `npm test` (each costs a process start), three under test:deep.
     const procs = await Promise.all(
-      [0, 1, 2].map(() => spawnSidecar(['--db', db, '--no-watch'], { FLEETGUARD_PROVISION_RATE_LIMIT: '1000' })),
+      Array.from({ length: depth(2, 3) }, () =>
+        spawnSidecar(['--db', db, '--no-watch', '--decision-threads', '0'], {
+          FLEETGUARD_PROVISION_RATE_LIMIT: '1000',
+        }),
+      ),
     );
     try {
       const attempts = Array.from({ length: 45 }, (_, i) =>
-        fetch(`${procs[i % 3]!.url}/v1/provision`, {
+        fetch(`${procs[i % procs.length]!.url}/v1/provision`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ provisioningKey: key, deviceId: `multi-${i}` }),
@@ -441,7 +449,7 @@ describe('several processes sharing one database', () => {
       7,
     );
     conn.close();
-    const list = fleetguard(['keys', 'list', '--db', db]);
+    const list = await fleetguardInProcess(['keys', 'list', '--db', db]);
     expect(list.status, list.stderr).toBe(0);
     const listed = JSON.parse(list.stdout);
     expect(listed.find((k: { id: string }) => k.id === id).provisioning).toMatchObject({
@@ -449,7 +457,7 @@ describe('several processes sharing one database', () => {
       maxRegistrations: 7,
     });
     expect(JSON.stringify(listed)).not.toContain(key.split('.')[2]);
-    const revoked = fleetguard(['keys', 'revoke', id, '--db', db]);
+    const revoked = await fleetguardInProcess(['keys', 'revoke', id, '--db', db]);
     expect(revoked.status, revoked.stderr).toBe(0);
     expect(JSON.parse(revoked.stdout)).toEqual({ id, revoked: true });
     expect(fleetguard(['keys', 'delete-device', 'nope', '--db', db]).status).toBe(2);
