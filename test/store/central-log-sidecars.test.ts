@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRequests } from '../../bench/workload.js';
 import { createPool, type Pool } from '../../server/store/postgres/connection.js';
 import { fleetguardAsync } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { depth } from '../support/depth.js';
 import { POLICIES_DIR } from '../support/policies.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
@@ -115,11 +116,12 @@ describe.skipIf(!postgresAvailable)(`${SIDECARS} sidecars on one PostgreSQL`, ()
     const logs = await pool.query('SELECT count(DISTINCT log_id)::int AS n FROM decision_log');
     expect(logs.rows[0].n).toBe(SIDECARS);
 
-    // The central log answers audit's filters: one principal's decisions, from every sidecar.
+    // The central log answers audit's filters: one principal's decisions, from every sidecar (audit's main()
+    // in this process: what it prints is the subject here, not the process).
     const one = await pool.query(
       'SELECT principal_id, count(*)::int AS n FROM decision_log GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1',
     );
-    const audit = await fleetguardAsync([
+    const audit = await fleetguardInProcess([
       'audit',
       '--store',
       database.url,
@@ -135,9 +137,10 @@ describe.skipIf(!postgresAvailable)(`${SIDECARS} sidecars on one PostgreSQL`, ()
 
   it('shows a policy rollout converge: sidecars, revisions, then one revision', async () => {
     // `fleetguard sidecars` and GET /v1/admin/sidecars read the same table: the waits ask a sidecar (a
-    // request), the CLI (a process each) is asked once the table shows two revisions, then one.
+    // request), the CLI is asked once the table shows two revisions (its main() in this process), then one
+    // (a real process, with the store from the environment).
     const revisions = async () => {
-      const r = await fleetguardAsync(['sidecars', '--store', database.url, '--json']);
+      const r = await fleetguardInProcess(['sidecars', '--store', database.url, '--json']);
       expect(r.status, r.stderr).toBe(0);
       return (JSON.parse(r.stdout) as { policyRevision: string; address: string }[]).map((s) => s.policyRevision);
     };
