@@ -18,6 +18,7 @@ import {
   type Decision,
   type PolicySet,
 } from '../../engine/index.js';
+import { depth } from '../support/depth.js';
 import { NOW, requestArb } from '../support/fleet-arbitraries.js';
 import { compileOrThrow, shippedPolicies } from '../support/policies.js';
 import { policyArb, RANDOM_SCHEMA, randomRequestArb } from '../support/random-policies.js';
@@ -108,6 +109,7 @@ describe('the generated decision function', () => {
   const shippedSplit = split(shipped);
 
   it('decides as the rule-by-rule path on the shipped policies, damaged requests included', () => {
+    const numRuns = depth(700, 3000);
     let errors = 0;
     fc.assert(
       fc.property(damaged(requestArb()), (req) => {
@@ -116,10 +118,10 @@ describe('the generated decision function', () => {
         expect(same(shippedByIndex, req, NOW)).toStrictEqual(d);
         expect(same(shippedSplit, req, NOW)).toStrictEqual(d);
       }),
-      { numRuns: 3000 },
+      { numRuns },
     );
-    // The property is only as good as the errors it sees.
-    expect(errors).toBeGreaterThan(300);
+    // The property is only as good as the errors it sees: more than one run in ten.
+    expect(errors).toBeGreaterThan(numRuns / 10);
   });
 
   it('decides as the rule-by-rule path on random policies', () => {
@@ -133,7 +135,7 @@ describe('the generated decision function', () => {
           expect(same(inParts, req, NOW)).toStrictEqual(d);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: depth(40, 200) },
     );
   });
 

@@ -32,7 +32,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
         expect(caslDecision(shipped, req, NOW)).toBe(fast);
         expect(referenceDecision(shipped, req, NOW)).toBe(fast);
       }),
-      { numRuns: depth(1000, 10_000) },
+      { numRuns: depth(400, 10_000) },
     );
   });
 
@@ -52,7 +52,7 @@ describe('fast path, CASL and the reference evaluator agree', () => {
         expect(isAllowed(shuffled, req, NOW)).toBe(a.allowed);
         expect(b.matched.map((m) => m.rule).sort()).toEqual(a.matched.map((m) => m.rule).sort());
       }),
-      { numRuns: depth(100, 1000) },
+      { numRuns: depth(25, 1000) },
     );
   });
 });
@@ -68,7 +68,7 @@ describe('on random policies', () => {
           expect(caslDecision(set, req, NOW)).toBe(fast);
         }
       }),
-      { numRuns: depth(200, 2000) },
+      { numRuns: depth(80, 2000) },
     );
   });
 });
