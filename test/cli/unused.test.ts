@@ -1,6 +1,7 @@
-// `fleetguard unused` as a process, on decision logs written by the sidecar's own sink: a log of the shipped
-// suites' traffic in which exactly one rule never matched, the window, the store's principals, --json, and
-// its mistakes.
+// `fleetguard unused` on decision logs written by the sidecar's own sink: a log of the shipped suites'
+// traffic in which exactly one rule never matched, the window, the store's principals, --json, and its
+// mistakes. A real process prints the text report (exit 0, nothing on stderr); the other runs run the
+// command's main() in this process (fleetguardInProcess).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { checkEntities } from '../../engine/entities/index.js';
 import { authorize } from '../../engine/index.js';
 import { openSqliteStores } from '../../server/store/open-stores.js';
 import { fleetguard } from '../support/cli.js';
+import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { writeDecisionLog } from '../support/decision-log-file.js';
 import { REPO_DIR, shippedPolicies } from '../support/policies.js';
 import { suiteRequests } from '../support/suite-requests.js';
@@ -56,8 +58,8 @@ describe('fleetguard unused', () => {
     );
   });
 
-  it('as JSON; a window reaching back 60 days finds the rule used', () => {
-    const r = fleetguard(['unused', '--policies', 'policies', '--db', db, '--json']);
+  it('as JSON; a window reaching back 60 days finds the rule used', async () => {
+    const r = await fleetguardInProcess(['unused', '--policies', 'policies', '--db', db, '--json'], { cwd: REPO_DIR });
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as {
       unusedRules: string[];
@@ -67,7 +69,11 @@ describe('fleetguard unused', () => {
     expect(report.unusedRules).toEqual([DROPPED]);
     expect(report.roles.find((g) => g.principal === 'user' && g.role === 'developerOf')!.remove).toEqual([DROPPED]);
     const wide = JSON.parse(
-      fleetguard(['unused', '--policies', 'policies', '--db', db, '--json', '--since', '60d']).stdout,
+      (
+        await fleetguardInProcess(['unused', '--policies', 'policies', '--db', db, '--json', '--since', '60d'], {
+          cwd: REPO_DIR,
+        })
+      ).stdout,
     ) as {
       unusedRules: string[];
       decisions: number;
@@ -76,15 +82,15 @@ describe('fleetguard unused', () => {
     expect(wide.decisions).toBe(report.decisions + 1);
   });
 
-  it('refuses a missing database and a bad --since with one line, exit 2; answers --help', () => {
-    const missing = fleetguard(['unused', '--db', join(tmp, 'nope.db')]);
+  it('refuses a missing database and a bad --since with one line, exit 2; answers --help', async () => {
+    const missing = await fleetguardInProcess(['unused', '--db', join(tmp, 'nope.db')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^fleetguard unused: no database at .*nope\.db \(--db FILE or FLEETGUARD_DB\)\n$/);
-    const since = fleetguard(['unused', '--db', db, '--since', 'yesterday']);
+    const since = await fleetguardInProcess(['unused', '--db', db, '--since', 'yesterday']);
     expect(since.status).toBe(2);
     expect(since.stderr).toBe(
       'fleetguard unused: --since takes a duration such as 30d or an RFC 3339 time, not "yesterday"\n',
     );
-    expect(fleetguard(['unused', '--help']).status).toBe(0);
+    expect((await fleetguardInProcess(['unused', '--help'])).status).toBe(0);
   });
 });

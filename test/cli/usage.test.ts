@@ -1,6 +1,6 @@
 // Every command explains itself (`--help`, exit 0) and every ordinary mistake is one line on stderr, exit 2,
 // with no stack trace and nothing created on disk. Most cases call the CLI's main() in this process (the
-// launcher prints a stack trace only when main() rejects); a few run the real process.
+// launcher prints a stack trace only when main() rejects); one runs the real process.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -78,7 +78,7 @@ describe('fleetguard --help and --version', () => {
 
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string };
-    const r = await fleetguardAsync(['--version']);
+    const r = await fleetguardHere(['--version']);
     expect(r).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
   });
 
@@ -183,7 +183,7 @@ describe('ordinary errors are one line and exit 2', () => {
     const port = (busy.address() as { port: number }).port;
     try {
       const db = join(tmp, 'busy', 'fleetguard.db');
-      const r = await fleetguardAsync(['serve', '--port', String(port), '--db', db, '--log-level', 'silent']);
+      const r = await fleetguardHere(['serve', '--port', String(port), '--db', db, '--log-level', 'silent']);
       expectOneLineUsageError(r, new RegExp(`^fleetguard serve: listen EADDRINUSE: .*:${port}$`));
       expect(existsSync(join(tmp, 'busy'))).toBe(false);
     } finally {
