@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../server/config.js';
 import { startServer } from '../../server/main.js';
-import { fleetguard } from '../support/cli.js';
+import { fleetguardAsync } from '../support/cli.js';
 import { POLICIES_DIR } from '../support/policies.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
 
@@ -151,21 +151,24 @@ describe('the admin token from a file', () => {
     });
   });
 
-  it('fleetguard serve --admin-token-file and FLEETGUARD_ADMIN_TOKEN_FILE refuse a missing file: exit 2, one line', () => {
+  it('fleetguard serve --admin-token-file and FLEETGUARD_ADMIN_TOKEN_FILE refuse a missing file: exit 2, one line', async () => {
     const absent = join(dir, 'absent-cli');
-    const byFlag = fleetguard([
-      'serve',
-      '--port',
-      '0',
-      '--no-watch',
-      '--db',
-      join(dir, 'cli.db'),
-      '--admin-token-file',
-      absent,
+    // The two processes side by side: each spends its time loading the server's modules.
+    const [byFlag, byEnv] = await Promise.all([
+      fleetguardAsync([
+        'serve',
+        '--port',
+        '0',
+        '--no-watch',
+        '--db',
+        join(dir, 'cli.db'),
+        '--admin-token-file',
+        absent,
+      ]),
+      fleetguardAsync(['serve', '--port', '0', '--no-watch', '--db', join(dir, 'cli.db')], {
+        env: { FLEETGUARD_ADMIN_TOKEN_FILE: absent },
+      }),
     ]);
-    const byEnv = fleetguard(['serve', '--port', '0', '--no-watch', '--db', join(dir, 'cli.db')], {
-      env: { FLEETGUARD_ADMIN_TOKEN_FILE: absent },
-    });
     for (const r of [byFlag, byEnv]) {
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
