@@ -1,4 +1,4 @@
-// Hot reload under load: 8 reloads (20 under test:deep), a third of them invalid, while requests run; no
+// Hot reload under load: 6 reloads (20 under test:deep), a third of them invalid, while requests run; no
 // request fails and every decision is the one its named revision gives. Reloads on every kind of change to
 // the directory (atomic saves, in-place edits, removals, new files, a ConfigMap's `..data` swap), and
 // polling when the watcher fails.
@@ -54,7 +54,7 @@ const request = {
 
 describe('hot reload', () => {
   it('swaps policy sets atomically while requests run, and keeps the last good set on errors', async () => {
-    const reloads = depth(8, 20); // every third one invalid; the others deny and allow in turn
+    const reloads = depth(6, 20); // every third one invalid; the others deny and allow in turn
     const invalid = Array.from({ length: reloads }, (_, i) => i).filter((i) => i % 3 === 2).length;
     const dir = policyCopy();
     // Decision threads, as a sidecar has by default: each holds its own copy of the policies to swap.
