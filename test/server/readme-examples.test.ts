@@ -47,7 +47,8 @@ const pattern = (expected: string) =>
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // Decision threads are not the subject: batches are decided on the request thread.
+  server = await startTestServer({ decisionThreads: 0 });
 });
 afterAll(() => server.stop());
 
