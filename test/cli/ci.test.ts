@@ -1,9 +1,10 @@
-// `fleetguard ci` as a process, in a git repository of its own holding the shipped policies: an unchanged
-// set passes; a pull request that widens access (its suite updated, so every test passes) exits 1 and its
-// summary names the widened access with the rule and an example, and --allow-widening accepts it; a
-// narrowing passes; a replayed log names the decisions that change and what was not replayable; an example
-// pack; and the mistakes. Runs whose subject is what ci computes and prints run its main() in this process
-// (fleetguardInProcess); a real process gives exit 0 (--help), 1 (the widening) and 2 (a one-line error).
+// `fleetguard ci`, in a git repository of its own holding the shipped policies: an unchanged set passes; a
+// pull request that widens access (its suite updated, so every test passes) exits 1 and its summary names
+// the widened access with the rule and an example, and --allow-widening accepts it; a narrowing passes; a
+// replayed log names the decisions that change and what was not replayable; an example pack; and the
+// mistakes. The runs whose subject is what ci computes and prints run its main() in this process
+// (fleetguardInProcess); real processes give exit 0 (--help) and 2 (a one-line error) here, and exit 1 with
+// the widening it names in the README's walkthrough (test/repo/readme-auditors.test.ts).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,7 +89,7 @@ describe('fleetguard ci', () => {
     writeFileSync(join(repo, 'policies/member-fleets.yaml'), MEMBER_READS_FLEETS);
     updateSuite();
     const summary = join(tmp, 'widened.md');
-    const r = fleetguard(['ci', '--base', 'HEAD', '--summary', summary], { cwd: repo });
+    const r = await fleetguardInProcess(['ci', '--base', 'HEAD', '--summary', summary], { cwd: repo });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^test: 313\/313 cases passed/m);
     expect(r.stdout).toContain(

@@ -1,7 +1,7 @@
 // `fleetguard docs`: the report as a reader sees it, in a real headless browser (Debian's chromium
-// driven by playwright-core, one browser for the file), and its Markdown twin. The reports are written by the
-// command's main() in this process (fleetguardInProcess), without a process's module loading and solver
-// start; a real process checks the command's one-line refusal and its exit status.
+// driven by playwright-core, one browser for the file), and its Markdown twin. The command runs its main() in
+// this process (fleetguardInProcess), without a process's module loading and solver start; the README's
+// walkthrough runs `docs --log` as a real process (test/repo/readme-auditors.test.ts).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,6 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../engine/index.js';
-import { fleetguard } from '../support/cli.js';
 import { fleetguardInProcess } from '../support/cli-in-process.js';
 import { writeDecisionLog } from '../support/decision-log-file.js';
 import { REPO_DIR, shippedPolicies } from '../support/policies.js';
@@ -148,8 +147,13 @@ describe('fleetguard docs --log', () => {
     expect(busy).toContain(`| ${busyMatches} | \`█···▆▆·······▂\``);
   });
 
-  it('refuses a log that does not exist, in one line', () => {
-    const r = fleetguard(['docs', 'policies', '--out', join(out, 'nothing'), '--log', join(out, 'nope.db')]);
+  it('refuses a log that does not exist, in one line', async () => {
+    const r = await fleetguardInProcess(
+      ['docs', 'policies', '--out', join(out, 'nothing'), '--log', join(out, 'nope.db')],
+      {
+        cwd: REPO_DIR,
+      },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`fleetguard docs: no database at ${join(out, 'nope.db')} (--log FILE)\n`);
   });
