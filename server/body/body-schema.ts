@@ -65,17 +65,26 @@ export function invalidBody(schema: z.ZodType, body: unknown): HttpError {
 }
 
 let compile: ReturnType<ReturnType<typeof AjvCompiler>> | undefined;
-/** Validators by the JSON Schema object they were compiled from. */
+/**
+ * Validators by the JSON Schema object they were compiled from, and by its text: each app builds its
+ * routes' schemas anew, and the same text is compiled once a thread (a third of an app's start went to
+ * compiling them again).
+ */
 const compiled = new WeakMap<object, BodyValidator>();
+const compiledText = new Map<string, BodyValidator>();
 
 /** The compiled validator of a JSON Schema: one Ajv instance a thread (made on first use: building one is costly). */
 export function validatorFor(schema: Record<string, unknown>): BodyValidator {
   let validate = compiled.get(schema);
+  if (validate !== undefined) return validate;
+  const text = JSON.stringify(schema);
+  validate = compiledText.get(text);
   if (validate === undefined) {
     compile ??= AjvCompiler()({}, { ...AJV_OPTIONS, onCreate: addFormats });
     validate = compile({ schema, method: 'POST', url: '', httpPart: 'body' }) as BodyValidator;
-    compiled.set(schema, validate);
+    compiledText.set(text, validate);
   }
+  compiled.set(schema, validate);
   return validate;
 }
 
