@@ -1,7 +1,7 @@
 // The JSON parser of every route: fastify's default parser (same results, same errors, but for a clearer
 // one on prototype poisoning), minus two regular expressions over every body, and with a bound on
 // nesting. The batch route and the decision threads call it on the text themselves (decide-batch.ts).
-import { errorCodes } from 'fastify';
+// It does not import fastify, which a decision thread would otherwise load only for two error messages.
 import secureJson from 'secure-json-parse';
 import { HttpError } from '../errors.js';
 
@@ -16,6 +16,10 @@ const PLAIN_KEYS = /"(?:__proto__|constructor)"\s*:/;
 function plain(text: string): boolean {
   return text.charCodeAt(0) !== 0xfeff && text.indexOf('\\') === -1 && !PLAIN_KEYS.test(text);
 }
+
+/** fastify's two errors of its JSON parser (FST_ERR_CTP_EMPTY_JSON_BODY, FST_ERR_CTP_INVALID_JSON_BODY), as answered. */
+const EMPTY = "the body is not valid JSON: Body cannot be empty when content-type is set to 'application/json'";
+const INVALID = "the body is not valid JSON: Body is not valid JSON but content-type is set to 'application/json'";
 
 /** secure-json-parse's error for both refused keys. */
 const POISONED = 'Object contains forbidden prototype property';
@@ -51,7 +55,7 @@ function nestsTooDeep(value: object, level: number): boolean {
  * shorter than twice the bound cannot nest that deep, and is not walked).
  */
 export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+  if (text.length === 0) throw new HttpError('invalid_json', EMPTY);
   let value: unknown;
   try {
     value = plain(text)
@@ -64,7 +68,7 @@ export function parseJsonBody(text: string): unknown {
         'a "__proto__" key, or a "constructor" key holding "prototype", is refused anywhere in the body (prototype poisoning)',
       );
     }
-    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+    throw new HttpError('invalid_json', INVALID);
   }
   if (text.length > 2 * MAX_BODY_DEPTH && typeof value === 'object' && value !== null && nestsTooDeep(value, 1)) {
     throw new HttpError('invalid_request', `the body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`);
