@@ -5,26 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AuthorizeRequest, Decision } from '../../engine/index.js';
+import type { Decision } from '../../engine/index.js';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../../server/store/database.js';
 import { DECISIONS_VIEW } from '../../server/decision-log/row.js';
 import { DecisionLog, queryDecisions, type DecisionLogOptions } from '../../server/decision-log/decision-log.js';
 import { depth } from '../support/depth.js';
+import { denyDecision, sampleRequest } from '../support/sample-decision.js';
 import { until } from '../support/wait.js';
 
-const req: AuthorizeRequest = {
-  principal: { type: 'device', id: 'd-1' },
-  action: 'read',
-  resource: { type: 'fleet', id: 'f-1' },
-};
-const decision = (id: string): Decision => ({
-  decision: 'deny',
-  allowed: false,
-  decisionId: id,
-  policyRevision: 'sha256:x',
-  matched: [],
-});
+const req = sampleRequest;
+const decision = denyDecision;
 
 function setup(options: Partial<DecisionLogOptions>) {
   const db = openDatabase(':memory:');

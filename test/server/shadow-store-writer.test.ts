@@ -7,24 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuthorizeRequest, Decision } from '../../engine/index.js';
 import { DecisionLog } from '../../server/decision-log/decision-log.js';
 import type { Disagreement } from '../../server/shadow/disagreement.js';
 import { SqliteShadowStore } from '../../server/shadow/sqlite-shadow-store.js';
 import { openDatabase } from '../../server/store/database.js';
+import { denyDecision, sampleRequest } from '../support/sample-decision.js';
 
-const request: AuthorizeRequest = {
-  principal: { type: 'user', id: 'u-1' },
-  action: 'read',
-  resource: { type: 'fleet', id: 'f-1' },
-};
-const decision = (id: string): Decision => ({
-  decision: 'deny',
-  allowed: false,
-  decisionId: id,
-  policyRevision: 'sha256:live',
-  matched: [],
-});
+const request = sampleRequest;
+const decision = denyDecision;
 const disagreement = (id: string): Disagreement => ({
   decisionId: id,
   time: Date.parse('2026-06-01T00:00:00Z'),
