@@ -74,6 +74,9 @@ describe('README: For auditors', () => {
         cwd: repo,
         encoding: 'utf8',
         timeout: 300_000,
+        // The walkthrough's sidecars decide its one batch on the request thread: decision threads are not
+        // its subject, and each would load the engine and compile the policies again.
+        env: { ...process.env, FLEETGUARD_DECISION_THREADS: '0' },
       });
       expect(r.status, r.stderr).toBe(0);
       expectInOrder(r.stdout, expected);

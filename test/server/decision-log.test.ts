@@ -263,7 +263,7 @@ describe('what is logged is what is read back', () => {
           db.close();
         },
       ),
-      { numRuns: depth(80, 200) },
+      { numRuns: depth(25, 200) },
     );
   });
 
@@ -290,7 +290,7 @@ describe('what is logged is what is read back', () => {
         });
         db.close();
       }),
-      { numRuns: depth(80, 200) },
+      { numRuns: depth(25, 200) },
     );
   });
 
