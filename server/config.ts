@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { isPostgresUrl } from './store/postgres/connection.js';
+import { isPostgresUrl } from './store/store-url.js';
 
 /**
  * One decision thread a core, at most 4: on 2 cores, 2 threads served 92% of the parse-only ceiling

@@ -9,8 +9,8 @@ import { PolicyHolder } from './plugins/policy-holder.js';
 import { PolicyWatcher, type WatchDirectory } from './plugins/policy-watcher.js';
 import type { Db } from './store/database.js';
 import { packScope } from './store/entity-store.js';
-import { openStores } from './store/open-stores.js';
-import { redactUrl } from './store/postgres/connection.js';
+import { openStores, SqliteStores } from './store/open-stores.js';
+import { redactUrl } from './store/store-url.js';
 import {
   StoreUnavailableError,
   type DecisionSink,
@@ -26,8 +26,6 @@ import { checkAddressFree } from './listen-check.js';
 import { GracefulClose } from './graceful-close.js';
 import { readAdminTokenFile } from './admin-token-file.js';
 import { LocalSidecarList, sidecarSelf } from './sidecar-list.js';
-import { PgStores } from './store/postgres/pg-stores.js';
-import { PgSidecarRegistry } from './store/postgres/sidecar-registry.js';
 import { loadCandidate, Shadow } from './shadow/shadow.js';
 import { SqliteShadowStore } from './shadow/sqlite-shadow-store.js';
 import { registerShadowMetrics } from './shadow/shadow-metrics.js';
@@ -160,7 +158,11 @@ export async function startServer(
   const revision = () => policies.engine?.revision ?? '';
   // On a shared store every sidecar registers there, so each lists them all; on its own file, itself.
   const registry =
-    stores instanceof PgStores ? new PgSidecarRegistry(stores.pool, self, revision, { warn }) : undefined;
+    stores instanceof SqliteStores
+      ? undefined
+      : new (await import('./store/postgres/sidecar-registry.js')).PgSidecarRegistry(stores.pool, self, revision, {
+          warn,
+        });
   const sidecars = registry ?? new LocalSidecarList(self, revision);
   registerShadowMetrics(metrics.registry, shadow, shadowStore);
   const app = buildApp({

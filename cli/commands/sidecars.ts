@@ -2,7 +2,8 @@
 // an operator sees a rollout converge. The same list as `GET /v1/admin/sidecars`, read from the store.
 import { envOf, flagOf, helpOf, resolveSetting } from '../../server/config.js';
 import type { SidecarInfo } from '../../server/sidecar-list.js';
-import { createPool, isPostgresUrl, redactUrl } from '../../server/store/postgres/connection.js';
+import { createPool } from '../../server/store/postgres/connection.js';
+import { isPostgresUrl, redactUrl } from '../../server/store/store-url.js';
 import { PgSidecarList } from '../../server/store/postgres/sidecar-registry.js';
 import type { CliCommand } from '../command.js';
 import { EXIT, out, UsageError } from '../io.js';

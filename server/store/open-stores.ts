@@ -7,7 +7,7 @@ import { DecisionLog, queryDecisions } from '../decision-log/decision-log.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteEntityStore } from './entity-store.js';
 import { SqliteKeyStore } from './key-store.js';
-import { PgStores } from './postgres/pg-stores.js';
+import type { PgStores } from './postgres/pg-stores.js';
 import type { DecisionLogOptions, DecisionReader, DecisionSink, Stores, StoreStatus } from './stores.js';
 
 export interface StoreOptions {
@@ -81,6 +81,8 @@ export function openSqliteStores(options: StoreOptions): SqliteStores {
 /** The stores `options` name: PostgreSQL for a `store` URL (its schema migrated first), else the SQLite file. */
 export async function openStores(options: StoreOptions): Promise<SqliteStores | PgStores> {
   if (options.store === undefined) return openSqliteStores(options);
+  // pg loads only for a shared store.
+  const { PgStores } = await import('./postgres/pg-stores.js');
   return PgStores.open({
     url: options.store,
     db: options.db,

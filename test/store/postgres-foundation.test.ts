@@ -1,7 +1,8 @@
 // The shared store's foundation on a real PostgreSQL: migrations under an advisory lock when several
 // sidecars start at once, and the loopback proxy the outage tests cut.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, redactUrl } from '../../server/store/postgres/connection.js';
+import { createPool } from '../../server/store/postgres/connection.js';
+import { redactUrl } from '../../server/store/store-url.js';
 import { migrate } from '../../server/store/postgres/migrations.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
 import { startTcpProxy, throughProxy } from '../support/tcp-proxy.js';

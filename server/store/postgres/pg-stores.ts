@@ -12,7 +12,8 @@ import {
 } from '../stores.js';
 import { PgDecisionReader } from './central-log.js';
 import { ShippingDecisionSink } from './shipping-sink.js';
-import { createPool, redactUrl, type Pool } from './connection.js';
+import { createPool, type Pool } from './connection.js';
+import { redactUrl } from '../store-url.js';
 import { migrate } from './migrations.js';
 import { messageOf, StoreMirror } from './mirror.js';
 import { PgEntityStore } from './pg-entity-store.js';
