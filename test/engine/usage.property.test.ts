@@ -45,7 +45,7 @@ describe('grants agree with decisions', () => {
       fc.property(policyArb, fc.array(randomRequestArb, { minLength: 1, maxLength: 8 }), (set, reqs) => {
         for (const req of reqs) grantsCoverDecision(set, req);
       }),
-      { numRuns: depth(200, 2000) },
+      { numRuns: depth(80, 2000) },
     );
   });
 });

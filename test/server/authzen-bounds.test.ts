@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeEntities } from '../support/entities.js';
+import { depth } from '../support/depth.js';
 import { REPO_DIR } from '../support/policies.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -189,7 +190,7 @@ describe('paging', () => {
           expect(paged).toEqual(whole.body.results);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: depth(4, 16) },
     );
   });
 });

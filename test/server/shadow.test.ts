@@ -178,7 +178,8 @@ const deviceReadsImage: AuthorizeRequest = {
 describe('shadow evaluation', () => {
   const wideRuns = depth(6, 150);
   const narrowRuns = depth(4, 100);
-  for (const decisionThreads of [2, 0]) {
+  // Two threads under test:deep (their disagreements add up); one in npm test.
+  for (const decisionThreads of [depth(1, 2), 0]) {
     it(`reports exactly the requests a widening, then a narrowing, candidate decides otherwise (decision threads: ${decisionThreads})`, async () => {
       const widened = widening();
       const server = await startTestServer({ shadowPolicies: widened, decisionThreads });
