@@ -4,7 +4,9 @@
 // thread answers it: nothing is thrown across the thread boundary.
 //
 // With a shadow candidate loaded (server/shadow/), a batch the thread decided is decided again with the
-// candidate right after its response is posted, and the disagreements follow in a message of their own.
+// candidate right after its response is posted. The disagreements found follow in messages of their own,
+// gathered over up to SHADOW_POST_MS (or SHADOW_POST_MAX of them): a message for each batch cost the
+// request thread a message event for each.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   compilePolicies,
@@ -16,7 +18,7 @@ import {
   type PolicySet,
   type SourceFile,
 } from '../../engine/index.js';
-import { compareBatch, encodeDisagreements } from '../shadow/disagreement.js';
+import { compareBatch, type Disagreement, encodeDisagreements } from '../shadow/disagreement.js';
 import { type ChangedScope, changedScope } from '../shadow/changed-scope.js';
 import { BatchRequest } from '../../api/authorize.js';
 import { bodySchema } from '../body/body-schema.js';
@@ -49,8 +51,21 @@ const observed: { batch?: { requests: AuthorizeRequest[]; decisions: Decision[];
 const observe = (requests: AuthorizeRequest[], decisions: Decision[], time: number) => {
   observed.batch = { requests, decisions, time };
 };
-/** Decisions compared and not yet reported. */
+/** Decisions compared and not yet reported, and the disagreements found among them not yet posted. */
 let compared = 0;
+let found: Disagreement[] = [];
+let postTimer: NodeJS.Timeout | undefined;
+const SHADOW_POST_MS = 50;
+const SHADOW_POST_MAX = 256;
+/** Posts the disagreements found so far, with the count of decisions compared. */
+const postFound = () => {
+  clearTimeout(postTimer);
+  postTimer = undefined;
+  if (found.length === 0) return;
+  port.postMessage({ kind: 'shadowed', compared, disagreements: encodeDisagreements(found) } satisfies PoolReply);
+  found = [];
+  compared = 0;
+};
 const takeObserved = () => {
   const { batch } = observed;
   observed.batch = undefined;
@@ -74,6 +89,7 @@ port.on('message', (m: PoolRequest) => {
     return;
   }
   if (m.kind === 'sync') {
+    postFound();
     port.postMessage({ kind: 'synced', id: m.id, compared } satisfies PoolReply);
     compared = 0;
     return;
@@ -85,12 +101,9 @@ port.on('message', (m: PoolRequest) => {
     compared += batch.requests.length;
     // Only disagreements cost a message (the count rides along, or on the next `sync`).
     if (disagreements.length > 0) {
-      port.postMessage({
-        kind: 'shadowed',
-        compared,
-        disagreements: encodeDisagreements(disagreements),
-      } satisfies PoolReply);
-      compared = 0;
+      for (const d of disagreements) found.push(d);
+      if (found.length >= SHADOW_POST_MAX) postFound();
+      else postTimer ??= setTimeout(postFound, SHADOW_POST_MS);
     }
   }
 });
