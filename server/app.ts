@@ -65,13 +65,10 @@ declare module 'fastify' {
 const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
 };
 
 function fastifyErrorMessage(code: ErrorCode, error: FastifyError, contentType: string | undefined): string {
-  if (code === 'invalid_json') return `the body is not valid JSON: ${error.message}`;
   if (code === 'unsupported_media_type') {
     const sent =
       contentType === undefined ? 'no content type' : `content type ${JSON.stringify(contentType.slice(0, 100))}`;

@@ -66,24 +66,16 @@ export function invalidBody(schema: z.ZodType, body: unknown): HttpError {
 
 let compile: ReturnType<ReturnType<typeof AjvCompiler>> | undefined;
 /**
- * Validators by the JSON Schema object they were compiled from, and by its text: each app builds its
- * routes' schemas anew, and the same text is compiled once a thread (a third of an app's start went to
- * compiling them again).
+ * Validators by the text of the JSON Schema they check: each app builds its routes' schemas anew, and the
+ * same schema is compiled once a thread (a third of an app's start went to compiling them again).
  */
-const compiled = new WeakMap<object, BodyValidator>();
-const compiledText = new Map<string, BodyValidator>();
+const validators = new Map<string, BodyValidator>();
 
 /** The compiled validator of a JSON Schema: one Ajv instance a thread (made on first use: building one is costly). */
 export function validatorFor(schema: Record<string, unknown>): BodyValidator {
-  let validate = compiled.get(schema);
-  if (validate !== undefined) return validate;
   const text = JSON.stringify(schema);
-  validate = compiledText.get(text);
-  if (validate === undefined) {
-    validate = compiledOnFirstUse(schema);
-    compiledText.set(text, validate);
-  }
-  compiled.set(schema, validate);
+  let validate = validators.get(text);
+  if (validate === undefined) validators.set(text, (validate = compiledOnFirstUse(schema)));
   return validate;
 }
 
@@ -94,7 +86,7 @@ export function validatorFor(schema: Record<string, unknown>): BodyValidator {
  */
 function compiledOnFirstUse(schema: Record<string, unknown>): BodyValidator {
   let fn: (BodyValidator & { errors?: unknown }) | undefined;
-  const validate = (body: unknown): boolean => {
+  const validate: BodyValidator & { errors?: unknown } = (body) => {
     if (fn === undefined) {
       compile ??= AjvCompiler()({}, { ...AJV_OPTIONS, onCreate: addFormats });
       fn = compile({ schema, method: 'POST', url: '', httpPart: 'body' }) as BodyValidator;
@@ -103,7 +95,6 @@ function compiledOnFirstUse(schema: Record<string, unknown>): BodyValidator {
     validate.errors = fn.errors;
     return ok;
   };
-  validate.errors = undefined as unknown;
   return validate;
 }
 

@@ -99,11 +99,10 @@ export class SqliteShadowStore implements ShadowStore {
     private readonly db: Db,
     private readonly options: SqliteShadowStoreOptions,
   ) {
-    const insert = db.prepare(INSERT);
     this.write =
       options.write ??
-      (async (_sql, params) => {
-        insert.run(...params);
+      (async (sql, params) => {
+        db.prepare(sql).run(...params);
       });
   }
 
